@@ -1,0 +1,15 @@
+//! PrintFarm's domain: the farm's rules as plain data and pure functions.
+//!
+//! Nothing here does I/O or reads the clock: callers pass `now` in, so every
+//! rule is tested directly.
+
+pub mod account;
+pub mod ids;
+pub mod membership;
+pub mod role;
+pub mod time;
+pub mod validation;
+
+pub use ids::{ApiTokenId, TenantId, UserId};
+pub use role::Role;
+pub use validation::{FieldError, Invalid};
