@@ -1,0 +1,131 @@
+//! PrintFarm's storage: one SQL dialect on SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Each module holds one aggregate's SQL as plain functions over a connection or
+//! transaction. Functions that read or write a farm's data take its `TenantId` first.
+
+pub mod api_tokens;
+pub mod audit;
+pub mod error;
+pub mod health;
+pub mod members;
+pub mod passwords;
+pub mod secrets;
+pub mod sessions;
+pub mod tenants;
+pub mod users;
+pub mod verifications;
+
+pub use error::StoreError;
+pub use sqlx::AnyConnection as Conn;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor, Transaction};
+use std::time::Duration;
+
+/// Result of a store function.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A database transaction.
+pub type Tx = Transaction<'static, sqlx::Any>;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// A SQLite file (one machine).
+    Sqlite,
+    /// PostgreSQL (one or several machines).
+    Postgres,
+}
+
+/// The database: a pool and its dialect.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Migrations embedded in the binary, applied at start.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and applies migrations.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::Config(format!(
+                "database URL must start with sqlite: or postgres: (got '{}')",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                // SQLite has one writer at a time; a few readers beside it are plenty.
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            })
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // sqlx already turns foreign keys on and waits 5 s on a busy database.
+                        // WAL lets readers run beside the writer; NORMAL sync is safe with WAL.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool, dialect })
+    }
+
+    /// The dialect behind the pool.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The connection pool, for reads outside a transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Takes one connection from the pool.
+    pub async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a transaction that will write.
+    ///
+    /// The one place where the dialects differ for transactions: SQLite must take its
+    /// write lock at BEGIN (`IMMEDIATE`), otherwise two transactions that read and then
+    /// write fail with SQLITE_BUSY instead of waiting their turn. PostgreSQL locks rows
+    /// as it goes.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Now, formatted as stored.
+pub fn now_text() -> String {
+    domain::time::format(chrono::Utc::now())
+}
+
+/// A new random UUID as text.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
