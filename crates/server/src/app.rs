@@ -1,0 +1,283 @@
+//! The application: shared state, the router with its middleware, and the server.
+
+use crate::api::{Access, RouteDoc, Routes};
+use crate::auth::throttle::LoginThrottle;
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::file_store::FileStore;
+use crate::mail::Mailer;
+use crate::settings::Settings;
+use crate::{auth, health, members, tenants};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use domain::Role;
+use domain::account::SessionPolicy;
+use serde_json::json;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::Store;
+use store::secrets::Cipher;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Shared state of the running server.
+#[derive(Clone)]
+pub struct App(Arc<AppState>);
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Seals and opens secrets at rest.
+    pub cipher: Cipher,
+    /// The settings it was started with.
+    pub settings: Settings,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    /// Print files and thumbnails.
+    pub files: FileStore,
+    /// Sign-in attempt limits.
+    pub throttle: LoginThrottle,
+    /// Session lifetime and refresh.
+    pub session_policy: SessionPolicy,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+    /// The public URL's origin (`scheme://host[:port]`).
+    pub public_origin: String,
+    /// When the server started.
+    pub started: Instant,
+    /// The route table, for the OpenAPI document.
+    pub routes: Vec<RouteDoc>,
+}
+
+impl Deref for App {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+impl App {
+    /// Whether `url` points at this server or a trusted origin.
+    pub fn is_trusted_url(&self, url: &str) -> bool {
+        let origin = origin_of(url);
+        origin.as_deref() == Some(self.public_origin.as_str())
+            || self
+                .settings
+                .trusted_origins
+                .iter()
+                .any(|o| Some(o.trim_end_matches('/')) == origin.as_deref())
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    Some(parsed.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// Every route of the API, with who may call it.
+fn routes() -> Routes {
+    use Access::*;
+    use Method as M;
+    Routes::new()
+        .add(M::GET, "/health", Public, "Service summary", health::summary)
+        .add(M::GET, "/health/live", Public, "The process answers", health::live)
+        .add(M::GET, "/health/ready", Public, "The database answers", health::ready)
+        .add(M::GET, "/health/detailed", Public, "Database, file store and queue checks", health::detailed)
+        .add(M::GET, "/api/v1/openapi.json", Public, "This document", openapi_json)
+        .add(M::POST, "/api/v1/auth/sign-up/email", Public, "Create an account and sign in", auth::routes::sign_up)
+        .example(json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}))
+        .add(M::POST, "/api/v1/auth/register", Public, "Create an account and its first farm", auth::routes::register)
+        .example(json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada", "company_name": "Ada Prints", "subdomain": "ada-prints"}))
+        .add(M::POST, "/api/v1/auth/sign-in/email", Public, "Sign in with email and password", auth::routes::sign_in)
+        .example(json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .add(M::POST, "/api/v1/auth/sign-out", Public, "End the session", auth::routes::sign_out)
+        .add(M::GET, "/api/v1/auth/get-session", Public, "The current session and user, or nulls", auth::routes::get_session)
+        .add(M::POST, "/api/v1/auth/forget-password", Public, "Mail a password reset link", auth::routes::forget_password)
+        .example(json!({"email": "ada@example.com", "redirectTo": "http://127.0.0.1:8787/reset-password"}))
+        .add(M::POST, "/api/v1/auth/reset-password", Public, "Set a new password with a reset link's token", auth::routes::reset_password)
+        .example(json!({"token": "from-the-mail", "newPassword": "another good passphrase"}))
+        .add(M::GET, "/api/v1/auth/me", Signed, "The signed-in user and their farms", auth::routes::me)
+        .add(M::GET, "/api/v1/auth/api-tokens", Signed, "My personal API tokens", auth::api_tokens::list)
+        .add(M::POST, "/api/v1/auth/api-tokens", Signed, "Create a personal API token (shown once)", auth::api_tokens::create)
+        .example(json!({"name": "inventory script", "expires_in_days": 90}))
+        .add(M::DELETE, "/api/v1/auth/api-tokens/{token_id}", Signed, "Revoke a personal API token", auth::api_tokens::revoke)
+        .add(M::GET, "/api/v1/tenants", Signed, "My farms", tenants::list_mine)
+        .add(M::POST, "/api/v1/tenants", Signed, "Create a farm (I become its owner)", tenants::create)
+        .example(json!({"company_name": "Ada Prints", "subdomain": "ada-prints"}))
+        .add(M::POST, "/api/v1/tenants/ensure", Signed, "My first farm, created if I have none", tenants::ensure)
+        .add(M::GET, "/api/v1/tenants/hub-token", Member(Role::Admin), "The farm's hub provisioning token", tenants::hub_token)
+        .add(M::POST, "/api/v1/tenants/hub-token/regenerate", Member(Role::Admin), "Replace the farm's hub token", tenants::regenerate_hub_token)
+        .add(M::GET, "/api/v1/tenants/{tenant_id}", FarmPath(Role::Viewer), "One farm", tenants::get_one)
+        .add(M::PUT, "/api/v1/tenants/{tenant_id}", FarmPath(Role::Admin), "Rename a farm or change its subdomain", tenants::update)
+        .example(json!({"company_name": "Ada Prints Ltd"}))
+        .add(M::GET, "/api/v1/tenants/{tenant_id}/audit-log", FarmPath(Role::Admin), "The farm's audit log", tenants::audit_log)
+        .add(M::GET, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Viewer), "The farm's members", members::list)
+        .add(M::POST, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Admin), "Invite a member by email", members::invite)
+        .example(json!({"email": "bob@example.com", "role": "operator"}))
+        .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
+        .example(json!({"role": "viewer"}))
+        .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
+}
+
+/// GET /api/v1/openapi.json
+async fn openapi_json(
+    axum::extract::State(app): axum::extract::State<App>,
+) -> axum::response::Response {
+    axum::Json(crate::api::openapi(&app.routes)).into_response()
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound {
+        code: "ROUTE_NOT_FOUND",
+        message: format!("no route for {} {}", req.method(), req.uri().path()),
+    }
+}
+
+async fn method_not_allowed(req: Request) -> axum::response::Response {
+    let mut response = ApiError::BadRequest {
+        code: "METHOD_NOT_ALLOWED",
+        message: format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    }
+    .into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// Builds the app state from settings: data directory, key, database, file store, mail.
+pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
+    let key = settings.prepare_data_dir()?;
+    let cipher = Cipher::from_base64(&key).context("encryption key")?;
+    let store = Store::open(&settings.database_url())
+        .await
+        .context("database")?;
+    let files = FileStore::local(&settings.data_dir.join("files")).context("file store")?;
+    let mailer = Mailer::from_settings(&settings)?;
+    let public_url = settings.public_url();
+    let public_origin = origin_of(&public_url)
+        .with_context(|| format!("public_url '{public_url}' is not a URL"))?;
+    let (_, docs) = routes().into_parts();
+    Ok(App(Arc::new(AppState {
+        throttle: LoginThrottle::new(
+            settings.login_attempts_per_ip,
+            settings.login_failures_per_account,
+        ),
+        secure_cookies: public_url.starts_with("https://"),
+        public_origin,
+        store,
+        cipher,
+        mailer,
+        files,
+        session_policy: SessionPolicy::default(),
+        started: Instant::now(),
+        routes: docs,
+        settings,
+    })))
+}
+
+/// The router with its middleware, ready to serve.
+pub fn router(app: App) -> Router {
+    let (routes, _) = routes().into_parts();
+    let limit = app.settings.max_body_bytes;
+    let request_id = HeaderName::from_static("x-request-id");
+    let trusted: Vec<HeaderValue> = app
+        .settings
+        .trusted_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(trusted))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-tenant-id"),
+        ])
+        .expose_headers([request_id.clone()])
+        .max_age(Duration::from_secs(600));
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    });
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), auth::session::resolve))
+        .layer(from_fn_with_state(app.clone(), auth::session::csrf_guard))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(app)
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    app: App,
+    listener: tokio::net::TcpListener,
+}
+
+impl Server {
+    /// Prepares everything and binds the listen address (port 0 picks a free one).
+    pub async fn bind(mut settings: Settings) -> anyhow::Result<Server> {
+        let listen = settings.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listen on {listen}"))?;
+        if settings.public_url.is_none() {
+            // Port 0 picks a port only now: links must name the real one.
+            settings.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let app = build_state(settings).await?;
+        Ok(Server { app, listener })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The app state (for tests and embedding).
+    pub fn app(&self) -> App {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes requests in flight and closes the database.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = self.app.clone();
+        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serve")?;
+        app.store.close().await;
+        Ok(())
+    }
+}

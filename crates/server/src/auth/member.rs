@@ -1,0 +1,115 @@
+//! The farm guard: a signed-in member of the chosen farm with at least a given role.
+//!
+//! The farm comes from the route's `{tenant_id}` (for `/tenants/{tenant_id}/...`),
+//! else the `X-Tenant-ID` header, else the `tenant` query parameter.
+
+use super::session::AuthUser;
+use crate::app::App;
+use crate::error::ApiError;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use domain::{Role, TenantId};
+use std::marker::PhantomData;
+use store::users::User;
+
+/// The least role a route needs, as a type: `Member<roles::Admin>`.
+pub trait RoleFloor: Send + Sync {
+    /// The role.
+    const ROLE: Role;
+}
+
+/// Role floors for `Member<R>`.
+pub mod roles {
+    use super::RoleFloor;
+    use domain::Role;
+
+    /// Any member.
+    pub struct Viewer;
+    /// Operators and above.
+    pub struct Operator;
+    /// Admins and owners.
+    pub struct Admin;
+    /// Owners only.
+    pub struct Owner;
+
+    impl RoleFloor for Viewer {
+        const ROLE: Role = Role::Viewer;
+    }
+    impl RoleFloor for Operator {
+        const ROLE: Role = Role::Operator;
+    }
+    impl RoleFloor for Admin {
+        const ROLE: Role = Role::Admin;
+    }
+    impl RoleFloor for Owner {
+        const ROLE: Role = Role::Owner;
+    }
+}
+
+/// A signed-in member of the request's farm whose role is at least `R`.
+pub struct Member<R: RoleFloor> {
+    /// The user.
+    pub user: User,
+    /// The farm.
+    pub tenant: TenantId,
+    /// Their role in it.
+    pub role: Role,
+    _floor: PhantomData<R>,
+}
+
+/// The farm a request names, if any.
+fn requested_tenant(parts: &Parts, path: Option<&RawPathParams>) -> Option<String> {
+    if let Some(id) = path.and_then(|p| {
+        p.iter()
+            .find(|(k, _)| *k == "tenant_id")
+            .map(|(_, v)| v.to_string())
+    }) {
+        return Some(id);
+    }
+    if let Some(id) = parts
+        .headers
+        .get("x-tenant-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(id.trim().to_string());
+    }
+    parts.uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "tenant")
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+impl<R: RoleFloor> FromRequestParts<App> for Member<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let AuthUser(auth) = AuthUser::from_request_parts(parts, app).await?;
+        let path = RawPathParams::from_request_parts(parts, app).await.ok();
+        let requested = requested_tenant(parts, path.as_ref()).filter(|t| !t.is_empty()).ok_or_else(|| {
+            ApiError::forbidden(
+                "TENANT_REQUIRED",
+                "choose a farm: send its id in the X-Tenant-ID header or the tenant query parameter",
+            )
+        })?;
+        let not_member =
+            || ApiError::forbidden("NOT_A_MEMBER", "you are not a member of this farm");
+        let tenant = TenantId::parse(&requested).ok_or_else(not_member)?;
+        let mut conn = app.store.conn().await?;
+        let role = store::members::role_of(&mut conn, &tenant, &auth.user.user_id())
+            .await?
+            .ok_or_else(not_member)?;
+        if !role.at_least(R::ROLE) {
+            return Err(ApiError::forbidden(
+                "INSUFFICIENT_ROLE",
+                format!("this needs the {} role or higher; you are {role}", R::ROLE),
+            ));
+        }
+        Ok(Member {
+            user: auth.user,
+            tenant,
+            role,
+            _floor: PhantomData,
+        })
+    }
+}

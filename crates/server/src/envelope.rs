@@ -1,0 +1,137 @@
+//! The JSON envelope every answer wears: `{success, data, meta}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Paging facts sent beside a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// How many items match in all.
+    pub total: i64,
+    /// The page number (1-based).
+    pub page: i64,
+    /// Items per page.
+    pub limit: i64,
+}
+
+impl Meta {
+    /// The meta of a whole (unpaged) list of `len` items.
+    pub fn whole(len: usize) -> Meta {
+        let total = i64::try_from(len).unwrap_or(i64::MAX);
+        Meta {
+            total,
+            page: 1,
+            limit: total,
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Envelope<T> {
+    status: StatusCode,
+    data: T,
+    meta: Option<Meta>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// 200 with `data`.
+    pub fn ok(data: T) -> Self {
+        Envelope {
+            status: StatusCode::OK,
+            data,
+            meta: None,
+        }
+    }
+
+    /// 201 with the created `data`.
+    pub fn created(data: T) -> Self {
+        Envelope {
+            status: StatusCode::CREATED,
+            data,
+            meta: None,
+        }
+    }
+
+    /// 200 with a list and its paging facts.
+    pub fn list(data: T, meta: Meta) -> Self {
+        Envelope {
+            status: StatusCode::OK,
+            data,
+            meta: Some(meta),
+        }
+    }
+}
+
+impl<I: Serialize> Envelope<Vec<I>> {
+    /// 200 with a whole (unpaged) list.
+    pub fn all(items: Vec<I>) -> Self {
+        let meta = Meta::whole(items.len());
+        Envelope {
+            status: StatusCode::OK,
+            data: items,
+            meta: Some(meta),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a, T> {
+    success: bool,
+    data: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a Meta>,
+}
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        let body = Body {
+            success: true,
+            data: &self.data,
+            meta: self.meta.as_ref(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<Envelope<T>, crate::error::ApiError>;
+
+/// Page and limit from a query, bounded.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(default)]
+pub struct Paging {
+    /// 1-based page.
+    pub page: i64,
+    /// Items per page (1..=200).
+    pub limit: i64,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging { page: 1, limit: 50 }
+    }
+}
+
+impl Paging {
+    /// Rows to skip.
+    pub fn offset(&self) -> i64 {
+        (self.page.max(1) - 1) * self.limit()
+    }
+
+    /// Rows to take.
+    pub fn limit(&self) -> i64 {
+        self.limit.clamp(1, 200)
+    }
+
+    /// The meta for a page of a list of `total`.
+    pub fn meta(&self, total: i64) -> Meta {
+        Meta {
+            total,
+            page: self.page.max(1),
+            limit: self.limit(),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! One error type for the HTTP layer, answered as the error envelope.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::Invalid;
+use serde_json::{Value, json};
+use std::time::Duration;
+use store::StoreError;
+
+/// Every way a request can fail, each with its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: fields are invalid; each is named in `details`.
+    #[error("{0}")]
+    Validation(Invalid),
+    /// 400: the request is malformed in another way.
+    #[error("{message}")]
+    BadRequest {
+        /// Machine-readable code.
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
+    /// 401: not signed in, or wrong credentials.
+    #[error("{message}")]
+    Unauthorized {
+        /// Machine-readable code.
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
+    /// 403: signed in but not allowed.
+    #[error("{message}")]
+    Forbidden {
+        /// Machine-readable code.
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
+    /// 404: no such thing (in this farm).
+    #[error("{message}")]
+    NotFound {
+        /// Machine-readable code (`TENANT_NOT_FOUND`, ...).
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
+    /// 409: the change conflicts with the current state; `field` when one value is taken.
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable code.
+        code: &'static str,
+        /// The field whose value is taken, if one.
+        field: Option<String>,
+        /// For a person.
+        message: String,
+    },
+    /// 413: the body is larger than allowed.
+    #[error("request body is larger than the {limit} bytes allowed")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429: too many attempts; try again after the given time.
+    #[error("too many attempts; try again in {} seconds", retry_after.as_secs())]
+    TooManyRequests {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// 503: a dependency is down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or an outage; logged, never detailed to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// 404 with a resource-specific code.
+    pub fn not_found(code: &'static str, what: &str) -> Self {
+        ApiError::NotFound {
+            code,
+            message: format!("{what} not found"),
+        }
+    }
+
+    /// 403 with a code.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401 with a code.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 naming one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(Invalid::field(field, message))
+    }
+
+    /// 500 from anything.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "VALIDATION_ERROR",
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. } => code,
+            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            ApiError::Validation(invalid) => Some(json!({ "fields": invalid.0 })),
+            ApiError::Conflict {
+                field: Some(field), ..
+            } => Some(json!({ "field": field })),
+            ApiError::TooManyRequests { retry_after } => {
+                Some(json!({ "retry_after_seconds": retry_after.as_secs() }))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::not_found("NOT_FOUND", "resource"),
+            StoreError::Conflict { field } => ApiError::Conflict {
+                code: "CONFLICT",
+                message: format!("{field} is already taken"),
+                field: Some(field),
+            },
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::Validation(invalid)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(err) = &self {
+            // The request id is on the enclosing span; the client only gets the code.
+            tracing::error!(error = ?err, "request failed");
+        }
+        let mut body = json!({
+            "success": false,
+            "error": { "code": self.code(), "message": self.to_string() },
+        });
+        if let Some(details) = self.details() {
+            body["error"]["details"] = details;
+        }
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after } = self {
+            let secs = retry_after.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&secs) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// Turns a store `NotFound` into a 404 with a specific code.
+pub trait OrNotFound<T> {
+    /// Maps `NotFound` to `code` ("... not found" for `what`), other errors as usual.
+    fn or_not_found(self, code: &'static str, what: &str) -> Result<T, ApiError>;
+}
+
+impl<T> OrNotFound<T> for Result<T, StoreError> {
+    fn or_not_found(self, code: &'static str, what: &str) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(code, what),
+            other => other.into(),
+        })
+    }
+}

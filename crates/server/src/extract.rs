@@ -1,0 +1,122 @@
+//! Extractors that answer bad input with the error envelope.
+
+use crate::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+/// A JSON body; malformed, oversized or mistyped bodies get 400/413/415 envelopes
+/// naming the field where serde can tell.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or_default();
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_error(rejection, limit)),
+        }
+    }
+}
+
+/// The configured body limit, put in request extensions for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn json_error(rejection: JsonRejection, limit: usize) -> ApiError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".into(),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            let text = rejection.body_text();
+            let detail = text
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&text)
+                .to_string();
+            ApiError::field(&field_of(&detail), detail)
+        }
+        _ => ApiError::BadRequest {
+            code: "INVALID_JSON",
+            message: format!("the body is not valid JSON: {}", rejection.body_text()),
+        },
+    }
+}
+
+/// The field a serde error is about: `missing field `x``, or the `path: ...` prefix.
+fn field_of(detail: &str) -> String {
+    if let Some(rest) = detail.split("missing field `").nth(1) {
+        return rest.split('`').next().unwrap_or("body").to_string();
+    }
+    match detail.split_once(": ") {
+        Some((path, _)) if !path.contains(' ') && path != "." => path.to_string(),
+        _ => "body".to_string(),
+    }
+}
+
+/// Who is calling from where: the client address and user agent, for logs and audit rows.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer's IP address.
+    pub ip: Option<IpAddr>,
+    /// The User-Agent header.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The address as text.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(300).collect());
+        Ok(ClientInfo { ip, user_agent })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn serde_errors_name_their_field() {
+        assert_eq!(
+            field_of("missing field `email` at line 1 column 2"),
+            "email"
+        );
+        assert_eq!(
+            field_of("role: invalid type: integer `1`, expected a string at line 1 column 9"),
+            "role"
+        );
+        assert_eq!(field_of("invalid type: map, expected a string"), "body");
+    }
+}

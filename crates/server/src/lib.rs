@@ -1,0 +1,19 @@
+//! PrintFarm's server: the `/api/v1` HTTP API with its envelope, accounts and farms,
+//! health, and the OpenAPI document.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod file_store;
+pub mod health;
+pub mod mail;
+pub mod members;
+pub mod settings;
+pub mod telemetry;
+pub mod tenants;
+
+pub use app::{App, Server};
+pub use settings::Settings;

@@ -1,0 +1,282 @@
+//! Farm members: list, invite by email, change role, remove — with the owner/admin
+//! rules of `domain::membership`, each change written to the audit log.
+
+use crate::app::App;
+use crate::auth::{Member, roles};
+use crate::envelope::{ApiResult, Envelope};
+use crate::error::{ApiError, OrNotFound};
+use crate::extract::{ApiJson, ClientInfo};
+use axum::extract::{Path, State};
+use chrono::Duration;
+use domain::membership::{self, MembershipError};
+use domain::validation::{Email, PersonName};
+use domain::{Invalid, Role, TenantId, UserId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::audit::Entry;
+use store::members::Member as MemberRow;
+use store::{Conn, StoreError};
+
+/// How long an invitation link to set a password works.
+const INVITE_LIFETIME: Duration = Duration::days(7);
+
+impl From<MembershipError> for ApiError {
+    fn from(err: MembershipError) -> Self {
+        match err {
+            MembershipError::NotAllowed { .. } => {
+                ApiError::forbidden("INSUFFICIENT_ROLE", err.to_string())
+            }
+            MembershipError::LastOwner => ApiError::Conflict {
+                code: "LAST_OWNER",
+                field: Some("role".into()),
+                message: err.to_string(),
+            },
+        }
+    }
+}
+
+/// The member a `/tenants/{tenant_id}/members/{user_id}` route is about (the farm is
+/// checked by the `Member` guard).
+fn member_in_path((_tenant, user_id): (String, String)) -> Result<UserId, ApiError> {
+    UserId::parse(&user_id).ok_or_else(|| ApiError::not_found("MEMBER_NOT_FOUND", "member"))
+}
+
+/// GET /api/v1/tenants/{tenant_id}/members — the farm's members (a plain array).
+pub async fn list(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<MemberRow>> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::members::list(&mut conn, &member.tenant).await?,
+    ))
+}
+
+/// Body of an invitation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteBody {
+    email: String,
+    role: Option<String>,
+    #[serde(alias = "full_name")]
+    name: Option<String>,
+}
+
+fn parse_role(field: &str, raw: &str) -> Result<Role, Invalid> {
+    raw.parse::<Role>()
+        .map_err(|e| Invalid::field(field, e.to_string()))
+}
+
+/// Writes one membership change to the audit log.
+#[allow(clippy::too_many_arguments)]
+async fn audit(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    actor: &UserId,
+    client: &ClientInfo,
+    action: &str,
+    record: &str,
+    old_values: Option<Value>,
+    new_values: Option<Value>,
+    now: &str,
+) -> Result<(), ApiError> {
+    let ip = client.ip_text();
+    store::audit::record(
+        conn,
+        tenant,
+        Entry {
+            user_id: Some(actor.as_str()),
+            action,
+            table_name: Some("tenant_members"),
+            record_id: Some(record),
+            old_values,
+            new_values,
+            ip_address: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// POST /api/v1/tenants/{tenant_id}/members — adds someone by email (admins).
+///
+/// An existing account is added and told by mail; an unknown email gets an account
+/// without a password and a link (7 days) to set one.
+pub async fn invite(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> ApiResult<MemberRow> {
+    let mut invalid = Invalid::default();
+    let email = invalid.take(Email::parse("email", &body.email));
+    let role = invalid.take(parse_role(
+        "role",
+        body.role.as_deref().unwrap_or("operator"),
+    ));
+    let name = match &body.name {
+        Some(n) => invalid.take(PersonName::parse("name", n)),
+        None => None,
+    };
+    invalid.into_result()?;
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(ApiError::field("email", "email is required"));
+    };
+    membership::check_invite(member.role, role)?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let tenant = store::tenants::get(&mut tx, &member.tenant).await?;
+    let (user, is_new) = match store::users::find_by_email(&mut tx, email.as_str()).await? {
+        Some((user, _)) => (user, false),
+        None => {
+            let fallback = email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or("member")
+                .to_string();
+            let full_name = name.map(|n| n.to_string()).unwrap_or(fallback);
+            (
+                store::users::create(&mut tx, email.as_str(), &full_name, None, &now).await?,
+                true,
+            )
+        }
+    };
+    store::members::add(
+        &mut tx,
+        &member.tenant,
+        &user.user_id(),
+        role,
+        Some(&member.user.user_id()),
+        &now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "ALREADY_A_MEMBER",
+            field: Some("email".into()),
+            message: format!("{email} is already a member of this farm"),
+        },
+        other => other.into(),
+    })?;
+    let added = store::members::get(&mut tx, &member.tenant, &user.user_id()).await?;
+    audit(
+        &mut tx,
+        &member.tenant,
+        &member.user.user_id(),
+        &client,
+        "member.invited",
+        &added.id,
+        None,
+        Some(json!({ "user_id": user.id, "email": user.email, "role": role })),
+        &now,
+    )
+    .await?;
+    let text = if is_new {
+        let link =
+            crate::auth::routes::issue_reset_link(&app, &mut tx, &user, INVITE_LIFETIME, None)
+                .await?;
+        format!(
+            "Hello,\n\n{} invited you to the farm \"{}\" on PrintFarm as {role}.\nChoose your password within 7 days with this link:\n\n{link}\n",
+            member.user.full_name, tenant.company_name
+        )
+    } else {
+        format!(
+            "Hello {},\n\n{} added you to the farm \"{}\" on PrintFarm as {role}.\nSign in as usual to see it.\n",
+            user.full_name, member.user.full_name, tenant.company_name
+        )
+    };
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(tenant_id = %member.tenant, user_id = %user.id, %role, "member invited");
+    let subject = format!("You are invited to {} on PrintFarm", tenant.company_name);
+    if let Err(err) = app.mailer.send(&user.email, &subject, text).await {
+        tracing::error!(tenant_id = %member.tenant, user_id = %user.id, error = %err, "could not send the invitation");
+    }
+    Ok(Envelope::created(added))
+}
+
+/// Body of a role change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleBody {
+    role: String,
+}
+
+/// PUT /api/v1/tenants/{tenant_id}/members/{user_id} — changes a member's role (admins, by the rules).
+pub async fn change_role(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    Path(path): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<MemberRow> {
+    let target = member_in_path(path)?;
+    let new_role = parse_role("role", &body.role)?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let current = store::members::get(&mut tx, &member.tenant, &target)
+        .await
+        .or_not_found("MEMBER_NOT_FOUND", "member")?;
+    let current_role = current.role()?;
+    let owners = store::members::count_owners(&mut tx, &member.tenant).await?;
+    membership::check_role_change(member.role, current_role, new_role, owners)?;
+    let updated =
+        store::members::set_role(&mut tx, &member.tenant, &target, new_role, &now).await?;
+    audit(
+        &mut tx,
+        &member.tenant,
+        &member.user.user_id(),
+        &client,
+        "member.role_changed",
+        &updated.id,
+        Some(json!({ "user_id": target, "role": current_role })),
+        Some(json!({ "user_id": target, "role": new_role })),
+        &now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(tenant_id = %member.tenant, user_id = %target, from = %current_role, to = %new_role, "member role changed");
+    Ok(Envelope::ok(updated))
+}
+
+/// DELETE /api/v1/tenants/{tenant_id}/members/{user_id} — removes a member (admins by
+/// the rules; anyone may leave, but the last owner may not).
+pub async fn remove(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    client: ClientInfo,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<Value> {
+    let target = member_in_path(path)?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let current = store::members::get(&mut tx, &member.tenant, &target)
+        .await
+        .or_not_found("MEMBER_NOT_FOUND", "member")?;
+    let target_role = current.role()?;
+    let owners = store::members::count_owners(&mut tx, &member.tenant).await?;
+    let is_self = target == member.user.user_id();
+    membership::check_removal(member.role, target_role, is_self, owners)?;
+    store::members::remove(&mut tx, &member.tenant, &target).await?;
+    audit(
+        &mut tx,
+        &member.tenant,
+        &member.user.user_id(),
+        &client,
+        if is_self {
+            "member.left"
+        } else {
+            "member.removed"
+        },
+        &current.id,
+        Some(json!({ "user_id": target, "email": current.email, "role": target_role })),
+        None,
+        &now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(tenant_id = %member.tenant, user_id = %target, "member removed");
+    Ok(Envelope::ok(json!({ "user_id": target, "removed": true })))
+}

@@ -1,0 +1,323 @@
+//! Settings: defaults, then a TOML file, then `PRINTFARM_*` environment variables.
+//!
+//! With no settings at all the server runs from `./printfarm-data/`: a SQLite database,
+//! a file store and an encryption key made on first start.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The URL people and hubs reach the server at (links in emails, Secure cookies when https).
+    pub public_url: Option<String>,
+    /// Where the SQLite database, files, key and mail outbox live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to a SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// Base64 of 32 bytes for secrets at rest; defaults to a key file in the data directory.
+    pub encryption_key: Option<String>,
+    /// Other origins whose browsers may call the API with cookies (CORS and CSRF).
+    pub trusted_origins: Vec<String>,
+    /// Outgoing mail; without it, mail is written to `<data_dir>/outbox/`.
+    pub smtp: Option<SmtpSettings>,
+    /// The sender of outgoing mail.
+    pub mail_from: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// The largest request body accepted, in bytes (larger gets 413).
+    pub max_body_bytes: usize,
+    /// Sign-in attempts allowed per client address per 15 minutes.
+    pub login_attempts_per_ip: usize,
+    /// Failed sign-ins allowed per account per 15 minutes.
+    pub login_failures_per_account: usize,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// An SMTP relay.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host name.
+    pub host: String,
+    /// Port (default 587).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// User name, if the relay needs one.
+    pub username: Option<String>,
+    /// Password, if the relay needs one.
+    pub password: Option<String>,
+    /// `starttls` (default), `tls` (implicit) or `none` (local relays only).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("security", &self.security)
+            .finish()
+    }
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Upgrade a plain connection with STARTTLS.
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No TLS.
+    None,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            public_url: None,
+            data_dir: PathBuf::from("printfarm-data"),
+            database_url: None,
+            encryption_key: None,
+            trusted_origins: Vec::new(),
+            smtp: None,
+            mail_from: "PrintFarm <no-reply@printfarm.local>".into(),
+            log_format: LogFormat::Text,
+            max_body_bytes: 2 * 1024 * 1024,
+            login_attempts_per_ip: 30,
+            login_failures_per_account: 10,
+        }
+    }
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file or a variable has a bad value.
+    #[error("settings: {0}")]
+    Invalid(String),
+    /// The data directory or key file could not be prepared.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given), then `PRINTFARM_*` variables
+    /// (`PRINTFARM_SMTP__HOST` for nested keys, commas between trusted origins).
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let defaults = config::Config::try_from(&Settings::default())
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("PRINTFARM")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("trusted_origins")
+                .try_parsing(true)
+                .source(Some(server_variables(std::env::vars()))),
+        );
+        builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| SettingsError::Invalid(e.to_string()))
+    }
+
+    /// The public URL, defaulting to `http://<listen address>`.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The database URL, defaulting to `<data_dir>/printfarm.db`.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("printfarm.db").display()
+            )
+        })
+    }
+
+    /// Creates the data directory and returns the encryption key, making a key file
+    /// (mode 0600) on first start when none is configured.
+    pub fn prepare_data_dir(&self) -> Result<String, SettingsError> {
+        let io = |source| SettingsError::DataDir {
+            path: self.data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(io)?;
+        if let Some(key) = &self.encryption_key {
+            return Ok(key.clone());
+        }
+        let path = self.data_dir.join("encryption.key");
+        match std::fs::read_to_string(&path) {
+            Ok(key) => Ok(key.trim().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = store::secrets::Cipher::generate_key();
+                write_private(&path, &key).map_err(io)?;
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+/// Top-level settings that may come from `PRINTFARM_<NAME>` variables.
+const VARIABLES: &[&str] = &[
+    "LISTEN",
+    "PUBLIC_URL",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "ENCRYPTION_KEY",
+    "TRUSTED_ORIGINS",
+    "SMTP__",
+    "MAIL_FROM",
+    "LOG_FORMAT",
+    "MAX_BODY_BYTES",
+    "LOGIN_ATTEMPTS_PER_IP",
+    "LOGIN_FAILURES_PER_ACCOUNT",
+];
+
+/// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's
+/// `PRINTFARM_TEST_DATABASE_URL`, the hub's) are not the server's to refuse.
+fn server_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    vars.filter(|(key, _)| {
+        key.strip_prefix("PRINTFARM_").is_some_and(|name| {
+            VARIABLES
+                .iter()
+                .any(|v| name == *v || (v.ends_with("__") && name.starts_with(v)))
+        })
+    })
+    .collect()
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_no_settings_the_server_uses_its_data_directory() {
+        let s = Settings::default();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(s.public_url(), "http://127.0.0.1:8787");
+        assert_eq!(
+            s.database_url(),
+            "sqlite://printfarm-data/printfarm.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn a_key_file_is_made_once_and_only_its_owner_can_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings {
+            data_dir: dir.path().join("data"),
+            ..Settings::default()
+        };
+        let key = s.prepare_data_dir().unwrap();
+        assert_eq!(s.prepare_data_dir().unwrap(), key);
+        assert!(store::secrets::Cipher::from_base64(&key).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(s.data_dir.join("encryption.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_toml_file_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("printfarm.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ntrusted_origins = [\"https://farm.example\"]\nlog_format = \"json\"\n[smtp]\nhost = \"mail.example\"\npassword = \"s3cret\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.trusted_origins, vec!["https://farm.example"]);
+        assert_eq!(s.log_format, LogFormat::Json);
+        let smtp = s.smtp.unwrap();
+        assert_eq!(smtp.port, 587);
+        assert!(!format!("{smtp:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn only_the_servers_own_variables_are_read() {
+        let vars = [
+            ("PRINTFARM_LISTEN", "127.0.0.1:1"),
+            ("PRINTFARM_SMTP__HOST", "mail"),
+            ("PRINTFARM_TEST_DATABASE_URL", "postgres://x"),
+            ("PRINTFARM_LISTENER", "x"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let kept = server_variables(vars.into_iter());
+        let mut keys: Vec<_> = kept.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, vec!["PRINTFARM_LISTEN", "PRINTFARM_SMTP__HOST"]);
+    }
+
+    #[test]
+    fn an_unknown_setting_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("printfarm.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Settings::load(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+    }
+}

@@ -1,0 +1,352 @@
+//! Farms: create, list mine, get, update, ensure, the hub token, and the audit log.
+
+use crate::app::App;
+use crate::auth::{AuthUser, Member, roles};
+use crate::envelope::{ApiResult, Envelope, Paging};
+use crate::error::{ApiError, OrNotFound};
+use crate::extract::{ApiJson, ClientInfo};
+use axum::extract::{Query, State};
+use domain::validation::{FarmName, Subdomain};
+use domain::{Invalid, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::audit::{AuditRow, Entry};
+use store::secrets::{new_token, token_hash};
+use store::tenants::{MyTenant, Tenant};
+use store::users::User;
+use store::{Conn, StoreError};
+
+/// Hub tokens start with this, to be told apart from other secrets.
+const HUB_TOKEN_PREFIX: &str = "pfh_";
+
+/// Creates a farm owned by `owner`. With no subdomain asked for, one is derived from
+/// the name and made unique; an asked-for subdomain that is taken is 409.
+pub async fn create_farm(
+    conn: &mut Conn,
+    owner: &User,
+    name: &FarmName,
+    subdomain: Option<&Subdomain>,
+    now: &str,
+) -> Result<Tenant, ApiError> {
+    let subdomain = match subdomain {
+        Some(s) => s.clone(),
+        None => free_subdomain(conn, &Subdomain::from_name(name)).await?,
+    };
+    store::tenants::create(
+        conn,
+        name.as_str(),
+        subdomain.as_str(),
+        &owner.user_id(),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "SUBDOMAIN_TAKEN",
+            field: Some("subdomain".into()),
+            message: format!("the subdomain '{subdomain}' is taken; choose another"),
+        },
+        other => other.into(),
+    })
+}
+
+/// The first of `base`, `base-2`, `base-3`, ... that no farm uses.
+async fn free_subdomain(conn: &mut Conn, base: &Subdomain) -> Result<Subdomain, ApiError> {
+    if !store::tenants::subdomain_taken(conn, base.as_str()).await? {
+        return Ok(base.clone());
+    }
+    for n in 2..50 {
+        let candidate = base.with_suffix(n);
+        if !store::tenants::subdomain_taken(conn, candidate.as_str()).await? {
+            return Ok(candidate);
+        }
+    }
+    // Fifty farms of the same name: fall back to a random suffix.
+    Ok(base.with_suffix(rand::random_range(1000..1_000_000)))
+}
+
+/// Body of farm creation and update.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FarmBody {
+    #[serde(alias = "companyName", alias = "name")]
+    company_name: Option<String>,
+    subdomain: Option<String>,
+}
+
+/// POST /api/v1/tenants — a new farm; the caller becomes its owner.
+pub async fn create(
+    State(app): State<App>,
+    AuthUser(auth): AuthUser,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<FarmBody>,
+) -> ApiResult<MyTenant> {
+    let mut invalid = Invalid::default();
+    let name = invalid.take(FarmName::parse(
+        "company_name",
+        body.company_name.as_deref().unwrap_or_default(),
+    ));
+    let subdomain = match body.subdomain.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => invalid.take(Subdomain::parse("subdomain", s)),
+        _ => None,
+    };
+    invalid.into_result()?;
+    let Some(name) = name else {
+        return Err(ApiError::field("company_name", "company_name is required"));
+    };
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let tenant = create_farm(&mut tx, &auth.user, &name, subdomain.as_ref(), &now).await?;
+    audit(
+        &mut tx,
+        &tenant,
+        &auth.user,
+        &client,
+        "tenant.created",
+        &now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(tenant_id = %tenant.id, user_id = %auth.user.id, "farm created");
+    Ok(Envelope::created(MyTenant {
+        tenant,
+        role: Role::Owner.to_string(),
+    }))
+}
+
+async fn audit(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    user: &User,
+    client: &ClientInfo,
+    action: &str,
+    now: &str,
+) -> Result<(), ApiError> {
+    let ip = client.ip_text();
+    store::audit::record(
+        conn,
+        &tenant.tenant_id(),
+        Entry {
+            user_id: Some(&user.id),
+            action,
+            table_name: Some("tenants"),
+            record_id: Some(&tenant.id),
+            new_values: Some(
+                json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain }),
+            ),
+            ip_address: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            ..Entry::default()
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// GET /api/v1/tenants — the caller's farms with their role in each (a plain array).
+pub async fn list_mine(
+    State(app): State<App>,
+    AuthUser(auth): AuthUser,
+) -> ApiResult<Vec<MyTenant>> {
+    let mut conn = app.store.conn().await?;
+    let farms = store::tenants::list_for_user(&mut conn, &auth.user.user_id()).await?;
+    Ok(Envelope::all(farms))
+}
+
+/// POST /api/v1/tenants/ensure — the caller's first farm, made for them if they have none.
+pub async fn ensure(
+    State(app): State<App>,
+    AuthUser(auth): AuthUser,
+    client: ClientInfo,
+) -> ApiResult<Value> {
+    let mut tx = app.store.begin().await?;
+    let existing = store::tenants::list_for_user(&mut tx, &auth.user.user_id()).await?;
+    if let Some(first) = existing.into_iter().next() {
+        return Ok(Envelope::ok(json!({ "tenant": first, "created": false })));
+    }
+    let now = store::now_text();
+    let name = crate::auth::routes::default_farm_name(&auth.user.full_name)?;
+    let tenant = create_farm(&mut tx, &auth.user, &name, None, &now).await?;
+    audit(
+        &mut tx,
+        &tenant,
+        &auth.user,
+        &client,
+        "tenant.created",
+        &now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(tenant_id = %tenant.id, user_id = %auth.user.id, "farm ensured");
+    let mine = MyTenant {
+        tenant,
+        role: Role::Owner.to_string(),
+    };
+    Ok(Envelope::created(
+        json!({ "tenant": mine, "created": true }),
+    ))
+}
+
+/// GET /api/v1/tenants/{tenant_id} — one farm, with the caller's role.
+pub async fn get_one(State(app): State<App>, member: Member<roles::Viewer>) -> ApiResult<MyTenant> {
+    let mut conn = app.store.conn().await?;
+    let tenant = store::tenants::get(&mut conn, &member.tenant)
+        .await
+        .or_not_found("TENANT_NOT_FOUND", "farm")?;
+    Ok(Envelope::ok(MyTenant {
+        tenant,
+        role: member.role.to_string(),
+    }))
+}
+
+/// PUT /api/v1/tenants/{tenant_id} — renames a farm or changes its subdomain (admins).
+pub async fn update(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<FarmBody>,
+) -> ApiResult<MyTenant> {
+    let mut invalid = Invalid::default();
+    let name = body
+        .company_name
+        .as_deref()
+        .and_then(|n| invalid.take(FarmName::parse("company_name", n)));
+    let subdomain = body
+        .subdomain
+        .as_deref()
+        .and_then(|s| invalid.take(Subdomain::parse("subdomain", s)));
+    invalid.into_result()?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let before = store::tenants::get(&mut tx, &member.tenant).await?;
+    let tenant = store::tenants::update(
+        &mut tx,
+        &member.tenant,
+        name.as_ref().map(FarmName::as_str),
+        subdomain.as_ref().map(Subdomain::as_str),
+        &now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "SUBDOMAIN_TAKEN",
+            field: Some("subdomain".into()),
+            message: "that subdomain is taken; choose another".into(),
+        },
+        other => other.into(),
+    })?;
+    let ip = client.ip_text();
+    store::audit::record(
+        &mut tx,
+        &member.tenant,
+        Entry {
+            user_id: Some(&member.user.id),
+            action: "tenant.updated",
+            table_name: Some("tenants"),
+            record_id: Some(&tenant.id),
+            old_values: Some(
+                json!({ "company_name": before.company_name, "subdomain": before.subdomain }),
+            ),
+            new_values: Some(
+                json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain }),
+            ),
+            ip_address: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        },
+        &now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Envelope::ok(MyTenant {
+        tenant,
+        role: member.role.to_string(),
+    }))
+}
+
+/// The farm's hub token as shown to admins.
+fn hub_token_view(token: &str, created_at: &str) -> Value {
+    json!({ "hub_token": token, "created_at": created_at })
+}
+
+/// GET /api/v1/tenants/hub-token — the farm's hub provisioning token (admins); made on first ask.
+pub async fn hub_token(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+) -> ApiResult<Value> {
+    let context = hub_token_context(&member.tenant);
+    let mut tx = app.store.begin().await?;
+    if let Some(sealed) = store::tenants::hub_token(&mut tx, &member.tenant).await? {
+        let token = app
+            .cipher
+            .open(&sealed.hub_token_encrypted, &context)
+            .map_err(ApiError::internal)?;
+        return Ok(Envelope::ok(hub_token_view(
+            &token,
+            &sealed.hub_token_created_at,
+        )));
+    }
+    let (token, now) = replace_hub_token(&app, &mut tx, &member, &client).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Envelope::ok(hub_token_view(&token, &now)))
+}
+
+/// POST /api/v1/tenants/hub-token/regenerate — a new hub token; the old one stops working (admins).
+pub async fn regenerate_hub_token(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+) -> ApiResult<Value> {
+    let mut tx = app.store.begin().await?;
+    let (token, now) = replace_hub_token(&app, &mut tx, &member, &client).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Envelope::ok(hub_token_view(&token, &now)))
+}
+
+/// What a farm's hub token is sealed to.
+fn hub_token_context(tenant: &domain::TenantId) -> String {
+    format!("tenant/{tenant}/hub-token")
+}
+
+async fn replace_hub_token(
+    app: &App,
+    conn: &mut Conn,
+    member: &Member<roles::Admin>,
+    client: &ClientInfo,
+) -> Result<(String, String), ApiError> {
+    let token = new_token(HUB_TOKEN_PREFIX);
+    let now = store::now_text();
+    let sealed = app.cipher.seal(&token, &hub_token_context(&member.tenant));
+    store::tenants::set_hub_token(conn, &member.tenant, &token_hash(&token), &sealed, &now).await?;
+    let ip = client.ip_text();
+    store::audit::record(
+        conn,
+        &member.tenant,
+        Entry {
+            user_id: Some(&member.user.id),
+            action: "tenant.hub_token_generated",
+            table_name: Some("tenants"),
+            record_id: Some(member.tenant.as_str()),
+            ip_address: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            ..Entry::default()
+        },
+        &now,
+    )
+    .await?;
+    tracing::info!(tenant_id = %member.tenant, user_id = %member.user.id, "hub token generated");
+    Ok((token, now))
+}
+
+/// GET /api/v1/tenants/{tenant_id}/audit-log — the farm's audit log, newest first (admins).
+pub async fn audit_log(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    Query(paging): Query<Paging>,
+) -> ApiResult<Vec<AuditRow>> {
+    let mut conn = app.store.conn().await?;
+    let (rows, total) =
+        store::audit::list(&mut conn, &member.tenant, paging.limit(), paging.offset()).await?;
+    Ok(Envelope::list(rows, paging.meta(total)))
+}

@@ -1,0 +1,430 @@
+//! The test harness: a real server on 127.0.0.1:0 with a fresh database per test
+//! (a temporary SQLite file, or a fresh PostgreSQL database when
+//! `PRINTFARM_TEST_DATABASE_URL` is set), and one helper per common step.
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use server::Settings;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// A client without a cookie store: tests pass tokens and cookies explicitly.
+    pub client: reqwest::Client,
+    /// The data directory (database, files, outbox).
+    pub data_dir: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
+    postgres: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database made for one test, dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+/// An answer: status, JSON body (or Null), headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Answer {
+    /// `body.data`.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// `body.error.code`.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The fields named in a validation error.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["details"]["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum As<'a> {
+    Nobody,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+impl TestApp {
+    /// A server with default settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// A server with settings adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let postgres = match std::env::var("PRINTFARM_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(PgDatabase::create(&url).await),
+            _ => None,
+        };
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.path().join("data"),
+            database_url: postgres.as_ref().map(PgDatabase::url),
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let server = server::Server::bind(settings).await.expect("server starts");
+        let addr = server.local_addr().expect("bound");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            server
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            data_dir,
+            shutdown: Some(tx),
+            served: Some(served),
+            postgres,
+        }
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.served.take() {
+            let _ = handle.await;
+        }
+    }
+
+    /// A request builder with the given authentication.
+    pub fn request(&self, method: Method, path: &str, who: As<'_>) -> reqwest::RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match who {
+            As::Nobody => builder,
+            As::Bearer(token) => builder.bearer_auth(token),
+            As::Cookie(token) => {
+                builder.header("cookie", format!("printfarm.session_token={token}"))
+            }
+        }
+    }
+
+    /// Sends a request and reads the answer.
+    pub async fn send(builder: reqwest::RequestBuilder) -> Answer {
+        let response = builder.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// A JSON call: `method path` as `who`, in farm `tenant`, with `body`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        who: As<'_>,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut builder = self.request(method, path, who);
+        if let Some(t) = tenant {
+            builder = builder.header("x-tenant-id", t);
+        }
+        if let Some(b) = body {
+            builder = builder.json(&b);
+        }
+        TestApp::send(builder).await
+    }
+
+    /// GET as a bearer token.
+    pub async fn get(&self, path: &str, token: &str, tenant: Option<&str>) -> Answer {
+        self.call(Method::GET, path, As::Bearer(token), tenant, None)
+            .await
+    }
+
+    /// POST JSON as a bearer token.
+    pub async fn post(&self, path: &str, token: &str, tenant: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, As::Bearer(token), tenant, Some(body))
+            .await
+    }
+
+    /// PUT JSON as a bearer token.
+    pub async fn put(&self, path: &str, token: &str, tenant: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PUT, path, As::Bearer(token), tenant, Some(body))
+            .await
+    }
+
+    /// DELETE as a bearer token.
+    pub async fn delete(&self, path: &str, token: &str, tenant: Option<&str>) -> Answer {
+        self.call(Method::DELETE, path, As::Bearer(token), tenant, None)
+            .await
+    }
+
+    /// Signs up a new account (`name@example.com`) and returns it signed in.
+    pub async fn signed_up(&self, name: &str) -> Account {
+        let email = format!("{name}@example.com");
+        let answer = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/sign-up/email",
+                As::Nobody,
+                None,
+                Some(json!({ "email": email, "password": PASSWORD, "name": name })),
+            )
+            .await;
+        answer.expect(201);
+        Account {
+            id: answer.data()["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_string(),
+            email,
+            token: answer.data()["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    /// Signs up an owner and their farm; returns the account and the farm id.
+    pub async fn signed_up_owner(&self, name: &str) -> (Account, String) {
+        let email = format!("{name}@example.com");
+        let answer = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                As::Nobody,
+                None,
+                Some(json!({ "email": email, "password": PASSWORD, "name": name, "company_name": format!("{name} farm") })),
+            )
+            .await;
+        answer.expect(201);
+        let account = Account {
+            id: answer.data()["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_string(),
+            email,
+            token: answer.data()["token"].as_str().expect("token").to_string(),
+        };
+        (
+            account,
+            answer.data()["tenant"]["id"]
+                .as_str()
+                .expect("tenant id")
+                .to_string(),
+        )
+    }
+
+    /// Signs in and returns the session token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/sign-in/email",
+            As::Nobody,
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+
+    /// Adds `member` to `farm` with `role` (as the farm's admin `admin`).
+    pub async fn add_member(&self, admin: &Account, farm: &str, member: &Account, role: &str) {
+        self.post(
+            &format!("/api/v1/tenants/{farm}/members"),
+            &admin.token,
+            None,
+            json!({ "email": member.email, "role": role }),
+        )
+        .await
+        .expect(201);
+    }
+
+    /// The newest mail in the outbox addressed to `email`, waiting for it up to 10 s.
+    pub async fn mail_to(&self, email: &str) -> String {
+        let outbox = self.data_dir.path().join("data").join("outbox");
+        eventually("a mail to arrive", || {
+            let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&outbox)
+                .ok()?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    text.lines()
+                        .any(|l| l.starts_with("To:") && l.contains(email))
+                        .then(|| (modified, decode_quoted_printable(&text)))
+                })
+                .collect();
+            mails.sort_by_key(|(t, _)| *t);
+            mails.pop().map(|(_, text)| text)
+        })
+        .await
+    }
+}
+
+/// Undoes quoted-printable (soft line breaks and `=XX`), which mail uses for long lines.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `token=` value of the link in a mail.
+pub fn token_in(mail: &str) -> String {
+    let start = mail.find("token=").expect("a link with a token") + "token=".len();
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Polls `check` until it gives a value, failing after 10 s.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> PgDatabase {
+        use sqlx::Connection;
+        let name = format!("printfarm_test_{}", uuid_simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("PRINTFARM_TEST_DATABASE_URL must reach a PostgreSQL server");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        PgDatabase {
+            admin_url: admin_url.to_string(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        let mut url = url::Url::parse(&self.admin_url).expect("database URL");
+        url.set_path(&self.name);
+        url.to_string()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn uuid_simple() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,259 @@
+//! Tenant isolation, for every route in the OpenAPI document: routes that need a user
+//! refuse anonymous calls (401); farm routes refuse a missing or foreign farm (403)
+//! and answer 404 for another farm's ids. New routes are covered as they are added;
+//! a route with a new kind of path id fails here until a seed for it is added below.
+
+mod common;
+
+use common::{As, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// A route as the OpenAPI document lists it.
+struct Route {
+    method: Method,
+    path: String,
+    access: Value,
+    example: Value,
+}
+
+async fn routes(app: &TestApp) -> Vec<Route> {
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", As::Nobody, None, None)
+        .await;
+    doc.expect(200);
+    let mut routes = Vec::new();
+    for (path, item) in doc.body["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            routes.push(Route {
+                method,
+                path: path.clone(),
+                access: op["x-printfarm-access"].clone(),
+                example: op["requestBody"]["content"]["application/json"]["example"].clone(),
+            });
+        }
+    }
+    assert!(routes.len() >= 20, "the document lists the routes");
+    routes
+}
+
+/// Fills `{param}`s: `tenant_id` with `farm`, every other with `ids[param]`.
+fn fill(path: &str, farm: &str, ids: &HashMap<&str, String>) -> String {
+    path.split('/')
+        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some("tenant_id") => farm.to_string(),
+            Some(param) => ids
+                .get(param)
+                .unwrap_or_else(|| panic!("no seed for path id {{{param}}} in {path}: add one to the isolation test"))
+                .clone(),
+            None => seg.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_route_keeps_farms_apart() {
+    let app = TestApp::spawn().await;
+    let (alice, farm_a) = app.signed_up_owner("alice").await;
+    let (bob, farm_b) = app.signed_up_owner("bob").await;
+    // Farm B's things, which Alice must never reach.
+    let carol = app.signed_up("carol").await;
+    app.add_member(&bob, &farm_b, &carol, "operator").await;
+    let bobs_token = app
+        .post(
+            "/api/v1/auth/api-tokens",
+            &bob.token,
+            None,
+            json!({ "name": "b" }),
+        )
+        .await;
+    let foreign: HashMap<&str, String> = HashMap::from([
+        ("user_id", carol.id.clone()),
+        (
+            "token_id",
+            bobs_token.data()["api_token"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
+    ]);
+
+    let mut checked = 0;
+    for route in routes(&app).await {
+        let body = (route.method != Method::GET && route.method != Method::DELETE).then(|| {
+            if route.example.is_null() {
+                json!({})
+            } else {
+                route.example.clone()
+            }
+        });
+        let what = format!("{} {}", route.method, route.path);
+        match route.access["kind"].as_str().unwrap_or("") {
+            "public" => continue,
+            "signed" => {
+                let path = fill(&route.path, &farm_a, &foreign);
+                let anonymous = app
+                    .call(route.method.clone(), &path, As::Nobody, None, body.clone())
+                    .await;
+                assert_eq!(
+                    anonymous.status, 401,
+                    "{what} without a session: {}",
+                    anonymous.body
+                );
+                if path != route.path {
+                    // Another user's ids are not found.
+                    let answer = app
+                        .call(
+                            route.method.clone(),
+                            &path,
+                            As::Bearer(&alice.token),
+                            None,
+                            body,
+                        )
+                        .await;
+                    assert_eq!(
+                        answer.status, 404,
+                        "{what} with another user's id: {}",
+                        answer.body
+                    );
+                }
+            }
+            "member" => {
+                let path = fill(&route.path, &farm_a, &foreign);
+                let anonymous = app
+                    .call(
+                        route.method.clone(),
+                        &path,
+                        As::Nobody,
+                        Some(&farm_a),
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(
+                    anonymous.status, 401,
+                    "{what} without a session: {}",
+                    anonymous.body
+                );
+                let no_farm = app
+                    .call(
+                        route.method.clone(),
+                        &path,
+                        As::Bearer(&alice.token),
+                        None,
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(
+                    no_farm.status, 403,
+                    "{what} without a farm: {}",
+                    no_farm.body
+                );
+                assert_eq!(no_farm.code(), "TENANT_REQUIRED", "{what}");
+                let other = app
+                    .call(
+                        route.method.clone(),
+                        &path,
+                        As::Bearer(&alice.token),
+                        Some(&farm_b),
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(other.status, 403, "{what} in another farm: {}", other.body);
+                assert_eq!(other.code(), "NOT_A_MEMBER", "{what}");
+                let bogus = app
+                    .call(
+                        route.method.clone(),
+                        &path,
+                        As::Bearer(&alice.token),
+                        Some("not-a-farm"),
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(
+                    bogus.status, 403,
+                    "{what} with a malformed farm id: {}",
+                    bogus.body
+                );
+                if path != route.path {
+                    let answer = app
+                        .call(
+                            route.method.clone(),
+                            &path,
+                            As::Bearer(&alice.token),
+                            Some(&farm_a),
+                            body,
+                        )
+                        .await;
+                    assert_eq!(
+                        answer.status, 404,
+                        "{what} with farm B's id: {}",
+                        answer.body
+                    );
+                }
+            }
+            "farm_path" => {
+                let foreign_farm = fill(&route.path, &farm_b, &foreign);
+                let anonymous = app
+                    .call(
+                        route.method.clone(),
+                        &foreign_farm,
+                        As::Nobody,
+                        None,
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(
+                    anonymous.status, 401,
+                    "{what} without a session: {}",
+                    anonymous.body
+                );
+                // Alice in farm B's path is refused, even if she names her own farm in the header.
+                let other = app
+                    .call(
+                        route.method.clone(),
+                        &foreign_farm,
+                        As::Bearer(&alice.token),
+                        Some(&farm_a),
+                        body.clone(),
+                    )
+                    .await;
+                assert_eq!(other.status, 403, "{what} for another farm: {}", other.body);
+                assert_eq!(other.code(), "NOT_A_MEMBER", "{what}");
+                let own_farm = fill(&route.path, &farm_a, &foreign);
+                if route.path.matches('{').count() > 1 {
+                    let answer = app
+                        .call(
+                            route.method.clone(),
+                            &own_farm,
+                            As::Bearer(&alice.token),
+                            None,
+                            body,
+                        )
+                        .await;
+                    assert_eq!(
+                        answer.status, 404,
+                        "{what} with farm B's id: {}",
+                        answer.body
+                    );
+                }
+            }
+            other => panic!("{what} has an unknown access kind {other:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} routes were checked");
+    // Farm B is untouched by all of the above.
+    let members = app
+        .get(
+            &format!("/api/v1/tenants/{farm_b}/members"),
+            &bob.token,
+            None,
+        )
+        .await;
+    assert_eq!(members.data().as_array().unwrap().len(), 2);
+}
