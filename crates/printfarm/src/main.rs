@@ -128,9 +128,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             server::telemetry::init(settings.log_format);
             let started = std::time::Instant::now();
             let database = redact_url(&settings.database_url());
-            let public_url = settings.public_url();
             let server = server::Server::bind(settings).await?;
             let addr = server.local_addr()?;
+            let public_url = server.app().settings.public_url();
             tracing::info!(%addr, %public_url, %database, ready_ms = started.elapsed().as_millis() as u64, "PrintFarm is listening");
             println!("PrintFarm is listening on http://{addr} (public URL {public_url})");
             server.serve(shutdown_signal()).await

@@ -272,12 +272,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = self.app.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let housekeeping = crate::maintenance::spawn(app.clone(), stop_rx);
         let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serve")?;
+            .context("serve");
+        let _ = stop_tx.send(true);
+        let _ = housekeeping.await;
         app.store.close().await;
-        Ok(())
+        served
     }
 }

@@ -34,6 +34,32 @@ where
     }
 }
 
+/// Query parameters; bad ones get a 400 envelope naming the parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text)
+                    .to_string();
+                Err(ApiError::field(&field_of(&detail), detail))
+            }
+        }
+    }
+}
+
 /// The configured body limit, put in request extensions for error messages.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
@@ -86,14 +112,25 @@ impl ClientInfo {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<crate::App> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &crate::App,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        let ip = peer.map(|peer| client_address(peer, &forwarded, &app.settings.trusted_proxies));
         let user_agent = parts
             .headers
             .get(USER_AGENT)
@@ -103,9 +140,45 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     }
 }
 
+/// The client's address: the peer, unless the peer is a trusted proxy; then the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries
+/// further left could be forged by the client).
+fn client_address(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded
+        .rsplit(',')
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        let other: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            client_address(client, "1.2.3.4", &[proxy]),
+            client,
+            "untrusted peers can't claim an address"
+        );
+        assert_eq!(
+            client_address(proxy, "1.2.3.4, 203.0.113.9", &[proxy]),
+            client
+        );
+        assert_eq!(
+            client_address(proxy, "203.0.113.9, 10.0.0.2", &[proxy]),
+            client
+        );
+        assert_eq!(client_address(proxy, "garbage", &[proxy]), proxy);
+        assert_eq!(client_address(other, "", &[]), other);
+    }
 
     #[test]
     fn serde_errors_name_their_field() {

@@ -55,28 +55,36 @@ pub async fn detailed(State(app): State<App>) -> Response {
         store::Dialect::Sqlite => "sqlite",
         store::Dialect::Postgres => "postgres",
     };
-    let body = json!({
-        "success": healthy,
-        "data": {
-            "status": if healthy { "ok" } else { "degraded" },
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime_seconds": uptime(&app),
-            "checks": {
-                "database": match &db {
-                    Ok(ms) => json!({ "status": "ok", "dialect": dialect, "latency_ms": ms }),
-                    Err(e) => json!({ "status": "down", "dialect": dialect, "error": e.to_string() }),
-                },
-                "file_store": match &files {
-                    Ok(()) => json!({ "status": "ok", "latency_ms": files_ms }),
-                    Err(e) => json!({ "status": "down", "error": e.to_string() }),
-                },
-                "queue": match &queue {
-                    Ok((pending, dead)) => json!({ "status": "ok", "pending": pending, "dead_letters": dead }),
-                    Err(e) => json!({ "status": "down", "error": e.to_string() }),
-                },
-            },
+    let checks = json!({
+        "database": match &db {
+            Ok(ms) => json!({ "status": "ok", "dialect": dialect, "latency_ms": ms }),
+            Err(e) => json!({ "status": "down", "dialect": dialect, "error": e.to_string() }),
+        },
+        "file_store": match &files {
+            Ok(()) => json!({ "status": "ok", "latency_ms": files_ms }),
+            Err(e) => json!({ "status": "down", "error": e.to_string() }),
+        },
+        "queue": match &queue {
+            Ok((pending, dead)) => json!({ "status": "ok", "pending": pending, "dead_letters": dead }),
+            Err(e) => json!({ "status": "down", "error": e.to_string() }),
         },
     });
+    let report = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": uptime(&app),
+        "checks": checks,
+    });
+    // A failing check is a failure to clients that read `success`, with the report in both places.
+    let body = if healthy {
+        json!({ "success": true, "data": report })
+    } else {
+        json!({
+            "success": false,
+            "data": report,
+            "error": { "code": "SERVICE_UNAVAILABLE", "message": "a dependency is down", "details": checks },
+        })
+    };
     let status = if healthy {
         StatusCode::OK
     } else {

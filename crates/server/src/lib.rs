@@ -10,6 +10,7 @@ pub mod extract;
 pub mod file_store;
 pub mod health;
 pub mod mail;
+pub mod maintenance;
 pub mod members;
 pub mod settings;
 pub mod telemetry;

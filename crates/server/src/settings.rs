@@ -35,6 +35,9 @@ pub struct Settings {
     pub login_attempts_per_ip: usize,
     /// Failed sign-ins allowed per account per 15 minutes.
     pub login_failures_per_account: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for client addresses in
+    /// rate limits and audit rows); requests from anyone else use the peer address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How logs are written.
@@ -110,6 +113,7 @@ impl Default for Settings {
             max_body_bytes: 2 * 1024 * 1024,
             login_attempts_per_ip: 30,
             login_failures_per_account: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -146,6 +150,7 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("trusted_origins")
+                .with_list_parse_key("trusted_proxies")
                 .try_parsing(true)
                 .source(Some(server_variables(std::env::vars()))),
         );
@@ -212,6 +217,7 @@ const VARIABLES: &[&str] = &[
     "MAX_BODY_BYTES",
     "LOGIN_ATTEMPTS_PER_IP",
     "LOGIN_FAILURES_PER_ACCOUNT",
+    "TRUSTED_PROXIES",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's

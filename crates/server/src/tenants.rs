@@ -4,8 +4,8 @@ use crate::app::App;
 use crate::auth::{AuthUser, Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ClientInfo};
-use axum::extract::{Query, State};
+use crate::extract::{ApiJson, ApiQuery, ClientInfo};
+use axum::extract::State;
 use domain::validation::{FarmName, Subdomain};
 use domain::{Invalid, Role};
 use serde::Deserialize;
@@ -343,7 +343,7 @@ async fn replace_hub_token(
 pub async fn audit_log(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Query(paging): Query<Paging>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Vec<AuditRow>> {
     let mut conn = app.store.conn().await?;
     let (rows, total) =

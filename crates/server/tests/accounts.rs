@@ -511,3 +511,88 @@ async fn every_answer_carries_a_request_id() {
     .await;
     assert_eq!(echoed.headers["x-request-id"], "trace-me-42");
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(|s| s.public_url = Some("https://farm.example".into())).await;
+    let answer = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-up/email",
+            As::Nobody,
+            None,
+            Some(json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" })),
+        )
+        .await;
+    answer.expect(201);
+    assert!(
+        answer.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refused_and_swept_away() {
+    let app = TestApp::spawn().await;
+    let ada = app.signed_up("ada").await;
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    app.get("/api/v1/tenants", &ada.token, None)
+        .await
+        .expect(401);
+    let (sessions, _) = server::maintenance::sweep(&app.state).await.unwrap();
+    assert_eq!(sessions, 1);
+    app.sign_in(&ada.email, PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_session_due_for_refresh_is_extended_and_the_cookie_renewed() {
+    let app = TestApp::spawn().await;
+    let ada = app.signed_up("ada").await;
+    // Two days into its week: past the daily refresh point.
+    let soon = domain::time::format(chrono::Utc::now() + chrono::Duration::days(5));
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = $1")
+        .bind(&soon)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let answer = app
+        .call(
+            Method::GET,
+            "/api/v1/auth/get-session",
+            As::Cookie(&ada.token),
+            None,
+            None,
+        )
+        .await;
+    answer.expect(200);
+    let renewed = answer.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        renewed.contains(&ada.token) && renewed.contains("Max-Age=604800"),
+        "{renewed}"
+    );
+    let expires = answer.data()["session"]["expiresAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(expires > soon, "{expires} should be later than {soon}");
+    // A fresh session is left alone.
+    let again = app
+        .call(
+            Method::GET,
+            "/api/v1/auth/get-session",
+            As::Cookie(&ada.token),
+            None,
+            None,
+        )
+        .await;
+    assert!(again.headers.get("set-cookie").is_none());
+}

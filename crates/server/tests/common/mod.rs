@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The data directory (database, files, outbox).
     pub data_dir: TempDir,
+    /// The server's state, for tests that look behind the API.
+    pub state: server::App,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
     postgres: Option<PgDatabase>,
@@ -114,6 +116,7 @@ impl TestApp {
         adjust(&mut settings);
         let server = server::Server::bind(settings).await.expect("server starts");
         let addr = server.local_addr().expect("bound");
+        let state = server.app();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(async move {
             server
@@ -130,6 +133,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             data_dir,
+            state,
             shutdown: Some(tx),
             served: Some(served),
             postgres,
