@@ -2,6 +2,7 @@
 //! rules of `domain::membership`, each change written to the audit log.
 
 use crate::app::App;
+use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
@@ -10,12 +11,11 @@ use axum::extract::{Path, State};
 use chrono::Duration;
 use domain::membership::{self, MembershipError};
 use domain::validation::{Email, PersonName};
-use domain::{Invalid, Role, TenantId, UserId};
+use domain::{Invalid, Role, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::audit::Entry;
+use store::StoreError;
 use store::members::Member as MemberRow;
-use store::{Conn, StoreError};
 
 /// How long an invitation link to set a password works.
 const INVITE_LIFETIME: Duration = Duration::days(7);
@@ -65,39 +65,6 @@ pub struct InviteBody {
 fn parse_role(field: &str, raw: &str) -> Result<Role, Invalid> {
     raw.parse::<Role>()
         .map_err(|e| Invalid::field(field, e.to_string()))
-}
-
-/// Writes one membership change to the audit log.
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    actor: &UserId,
-    client: &ClientInfo,
-    action: &str,
-    record: &str,
-    old_values: Option<Value>,
-    new_values: Option<Value>,
-    now: &str,
-) -> Result<(), ApiError> {
-    let ip = client.ip_text();
-    store::audit::record(
-        conn,
-        tenant,
-        Entry {
-            user_id: Some(actor.as_str()),
-            action,
-            table_name: Some("tenant_members"),
-            record_id: Some(record),
-            old_values,
-            new_values,
-            ip_address: ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-        },
-        now,
-    )
-    .await?;
-    Ok(())
 }
 
 /// POST /api/v1/tenants/{tenant_id}/members — adds someone by email (admins).
@@ -162,15 +129,19 @@ pub async fn invite(
         other => other.into(),
     })?;
     let added = store::members::get(&mut tx, &member.tenant, &user.user_id()).await?;
-    audit(
+    let change = Change {
+        action: "member.invited",
+        table: "tenant_members",
+        record: &added.id,
+        old: None,
+        new: Some(json!({ "user_id": user.id, "email": user.email, "role": role })),
+    };
+    crate::audit::record(
         &mut tx,
         &member.tenant,
         &member.user.user_id(),
         &client,
-        "member.invited",
-        &added.id,
-        None,
-        Some(json!({ "user_id": user.id, "email": user.email, "role": role })),
+        change,
         &now,
     )
     .await?;
@@ -224,15 +195,19 @@ pub async fn change_role(
     membership::check_role_change(member.role, current_role, new_role, owners)?;
     let updated =
         store::members::set_role(&mut tx, &member.tenant, &target, new_role, &now).await?;
-    audit(
+    let change = Change {
+        action: "member.role_changed",
+        table: "tenant_members",
+        record: &updated.id,
+        old: Some(json!({ "user_id": target, "role": current_role })),
+        new: Some(json!({ "user_id": target, "role": new_role })),
+    };
+    crate::audit::record(
         &mut tx,
         &member.tenant,
         &member.user.user_id(),
         &client,
-        "member.role_changed",
-        &updated.id,
-        Some(json!({ "user_id": target, "role": current_role })),
-        Some(json!({ "user_id": target, "role": new_role })),
+        change,
         &now,
     )
     .await?;
@@ -260,19 +235,23 @@ pub async fn remove(
     let is_self = target == member.user.user_id();
     membership::check_removal(member.role, target_role, is_self, owners)?;
     store::members::remove(&mut tx, &member.tenant, &target).await?;
-    audit(
-        &mut tx,
-        &member.tenant,
-        &member.user.user_id(),
-        &client,
-        if is_self {
+    let change = Change {
+        action: if is_self {
             "member.left"
         } else {
             "member.removed"
         },
-        &current.id,
-        Some(json!({ "user_id": target, "email": current.email, "role": target_role })),
-        None,
+        table: "tenant_members",
+        record: &current.id,
+        old: Some(json!({ "user_id": target, "email": current.email, "role": target_role })),
+        new: None,
+    };
+    crate::audit::record(
+        &mut tx,
+        &member.tenant,
+        &member.user.user_id(),
+        &client,
+        change,
         &now,
     )
     .await?;

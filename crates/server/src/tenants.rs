@@ -1,6 +1,7 @@
 //! Farms: create, list mine, get, update, ensure, the hub token, and the audit log.
 
 use crate::app::App;
+use crate::audit::Change;
 use crate::auth::{AuthUser, Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
@@ -10,7 +11,7 @@ use domain::validation::{FarmName, Subdomain};
 use domain::{Invalid, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::audit::{AuditRow, Entry};
+use store::audit::AuditRow;
 use store::secrets::{new_token, token_hash};
 use store::tenants::{MyTenant, Tenant};
 use store::users::User;
@@ -48,6 +49,18 @@ pub async fn create_farm(
         },
         other => other.into(),
     })
+}
+
+/// A unique-key conflict on a farm is its subdomain being taken.
+fn subdomain_taken(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "SUBDOMAIN_TAKEN",
+            field: Some("subdomain".into()),
+            message: "that subdomain is taken; choose another".into(),
+        },
+        other => other.into(),
+    }
 }
 
 /// The first of `base`, `base-2`, `base-3`, ... that no farm uses.
@@ -122,26 +135,22 @@ async fn audit(
     action: &str,
     now: &str,
 ) -> Result<(), ApiError> {
-    let ip = client.ip_text();
-    store::audit::record(
+    let change = Change {
+        action,
+        table: "tenants",
+        record: &tenant.id,
+        new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
+        ..Change::default()
+    };
+    crate::audit::record(
         conn,
         &tenant.tenant_id(),
-        Entry {
-            user_id: Some(&user.id),
-            action,
-            table_name: Some("tenants"),
-            record_id: Some(&tenant.id),
-            new_values: Some(
-                json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain }),
-            ),
-            ip_address: ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            ..Entry::default()
-        },
+        &user.user_id(),
+        client,
+        change,
         now,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// GET /api/v1/tenants — the caller's farms with their role in each (a plain array).
@@ -228,32 +237,20 @@ pub async fn update(
         &now,
     )
     .await
-    .map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "SUBDOMAIN_TAKEN",
-            field: Some("subdomain".into()),
-            message: "that subdomain is taken; choose another".into(),
-        },
-        other => other.into(),
-    })?;
-    let ip = client.ip_text();
-    store::audit::record(
+    .map_err(subdomain_taken)?;
+    let change = Change {
+        action: "tenant.updated",
+        table: "tenants",
+        record: &tenant.id,
+        old: Some(json!({ "company_name": before.company_name, "subdomain": before.subdomain })),
+        new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
+    };
+    crate::audit::record(
         &mut tx,
         &member.tenant,
-        Entry {
-            user_id: Some(&member.user.id),
-            action: "tenant.updated",
-            table_name: Some("tenants"),
-            record_id: Some(&tenant.id),
-            old_values: Some(
-                json!({ "company_name": before.company_name, "subdomain": before.subdomain }),
-            ),
-            new_values: Some(
-                json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain }),
-            ),
-            ip_address: ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-        },
+        &member.user.user_id(),
+        &client,
+        change,
         &now,
     )
     .await?;
@@ -319,19 +316,18 @@ async fn replace_hub_token(
     let now = store::now_text();
     let sealed = app.cipher.seal(&token, &hub_token_context(&member.tenant));
     store::tenants::set_hub_token(conn, &member.tenant, &token_hash(&token), &sealed, &now).await?;
-    let ip = client.ip_text();
-    store::audit::record(
+    let change = Change {
+        action: "tenant.hub_token_generated",
+        table: "tenants",
+        record: member.tenant.as_str(),
+        ..Change::default()
+    };
+    crate::audit::record(
         conn,
         &member.tenant,
-        Entry {
-            user_id: Some(&member.user.id),
-            action: "tenant.hub_token_generated",
-            table_name: Some("tenants"),
-            record_id: Some(member.tenant.as_str()),
-            ip_address: ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            ..Entry::default()
-        },
+        &member.user.user_id(),
+        client,
+        change,
         &now,
     )
     .await?;
