@@ -173,6 +173,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<store::DbError> for ApiError {
+    fn from(err: store::DbError) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
         ApiError::Validation(invalid)

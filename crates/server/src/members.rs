@@ -136,15 +136,7 @@ pub async fn invite(
         old: None,
         new: Some(json!({ "user_id": user.id, "email": user.email, "role": role })),
     };
-    crate::audit::record(
-        &mut tx,
-        &member.tenant,
-        &member.user.user_id(),
-        &client,
-        change,
-        &now,
-    )
-    .await?;
+    member.audit(&mut tx, &client, change, &now).await?;
     let text = if is_new {
         let link =
             crate::auth::routes::issue_reset_link(&app, &mut tx, &user, INVITE_LIFETIME, None)
@@ -159,7 +151,7 @@ pub async fn invite(
             user.full_name, member.user.full_name, tenant.company_name
         )
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, user_id = %user.id, %role, "member invited");
     let subject = format!("You are invited to {} on PrintFarm", tenant.company_name);
     if let Err(err) = app.mailer.send(&user.email, &subject, text).await {
@@ -202,16 +194,8 @@ pub async fn change_role(
         old: Some(json!({ "user_id": target, "role": current_role })),
         new: Some(json!({ "user_id": target, "role": new_role })),
     };
-    crate::audit::record(
-        &mut tx,
-        &member.tenant,
-        &member.user.user_id(),
-        &client,
-        change,
-        &now,
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, user_id = %target, from = %current_role, to = %new_role, "member role changed");
     Ok(Envelope::ok(updated))
 }
@@ -246,16 +230,8 @@ pub async fn remove(
         old: Some(json!({ "user_id": target, "email": current.email, "role": target_role })),
         new: None,
     };
-    crate::audit::record(
-        &mut tx,
-        &member.tenant,
-        &member.user.user_id(),
-        &client,
-        change,
-        &now,
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, user_id = %target, "member removed");
     Ok(Envelope::ok(json!({ "user_id": target, "removed": true })))
 }

@@ -25,6 +25,7 @@ const HUB_TOKEN_PREFIX: &str = "pfh_";
 pub async fn create_farm(
     conn: &mut Conn,
     owner: &User,
+    client: &ClientInfo,
     name: &FarmName,
     subdomain: Option<&Subdomain>,
     now: &str,
@@ -33,7 +34,7 @@ pub async fn create_farm(
         Some(s) => s.clone(),
         None => free_subdomain(conn, &Subdomain::from_name(name)).await?,
     };
-    store::tenants::create(
+    let tenant = store::tenants::create(
         conn,
         name.as_str(),
         subdomain.as_str(),
@@ -41,14 +42,24 @@ pub async fn create_farm(
         now,
     )
     .await
-    .map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "SUBDOMAIN_TAKEN",
-            field: Some("subdomain".into()),
-            message: format!("the subdomain '{subdomain}' is taken; choose another"),
-        },
-        other => other.into(),
-    })
+    .map_err(subdomain_taken)?;
+    let change = Change {
+        action: "tenant.created",
+        table: "tenants",
+        record: &tenant.id,
+        new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
+        ..Change::default()
+    };
+    crate::audit::record(
+        conn,
+        &tenant.tenant_id(),
+        &owner.user_id(),
+        client,
+        change,
+        now,
+    )
+    .await?;
+    Ok(tenant)
 }
 
 /// A unique-key conflict on a farm is its subdomain being taken.
@@ -109,48 +120,21 @@ pub async fn create(
     };
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let tenant = create_farm(&mut tx, &auth.user, &name, subdomain.as_ref(), &now).await?;
-    audit(
+    let tenant = create_farm(
         &mut tx,
-        &tenant,
         &auth.user,
         &client,
-        "tenant.created",
+        &name,
+        subdomain.as_ref(),
         &now,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(tenant_id = %tenant.id, user_id = %auth.user.id, "farm created");
     Ok(Envelope::created(MyTenant {
         tenant,
         role: Role::Owner.to_string(),
     }))
-}
-
-async fn audit(
-    conn: &mut Conn,
-    tenant: &Tenant,
-    user: &User,
-    client: &ClientInfo,
-    action: &str,
-    now: &str,
-) -> Result<(), ApiError> {
-    let change = Change {
-        action,
-        table: "tenants",
-        record: &tenant.id,
-        new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
-        ..Change::default()
-    };
-    crate::audit::record(
-        conn,
-        &tenant.tenant_id(),
-        &user.user_id(),
-        client,
-        change,
-        now,
-    )
-    .await
 }
 
 /// GET /api/v1/tenants — the caller's farms with their role in each (a plain array).
@@ -176,17 +160,8 @@ pub async fn ensure(
     }
     let now = store::now_text();
     let name = crate::auth::routes::default_farm_name(&auth.user.full_name)?;
-    let tenant = create_farm(&mut tx, &auth.user, &name, None, &now).await?;
-    audit(
-        &mut tx,
-        &tenant,
-        &auth.user,
-        &client,
-        "tenant.created",
-        &now,
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let tenant = create_farm(&mut tx, &auth.user, &client, &name, None, &now).await?;
+    tx.commit().await?;
     tracing::info!(tenant_id = %tenant.id, user_id = %auth.user.id, "farm ensured");
     let mine = MyTenant {
         tenant,
@@ -245,16 +220,8 @@ pub async fn update(
         old: Some(json!({ "company_name": before.company_name, "subdomain": before.subdomain })),
         new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
     };
-    crate::audit::record(
-        &mut tx,
-        &member.tenant,
-        &member.user.user_id(),
-        &client,
-        change,
-        &now,
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
     Ok(Envelope::ok(MyTenant {
         tenant,
         role: member.role.to_string(),
@@ -285,7 +252,7 @@ pub async fn hub_token(
         )));
     }
     let (token, now) = replace_hub_token(&app, &mut tx, &member, &client).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Envelope::ok(hub_token_view(&token, &now)))
 }
 
@@ -297,7 +264,7 @@ pub async fn regenerate_hub_token(
 ) -> ApiResult<Value> {
     let mut tx = app.store.begin().await?;
     let (token, now) = replace_hub_token(&app, &mut tx, &member, &client).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Envelope::ok(hub_token_view(&token, &now)))
 }
 
@@ -322,15 +289,7 @@ async fn replace_hub_token(
         record: member.tenant.as_str(),
         ..Change::default()
     };
-    crate::audit::record(
-        conn,
-        &member.tenant,
-        &member.user.user_id(),
-        client,
-        change,
-        &now,
-    )
-    .await?;
+    member.audit(conn, client, change, &now).await?;
     tracing::info!(tenant_id = %member.tenant, user_id = %member.user.id, "hub token generated");
     Ok((token, now))
 }

@@ -17,6 +17,8 @@ pub mod verifications;
 
 pub use error::StoreError;
 pub use sqlx::AnyConnection as Conn;
+/// A raw database error (from committing a transaction, say); converts into `StoreError`.
+pub use sqlx::Error as DbError;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor, Transaction};

@@ -57,6 +57,27 @@ pub struct Member<R: RoleFloor> {
     _floor: PhantomData<R>,
 }
 
+impl<R: RoleFloor> Member<R> {
+    /// Records a change this member made in the farm's audit log (in the caller's transaction).
+    pub async fn audit(
+        &self,
+        conn: &mut store::Conn,
+        client: &crate::extract::ClientInfo,
+        change: crate::audit::Change<'_>,
+        now: &str,
+    ) -> Result<(), ApiError> {
+        crate::audit::record(
+            conn,
+            &self.tenant,
+            &self.user.user_id(),
+            client,
+            change,
+            now,
+        )
+        .await
+    }
+}
+
 /// The farm a request names, if any.
 fn requested_tenant(parts: &Parts, path: Option<&RawPathParams>) -> Option<String> {
     if let Some(id) = path.and_then(|p| {

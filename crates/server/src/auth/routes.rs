@@ -181,7 +181,7 @@ pub async fn sign_up(
     let mut tx = app.store.begin().await?;
     let user = create_user(&mut tx, &account, &now_text).await?;
     let (token, _) = open_session(&app, &mut tx, &user, &client, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, "account created");
     let body = Envelope::created(json!({ "token": token, "user": UserView::from(&user) }));
     Ok(with_cookie(&app, &token, body))
@@ -215,11 +215,17 @@ pub async fn register(
     let now_text = domain::time::format(now);
     let mut tx = app.store.begin().await?;
     let user = create_user(&mut tx, &account, &now_text).await?;
-    let tenant =
-        crate::tenants::create_farm(&mut tx, &user, &farm_name, subdomain.as_ref(), &now_text)
-            .await?;
+    let tenant = crate::tenants::create_farm(
+        &mut tx,
+        &user,
+        &client,
+        &farm_name,
+        subdomain.as_ref(),
+        &now_text,
+    )
+    .await?;
     let (token, session) = open_session(&app, &mut tx, &user, &client, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, tenant_id = %tenant.id, "account and farm registered");
     let body = Envelope::created(json!({
         "user": UserView::from(&user),
@@ -287,7 +293,7 @@ pub async fn sign_in(
     store::users::record_login(&mut tx, &user.user_id(), &now_text).await?;
     store::members::accept_invitations(&mut tx, &user.user_id(), &now_text).await?;
     let (token, _) = open_session(&app, &mut tx, &user, &client, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, "signed in");
     let body =
         Envelope::ok(json!({ "redirect": false, "token": token, "user": UserView::from(&user) }));
@@ -457,7 +463,7 @@ pub async fn reset_password(
     store::users::set_password(&mut tx, &user_id, &hash, &now_text).await?;
     let ended = store::sessions::revoke_all(&mut tx, &user_id).await?;
     store::members::accept_invitations(&mut tx, &user_id, &now_text).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
     Ok(Envelope::ok(json!({ "status": true })))
 }
