@@ -376,8 +376,13 @@ async fn membership_changes_are_written_to_the_audit_log() {
         .map(|r| r["action"].as_str().unwrap())
         .collect();
     assert_eq!(
-        actions[..3],
-        ["member.removed", "member.role_changed", "member.invited"]
+        actions,
+        [
+            "member.removed",
+            "member.role_changed",
+            "member.invited",
+            "tenant.created"
+        ]
     );
     let changed = &log.data()[1];
     assert_eq!(changed["user_id"], owner.id.as_str());
