@@ -1,6 +1,7 @@
 //! The application: shared state, the router with its middleware, and the server.
 
 use crate::api::{Access, RouteDoc, Routes};
+use crate::auth::cache::AuthCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub files: FileStore,
     /// Sign-in attempt limits.
     pub throttle: LoginThrottle,
+    /// Recently seen callers and roles.
+    pub auth_cache: AuthCache,
     /// Session lifetime and refresh.
     pub session_policy: SessionPolicy,
     /// Cookies get `Secure` when the public URL is https.
@@ -172,6 +175,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
             settings.login_attempts_per_ip,
             settings.login_failures_per_account,
         ),
+        auth_cache: AuthCache::default(),
         secure_cookies: public_url.starts_with("https://"),
         public_origin,
         store,

@@ -152,6 +152,7 @@ pub async fn invite(
         )
     };
     tx.commit().await?;
+    app.auth_cache.forget_role(&member.tenant, &user.user_id());
     tracing::info!(tenant_id = %member.tenant, user_id = %user.id, %role, "member invited");
     let subject = format!("You are invited to {} on PrintFarm", tenant.company_name);
     if let Err(err) = app.mailer.send(&user.email, &subject, text).await {
@@ -196,6 +197,7 @@ pub async fn change_role(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    app.auth_cache.forget_role(&member.tenant, &target);
     tracing::info!(tenant_id = %member.tenant, user_id = %target, from = %current_role, to = %new_role, "member role changed");
     Ok(Envelope::ok(updated))
 }
@@ -232,6 +234,7 @@ pub async fn remove(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    app.auth_cache.forget_role(&member.tenant, &target);
     tracing::info!(tenant_id = %member.tenant, user_id = %target, "member removed");
     Ok(Envelope::ok(json!({ "user_id": target, "removed": true })))
 }

@@ -85,6 +85,7 @@ pub async fn revoke(
     store::api_tokens::revoke(&mut conn, &auth.user.user_id(), &id, &store::now_text())
         .await
         .or_not_found("API_TOKEN_NOT_FOUND", "API token")?;
+    app.auth_cache.forget_api_token(id.as_str());
     tracing::info!(user_id = %auth.user.id, token_id = %id, "API token revoked");
     Ok(Envelope::ok(json!({ "id": id, "revoked": true })))
 }

@@ -116,10 +116,17 @@ impl<R: RoleFloor> FromRequestParts<App> for Member<R> {
         let not_member =
             || ApiError::forbidden("NOT_A_MEMBER", "you are not a member of this farm");
         let tenant = TenantId::parse(&requested).ok_or_else(not_member)?;
-        let mut conn = app.store.conn().await?;
-        let role = store::members::role_of(&mut conn, &tenant, &auth.user.user_id())
-            .await?
-            .ok_or_else(not_member)?;
+        let user = auth.user.user_id();
+        let role = match app.auth_cache.role(&tenant, &user) {
+            Some(known) => known,
+            None => {
+                let mut conn = app.store.conn().await?;
+                let role = store::members::role_of(&mut conn, &tenant, &user).await?;
+                app.auth_cache.remember_role(tenant.clone(), user, role);
+                role
+            }
+        }
+        .ok_or_else(not_member)?;
         if !role.at_least(R::ROLE) {
             return Err(ApiError::forbidden(
                 "INSUFFICIENT_ROLE",

@@ -2,6 +2,7 @@
 //! membership guard that every tenant route uses.
 
 pub mod api_tokens;
+pub mod cache;
 pub mod member;
 pub mod routes;
 pub mod session;

@@ -311,7 +311,9 @@ pub async fn sign_out(
     })) = auth
     {
         let mut conn = app.store.conn().await?;
-        store::sessions::revoke(&mut conn, &token_hash(&token)).await?;
+        let hash = token_hash(&token);
+        store::sessions::revoke(&mut conn, &hash).await?;
+        app.auth_cache.forget_token(&hash);
     }
     let mut response = Envelope::ok(json!({ "success": true })).into_response();
     response
@@ -464,6 +466,7 @@ pub async fn reset_password(
     let ended = store::sessions::revoke_all(&mut tx, &user_id).await?;
     store::members::accept_invitations(&mut tx, &user_id, &now_text).await?;
     tx.commit().await?;
+    app.auth_cache.forget_user(&user_id);
     tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
     Ok(Envelope::ok(json!({ "status": true })))
 }

@@ -103,6 +103,17 @@ async fn lookup(
 ) -> Result<Option<(Authenticated, Option<HeaderValue>)>, ApiError> {
     let now_text = domain::time::format(now);
     let hash = token_hash(token);
+    if let Some(cached) = app.auth_cache.caller(&hash) {
+        let fresh = match &cached.credential {
+            Credential::ApiToken { .. } => true,
+            // A session that is due for its refresh (or has ended) goes to the database.
+            Credential::Session { expires_at, .. } => domain::time::parse(expires_at)
+                .is_some_and(|at| at > now && !app.session_policy.needs_refresh(now, at)),
+        };
+        if fresh {
+            return Ok(Some((with_transport(cached, via_cookie), None)));
+        }
+    }
     let mut conn = app.store.conn().await?;
     if token.starts_with(API_TOKEN_PREFIX) {
         let Some((id, last_used, user)) =
@@ -119,7 +130,9 @@ async fn lookup(
             store::api_tokens::touch(&mut conn, &id, &now_text).await?;
         }
         let credential = Credential::ApiToken { id };
-        return Ok(Some((Authenticated { user, credential }, None)));
+        let caller = Authenticated { user, credential };
+        app.auth_cache.remember_caller(hash, caller.clone());
+        return Ok(Some((caller, None)));
     }
     let Some((session, user)) = store::sessions::find_live(&mut conn, &hash, &now_text).await?
     else {
@@ -142,7 +155,17 @@ async fn lookup(
         expires_at,
         via_cookie,
     };
-    Ok(Some((Authenticated { user, credential }, refreshed)))
+    let caller = Authenticated { user, credential };
+    app.auth_cache.remember_caller(hash, caller.clone());
+    Ok(Some((caller, refreshed)))
+}
+
+/// A cached caller, marked with how this request carried the token.
+fn with_transport(mut caller: Authenticated, via_cookie: bool) -> Authenticated {
+    if let Credential::Session { via_cookie: v, .. } = &mut caller.credential {
+        *v = via_cookie;
+    }
+    caller
 }
 
 /// The Set-Cookie value carrying a session token.
