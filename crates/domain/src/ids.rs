@@ -52,6 +52,8 @@ uuid_id!(
     UserId,
     /// A personal API token.
     ApiTokenId,
+    /// A printer (its global id; farms also number their printers 1, 2, 3 ...).
+    PrinterId,
 );
 
 #[cfg(test)]

@@ -6,10 +6,11 @@
 pub mod account;
 pub mod ids;
 pub mod membership;
+pub mod printers;
 pub mod role;
 pub mod time;
 pub mod validation;
 
-pub use ids::{ApiTokenId, TenantId, UserId};
+pub use ids::{ApiTokenId, PrinterId, TenantId, UserId};
 pub use role::Role;
 pub use validation::{FieldError, Invalid};

@@ -8,7 +8,7 @@ use crate::extract::BodyLimit;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
-use crate::{auth, health, members, tenants};
+use crate::{auth, health, members, printers, tenants};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -49,6 +49,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Recently seen callers and roles.
     pub auth_cache: AuthCache,
+    /// Commands to connected hubs.
+    pub hub_link: crate::hubs::HubLink,
     /// Session lifetime and refresh.
     pub session_policy: SessionPolicy,
     /// Cookies get `Secure` when the public URL is https.
@@ -131,6 +133,28 @@ fn routes() -> Routes {
         .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
         .example(json!({"role": "viewer"}))
         .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
+        .add(M::GET, "/api/v1/printers", Member(Role::Viewer), "The farm's printers (filters: status, hub_id, model, is_active, in_maintenance, search; sortBy, sortOrder, page, limit)", printers::list)
+        .add(M::POST, "/api/v1/printers", Member(Role::Admin), "Add a printer", printers::create)
+        .example(json!({"name": "P1S-01", "model": "P1S", "serial_number": "01P00A123456789", "access_code": "12345678", "ip_address": "192.0.2.10", "nozzle_size": 0.4}))
+        .add(M::PUT, "/api/v1/printers/order", Member(Role::Operator), "Set the printers' display order", printers::set_order)
+        .example(json!({"printer_ids": []}))
+        .add(M::GET, "/api/v1/printers/{printer_id}", Member(Role::Viewer), "One printer (by id or the farm's number)", printers::get_one)
+        .add(M::PUT, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Change a printer", printers::update)
+        .example(json!({"location": "Rack A, shelf 2"}))
+        .add(M::DELETE, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Remove a printer (not while it holds a job)", printers::delete)
+        .add(M::PUT, "/api/v1/printers/{printer_id}/status", Member(Role::Operator), "Set a printer's status", printers::set_status)
+        .example(json!({"status": "idle"}))
+        .add(M::PUT, "/api/v1/printers/{printer_id}/maintenance", Member(Role::Operator), "Take a printer into or out of maintenance", printers::set_maintenance)
+        .example(json!({"in_maintenance": true, "maintenance_type": "nozzle change"}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/maintenance/complete", Member(Role::Operator), "Maintenance is done", printers::complete_maintenance)
+        .add(M::PUT, "/api/v1/printers/{printer_id}/cleared", Member(Role::Operator), "Confirm the bed is cleared", printers::set_cleared)
+        .example(json!({"cleared": true}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/connect", Member(Role::Operator), "Ask the hub to manage the printer", printers::connect)
+        .add(M::POST, "/api/v1/printers/{printer_id}/disconnect", Member(Role::Operator), "Ask the hub to let go of the printer", printers::disconnect)
+        .add(M::POST, "/api/v1/printers/{printer_id}/control", Member(Role::Operator), "Pause, resume or stop the print", printers::control)
+        .example(json!({"action": "pause"}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/light", Member(Role::Operator), "Chamber light on or off", printers::light)
+        .example(json!({"on": true}))
 }
 
 /// GET /api/v1/openapi.json
@@ -176,6 +200,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
             settings.login_failures_per_account,
         ),
         auth_cache: AuthCache::default(),
+        hub_link: crate::hubs::HubLink::default(),
         secure_cookies: public_url.starts_with("https://"),
         public_origin,
         store,

@@ -72,7 +72,20 @@ async fn every_route_keeps_farms_apart() {
             json!({ "name": "b" }),
         )
         .await;
+    let bobs_printer = app
+        .post(
+            "/api/v1/printers",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B-1", "model": "P1S" }),
+        )
+        .await;
+    bobs_printer.expect(201);
     let foreign: HashMap<&str, String> = HashMap::from([
+        (
+            "printer_id",
+            bobs_printer.data()["id"].as_str().unwrap().to_string(),
+        ),
         ("user_id", carol.id.clone()),
         (
             "token_id",

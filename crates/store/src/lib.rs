@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod members;
 pub mod passwords;
+pub mod printers;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;

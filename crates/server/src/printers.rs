@@ -1,0 +1,775 @@
+//! Printers: list, read, add, change, remove, status, maintenance, bed cleared, display
+//! order, and the commands that go to the printer's hub.
+
+use crate::app::App;
+use crate::audit::Change;
+use crate::auth::{Member, roles};
+use crate::envelope::{ApiResult, Envelope, Paging};
+use crate::error::{ApiError, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, ClientInfo, OptionalJson};
+use crate::hubs::{CommandError, HubCommand, PrinterAction};
+use axum::extract::{Path, State};
+use domain::printers::{
+    ConnectionType, HexColour, MASKED_SECRET, PrinterStatus, parse_access_code, parse_name,
+    parse_nozzle, parse_serial,
+};
+use domain::{Invalid, PrinterId, Role, TenantId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::StoreError;
+use store::printers::{Printer, PrinterFields, PrinterKey, PrinterQuery, SORTABLE};
+
+/// What an access code is sealed to: the farm and the printer.
+fn access_code_context(tenant: &TenantId, printer: &str) -> String {
+    format!("tenant/{tenant}/printer/{printer}/access-code")
+}
+
+/// A printer as sent: the access code opened for owners and admins reading one
+/// printer, masked everywhere else, absent when none is set.
+fn view(app: &App, printer: &Printer, reveal: bool) -> Value {
+    let mut value = serde_json::to_value(printer).unwrap_or(Value::Null);
+    let shown = match (&printer.access_code, reveal) {
+        (None, _) => Value::Null,
+        (Some(sealed), true) => {
+            let context = access_code_context(
+                &TenantId::from_stored(printer.tenant_id.clone()),
+                &printer.id,
+            );
+            match app.cipher.open(sealed, &context) {
+                Ok(code) => Value::String(code),
+                Err(err) => {
+                    tracing::error!(printer_id = %printer.id, error = %err, "a stored access code does not open");
+                    Value::String(MASKED_SECRET.into())
+                }
+            }
+        }
+        (Some(_), false) => Value::String(MASKED_SECRET.into()),
+    };
+    value["access_code"] = shown;
+    value
+}
+
+/// The printer a path names in the member's farm; 404 otherwise.
+async fn find(app: &App, tenant: &TenantId, key: &str) -> Result<Printer, ApiError> {
+    let key = PrinterKey::parse(key).ok_or_else(not_found)?;
+    let mut conn = app.store.conn().await?;
+    store::printers::get(&mut conn, tenant, &key)
+        .await
+        .or_not_found("PRINTER_NOT_FOUND", "printer")
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("PRINTER_NOT_FOUND", "printer")
+}
+
+/// A unique-key conflict on a printer is its name being taken in the farm.
+fn name_taken(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "PRINTER_NAME_TAKEN",
+            field: Some("name".into()),
+            message: "another printer of this farm has that name".into(),
+        },
+        other => other.into(),
+    }
+}
+
+/// Query of the printer list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    page: Option<i64>,
+    limit: Option<i64>,
+    status: Option<String>,
+    hub_id: Option<String>,
+    model: Option<String>,
+    is_active: Option<String>,
+    in_maintenance: Option<String>,
+    search: Option<String>,
+    #[serde(rename = "sortBy", alias = "sort_by")]
+    sort_by: Option<String>,
+    #[serde(rename = "sortOrder", alias = "sort_order")]
+    sort_order: Option<String>,
+}
+
+/// Parses `true`/`false`/`1`/`0` for a query flag.
+fn flag(field: &str, raw: &Option<String>) -> Result<Option<i64>, Invalid> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("true" | "1") => Ok(Some(1)),
+        Some("false" | "0") => Ok(Some(0)),
+        Some(other) => Err(Invalid::field(
+            field,
+            format!("{field} must be true or false, not '{other}'"),
+        )),
+    }
+}
+
+/// GET /api/v1/printers — the farm's printers (filters, order, pages).
+pub async fn list(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Vec<Value>> {
+    let mut invalid = Invalid::default();
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| invalid.take(parse_name::<PrinterStatus>("status", s)));
+    let is_active = invalid.take(flag("is_active", &q.is_active)).flatten();
+    let in_maintenance = invalid
+        .take(flag("in_maintenance", &q.in_maintenance))
+        .flatten();
+    let sort_by = match q.sort_by.as_deref() {
+        None | Some("") => Some("sort_order"),
+        Some(s) => {
+            let found = SORTABLE.iter().copied().find(|c| *c == s);
+            if found.is_none() {
+                invalid.0.push(domain::FieldError {
+                    field: "sortBy".into(),
+                    message: format!("sortBy must be one of {}", SORTABLE.join(", ")),
+                });
+            }
+            found
+        }
+    };
+    let ascending = match q
+        .sort_order
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") | Some("asc") => true,
+        Some("desc") => false,
+        Some(_) => {
+            invalid.0.push(domain::FieldError {
+                field: "sortOrder".into(),
+                message: "sortOrder must be asc or desc".into(),
+            });
+            true
+        }
+    };
+    invalid.into_result()?;
+    let paging = Paging {
+        page: q.page.unwrap_or(1),
+        limit: q.limit.unwrap_or(100),
+    };
+    let query = PrinterQuery {
+        status: status.map(|s| s.as_str().to_string()),
+        hub_id: q.hub_id.filter(|h| !h.is_empty()),
+        model: q.model.filter(|m| !m.is_empty()),
+        is_active,
+        in_maintenance,
+        search: q.search.filter(|s| !s.trim().is_empty()),
+        sort_by: sort_by.unwrap_or("sort_order"),
+        ascending,
+    };
+    let mut conn = app.store.conn().await?;
+    let (printers, total) = store::printers::list(
+        &mut conn,
+        &member.tenant,
+        &query,
+        paging.limit(),
+        paging.offset(),
+    )
+    .await?;
+    let views = printers.iter().map(|p| view(&app, p, false)).collect();
+    Ok(Envelope::list(views, paging.meta(total)))
+}
+
+/// GET /api/v1/printers/{printer_id} — one printer (by id or the farm's number).
+pub async fn get_one(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path(key): Path<String>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    Ok(Envelope::ok(view(
+        &app,
+        &printer,
+        member.role >= Role::Admin,
+    )))
+}
+
+/// Body of printer creation and update.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PrinterBody {
+    name: Option<String>,
+    model: Option<String>,
+    manufacturer: Option<String>,
+    hub_id: Option<String>,
+    nozzle_size: Option<f64>,
+    location: Option<String>,
+    connection_type: Option<String>,
+    ip_address: Option<String>,
+    serial_number: Option<String>,
+    access_code: Option<String>,
+    current_color: Option<String>,
+    current_color_hex: Option<String>,
+    current_filament_type: Option<String>,
+    current_build_plate: Option<String>,
+    is_active: Option<bool>,
+    sort_order: Option<i64>,
+}
+
+/// A short optional text: trimmed, at most `max` characters.
+fn short_text(
+    invalid: &mut Invalid,
+    field: &str,
+    raw: &Option<String>,
+    max: usize,
+) -> Option<String> {
+    let text = raw.as_deref()?.trim();
+    if text.chars().count() > max {
+        invalid.0.push(domain::FieldError {
+            field: field.into(),
+            message: format!("{field} must be at most {max} characters"),
+        });
+        return None;
+    }
+    Some(text.to_string())
+}
+
+impl PrinterBody {
+    /// The checked fields and the access code, or every field error at once.
+    fn parse(&self, creating: bool) -> Result<(PrinterFields, Option<String>), Invalid> {
+        let mut invalid = Invalid::default();
+        let name = short_text(&mut invalid, "name", &self.name, 100);
+        let model = short_text(&mut invalid, "model", &self.model, 50);
+        for (field, value) in [("name", &name), ("model", &model)] {
+            let missing = value.as_deref().map(str::is_empty).unwrap_or(creating);
+            if missing {
+                invalid.0.push(domain::FieldError {
+                    field: field.into(),
+                    message: format!("{field} is required"),
+                });
+            }
+        }
+        let connection_type = self
+            .connection_type
+            .as_deref()
+            .and_then(|c| invalid.take(parse_name::<ConnectionType>("connection_type", c)));
+        let ip_address = self
+            .ip_address
+            .as_deref()
+            .filter(|ip| !ip.trim().is_empty())
+            .and_then(|ip| match ip.trim().parse::<std::net::IpAddr>() {
+                Ok(addr) => Some(addr.to_string()),
+                Err(_) => {
+                    invalid.0.push(domain::FieldError {
+                        field: "ip_address".into(),
+                        message: "ip_address must be an IPv4 or IPv6 address".into(),
+                    });
+                    None
+                }
+            });
+        let fields = PrinterFields {
+            manufacturer: short_text(&mut invalid, "manufacturer", &self.manufacturer, 50),
+            location: short_text(&mut invalid, "location", &self.location, 100),
+            current_color: short_text(&mut invalid, "current_color", &self.current_color, 50),
+            current_filament_type: short_text(
+                &mut invalid,
+                "current_filament_type",
+                &self.current_filament_type,
+                30,
+            )
+            .map(|t| t.to_uppercase()),
+            current_build_plate: short_text(
+                &mut invalid,
+                "current_build_plate",
+                &self.current_build_plate,
+                50,
+            ),
+            hub_id: self.hub_id.clone().filter(|h| !h.trim().is_empty()),
+            nozzle_size: self
+                .nozzle_size
+                .and_then(|n| invalid.take(parse_nozzle("nozzle_size", n))),
+            serial_number: self
+                .serial_number
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| invalid.take(parse_serial("serial_number", s))),
+            current_color_hex: self
+                .current_color_hex
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .and_then(|c| invalid.take(HexColour::parse("current_color_hex", c)))
+                .map(|c| c.as_str().to_string()),
+            connection_type: connection_type.map(|c| c.as_str().to_string()),
+            ip_address,
+            is_active: self.is_active.map(i64::from),
+            sort_order: self.sort_order,
+            name,
+            model,
+        };
+        let access_code = self
+            .access_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty() && *c != MASKED_SECRET)
+            .and_then(|c| invalid.take(parse_access_code("access_code", c)));
+        invalid.into_result()?;
+        Ok((fields, access_code))
+    }
+}
+
+/// Checks that a named hub is the farm's.
+async fn check_hub(app: &App, tenant: &TenantId, hub_id: Option<&str>) -> Result<(), ApiError> {
+    if let Some(hub) = hub_id {
+        let mut conn = app.store.conn().await?;
+        if !store::printers::hub_belongs(&mut conn, tenant, hub).await? {
+            return Err(ApiError::field(
+                "hub_id",
+                "no hub with this id belongs to this farm",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// POST /api/v1/printers — adds a printer (admins). It shows offline until a hub manages it.
+pub async fn create(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<PrinterBody>,
+) -> ApiResult<Value> {
+    let (fields, access_code) = body.parse(true)?;
+    check_hub(&app, &member.tenant, fields.hub_id.as_deref()).await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let tenant = member.tenant.clone();
+    let printer = store::printers::create(
+        &mut tx,
+        &member.tenant,
+        &fields,
+        |id| {
+            access_code
+                .as_deref()
+                .map(|code| app.cipher.seal(code, &access_code_context(&tenant, id)))
+        },
+        &now,
+    )
+    .await
+    .map_err(name_taken)?;
+    let change = Change {
+        action: "printer.created",
+        table: "printers",
+        record: &printer.id,
+        new: Some(
+            json!({ "name": printer.name, "model": printer.model, "serial_number": printer.serial_number }),
+        ),
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer added");
+    Ok(Envelope::created(view(&app, &printer, true)))
+}
+
+/// PUT /api/v1/printers/{printer_id} — changes a printer's settings (admins).
+pub async fn update(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<PrinterBody>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let (fields, access_code) = body.parse(false)?;
+    check_hub(&app, &member.tenant, fields.hub_id.as_deref()).await?;
+    let sealed = access_code.map(|code| {
+        app.cipher
+            .seal(&code, &access_code_context(&member.tenant, &printer.id))
+    });
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let updated = store::printers::update(
+        &mut tx,
+        &member.tenant,
+        &printer.printer_id(),
+        &fields,
+        sealed,
+        &now,
+    )
+    .await
+    .map_err(name_taken)?;
+    let change = Change {
+        action: "printer.updated",
+        table: "printers",
+        record: &printer.id,
+        old: Some(
+            json!({ "name": printer.name, "model": printer.model, "hub_id": printer.hub_id }),
+        ),
+        new: Some(
+            json!({ "name": updated.name, "model": updated.model, "hub_id": updated.hub_id }),
+        ),
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
+    Ok(Envelope::ok(view(&app, &updated, true)))
+}
+
+/// DELETE /api/v1/printers/{printer_id} — removes a printer (admins), never while it holds a job.
+pub async fn delete(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    Path(key): Path<String>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    if let Some(status) =
+        store::printers::active_job(&mut tx, &member.tenant, &printer.printer_id()).await?
+    {
+        return Err(ApiError::Conflict {
+            code: "PRINTER_BUSY",
+            field: None,
+            message: format!("the printer holds a {status} job; finish or cancel it first"),
+        });
+    }
+    store::printers::delete(&mut tx, &member.tenant, &printer.printer_id()).await?;
+    let change = Change {
+        action: "printer.deleted",
+        table: "printers",
+        record: &printer.id,
+        old: Some(
+            json!({ "name": printer.name, "model": printer.model, "serial_number": printer.serial_number }),
+        ),
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer removed");
+    Ok(Envelope::ok(json!({ "id": printer.id, "deleted": true })))
+}
+
+/// Body of a status change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusBody {
+    status: String,
+}
+
+/// PUT /api/v1/printers/{printer_id}/status — sets the status by hand (operators).
+pub async fn set_status(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let status = parse_name::<PrinterStatus>("status", &body.status)?;
+    let mut conn = app.store.conn().await?;
+    let updated = store::printers::set_status(
+        &mut conn,
+        &member.tenant,
+        &printer.printer_id(),
+        status.as_str(),
+        &store::now_text(),
+    )
+    .await?;
+    Ok(Envelope::ok(view(&app, &updated, false)))
+}
+
+/// Body of a maintenance change.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct MaintenanceBody {
+    in_maintenance: bool,
+    maintenance_type: Option<String>,
+}
+
+impl Default for MaintenanceBody {
+    fn default() -> Self {
+        MaintenanceBody {
+            in_maintenance: true,
+            maintenance_type: None,
+        }
+    }
+}
+
+async fn maintenance(
+    app: &App,
+    tenant: &TenantId,
+    key: &str,
+    on: bool,
+    kind: Option<String>,
+) -> ApiResult<Value> {
+    let printer = find(app, tenant, key).await?;
+    if kind.as_deref().is_some_and(|k| k.chars().count() > 50) {
+        return Err(ApiError::field(
+            "maintenance_type",
+            "maintenance_type must be at most 50 characters",
+        ));
+    }
+    let mut conn = app.store.conn().await?;
+    let updated = store::printers::set_maintenance(
+        &mut conn,
+        tenant,
+        &printer.printer_id(),
+        on,
+        kind.as_deref(),
+        &store::now_text(),
+    )
+    .await?;
+    Ok(Envelope::ok(view(app, &updated, false)))
+}
+
+/// PUT /api/v1/printers/{printer_id}/maintenance — takes a printer into maintenance or out of it (operators).
+pub async fn set_maintenance(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+    OptionalJson(body): OptionalJson<MaintenanceBody>,
+) -> ApiResult<Value> {
+    maintenance(
+        &app,
+        &member.tenant,
+        &key,
+        body.in_maintenance,
+        body.maintenance_type,
+    )
+    .await
+}
+
+/// POST /api/v1/printers/{printer_id}/maintenance/complete — maintenance is done (operators).
+pub async fn complete_maintenance(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+) -> ApiResult<Value> {
+    maintenance(&app, &member.tenant, &key, false, None).await
+}
+
+/// Body of a bed-cleared confirmation.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct ClearedBody {
+    cleared: bool,
+}
+
+impl Default for ClearedBody {
+    fn default() -> Self {
+        ClearedBody { cleared: true }
+    }
+}
+
+/// PUT /api/v1/printers/{printer_id}/cleared — an operator confirms the bed is empty (or not).
+pub async fn set_cleared(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+    OptionalJson(body): OptionalJson<ClearedBody>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let cleared = body.cleared;
+    let mut conn = app.store.conn().await?;
+    let updated = store::printers::set_cleared(
+        &mut conn,
+        &member.tenant,
+        &printer.printer_id(),
+        cleared,
+        &store::now_text(),
+    )
+    .await?;
+    Ok(Envelope::ok(view(&app, &updated, false)))
+}
+
+/// Body of a display-order change: ids in the new order, or explicit positions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderBody {
+    printer_ids: Option<Vec<String>>,
+    printers: Option<Vec<OrderEntry>>,
+}
+
+/// One printer's position.
+#[derive(Debug, Deserialize)]
+pub struct OrderEntry {
+    id: String,
+    sort_order: i64,
+}
+
+/// PUT /api/v1/printers/order — sets the display order of the farm's printers (operators).
+pub async fn set_order(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    ApiJson(body): ApiJson<OrderBody>,
+) -> ApiResult<Value> {
+    let entries: Vec<(String, i64)> = match (body.printer_ids, body.printers) {
+        (Some(ids), _) => ids.into_iter().zip(0..).collect(),
+        (None, Some(entries)) => entries.into_iter().map(|e| (e.id, e.sort_order)).collect(),
+        (None, None) => {
+            return Err(ApiError::field(
+                "printer_ids",
+                "give printer_ids in their new order",
+            ));
+        }
+    };
+    let mut order = Vec::with_capacity(entries.len());
+    for (id, position) in entries {
+        let id = PrinterId::parse(&id)
+            .ok_or_else(|| ApiError::field("printer_ids", format!("'{id}' is not a printer id")))?;
+        order.push((id, position));
+    }
+    let mut tx = app.store.begin().await?;
+    store::printers::set_order(&mut tx, &member.tenant, &order, &store::now_text())
+        .await
+        .or_not_found("PRINTER_NOT_FOUND", "printer")?;
+    tx.commit().await?;
+    Ok(Envelope::ok(json!({ "updated": order.len() })))
+}
+
+/// Sends a command to the printer's hub; 409 `HUB_OFFLINE` when no hub can take it.
+async fn command(app: &App, printer: &Printer, command: HubCommand) -> Result<(), ApiError> {
+    let offline = |message: String| ApiError::Conflict {
+        code: "HUB_OFFLINE",
+        field: None,
+        message,
+    };
+    let Some(hub) = printer.hub_id.as_deref() else {
+        return Err(offline(format!(
+            "printer '{}' is not on a hub; assign it to a hub first",
+            printer.name
+        )));
+    };
+    app.hub_link
+        .send(hub, command)
+        .await
+        .map_err(|err| match err {
+            CommandError::HubOffline => {
+                offline(format!("the hub of printer '{}' is offline", printer.name))
+            }
+            CommandError::Timeout => ApiError::Unavailable(err.to_string()),
+            CommandError::Refused(reason) => ApiError::Conflict {
+                code: "COMMAND_REFUSED",
+                field: None,
+                message: reason,
+            },
+        })
+}
+
+fn configure(printer: &Printer, action: &'static str) -> HubCommand {
+    HubCommand::ConfigurePrinter {
+        action,
+        printer: json!({
+            "id": printer.id,
+            "serial_number": printer.serial_number,
+            "ip_address": printer.ip_address,
+            "connection_type": printer.connection_type,
+        }),
+    }
+}
+
+fn printer_command(printer: &Printer, action: PrinterAction) -> Result<HubCommand, ApiError> {
+    let serial = printer.serial_number.clone().ok_or_else(|| {
+        ApiError::field(
+            "serial_number",
+            "the printer has no serial number; set it first",
+        )
+    })?;
+    Ok(HubCommand::PrinterCommand {
+        printer_id: serial,
+        action,
+    })
+}
+
+/// POST /api/v1/printers/{printer_id}/connect — asks the hub to manage the printer (operators).
+pub async fn connect(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    command(&app, &printer, configure(&printer, "add")).await?;
+    Ok(Envelope::ok(json!({ "id": printer.id, "sent": "connect" })))
+}
+
+/// POST /api/v1/printers/{printer_id}/disconnect — asks the hub to let go of the printer (operators).
+pub async fn disconnect(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+) -> ApiResult<Value> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    command(&app, &printer, configure(&printer, "remove")).await?;
+    Ok(Envelope::ok(
+        json!({ "id": printer.id, "sent": "disconnect" }),
+    ))
+}
+
+/// Body of a control command.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ControlBody {
+    action: String,
+}
+
+/// POST /api/v1/printers/{printer_id}/control — pause, resume or stop the print (operators).
+pub async fn control(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ControlBody>,
+) -> ApiResult<Value> {
+    let action = match body.action.trim().to_ascii_lowercase().as_str() {
+        "pause" => PrinterAction::Pause,
+        "resume" => PrinterAction::Resume,
+        "stop" | "cancel" => PrinterAction::Stop,
+        "clear_bed" => PrinterAction::ClearBed,
+        _ => {
+            return Err(ApiError::field(
+                "action",
+                "action must be pause, resume, stop or clear_bed",
+            ));
+        }
+    };
+    let printer = find(&app, &member.tenant, &key).await?;
+    command(&app, &printer, printer_command(&printer, action)?).await?;
+    Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
+}
+
+/// Body of a light command: `{"on": true}` or `{"state": "on"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LightBody {
+    on: Option<bool>,
+    state: Option<String>,
+}
+
+/// POST /api/v1/printers/{printer_id}/light — chamber light on or off (operators).
+pub async fn light(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<LightBody>,
+) -> ApiResult<Value> {
+    let on = match (
+        body.on,
+        body.state
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+    ) {
+        (Some(on), _) => on,
+        (None, Some("on")) => true,
+        (None, Some("off")) => false,
+        _ => {
+            return Err(ApiError::field(
+                "on",
+                "say {\"on\": true} or {\"on\": false}",
+            ));
+        }
+    };
+    let printer = find(&app, &member.tenant, &key).await?;
+    let action = if on {
+        PrinterAction::LightOn
+    } else {
+        PrinterAction::LightOff
+    };
+    command(&app, &printer, printer_command(&printer, action)?).await?;
+    Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
+}

@@ -1,0 +1,443 @@
+//! Printers of a farm. Every function takes the farm first.
+
+use crate::{Conn, StoreError, StoreResult};
+use domain::{PrinterId, TenantId};
+use serde::Serialize;
+
+/// A printer row. `access_code` holds the sealed code (or none); the server masks it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Printer {
+    pub id: String,
+    pub tenant_id: String,
+    pub hub_id: Option<String>,
+    pub name: String,
+    pub model: String,
+    pub manufacturer: Option<String>,
+    pub firmware_version: Option<String>,
+    pub total_print_time: i64,
+    pub last_maintenance_date: Option<String>,
+    pub status: String,
+    pub current_color: Option<String>,
+    pub current_color_hex: Option<String>,
+    pub current_filament_type: Option<String>,
+    pub current_build_plate: Option<String>,
+    pub filament_level: i64,
+    pub nozzle_size: Option<f64>,
+    pub location: Option<String>,
+    pub connection_type: String,
+    pub ip_address: Option<String>,
+    pub serial_number: Option<String>,
+    pub access_code: Option<String>,
+    pub is_connected: i64,
+    pub last_connection_attempt: Option<String>,
+    pub connection_error: Option<String>,
+    pub is_active: i64,
+    pub cleared: i64,
+    pub sort_order: i64,
+    /// The farm's own number for the printer (1, 2, 3 ...).
+    pub printer_id: Option<i64>,
+    pub in_maintenance: i64,
+    pub maintenance_type: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Printer {
+    /// The typed id.
+    pub fn printer_id(&self) -> PrinterId {
+        PrinterId::from_stored(self.id.clone())
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, hub_id, name, model, manufacturer, firmware_version, total_print_time,
+         last_maintenance_date, status, current_color, current_color_hex, current_filament_type,
+         current_build_plate, filament_level, nozzle_size, location, connection_type, ip_address,
+         serial_number, access_code, is_connected, last_connection_attempt, connection_error,
+         is_active, cleared, sort_order, printer_id, in_maintenance, maintenance_type, created_at, updated_at"
+    };
+}
+
+/// How a route names a printer: its id, or the farm's number for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterKey {
+    /// The global id (UUID).
+    Id(PrinterId),
+    /// The farm's number.
+    Number(i64),
+}
+
+impl PrinterKey {
+    /// Parses a path segment; `None` when it is neither a UUID nor a positive number.
+    pub fn parse(text: &str) -> Option<PrinterKey> {
+        if let Some(id) = PrinterId::parse(text) {
+            return Some(PrinterKey::Id(id));
+        }
+        text.parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(PrinterKey::Number)
+    }
+}
+
+/// The values of a printer a client sets; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PrinterFields {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub manufacturer: Option<String>,
+    pub hub_id: Option<String>,
+    pub nozzle_size: Option<f64>,
+    pub location: Option<String>,
+    pub connection_type: Option<String>,
+    pub ip_address: Option<String>,
+    pub serial_number: Option<String>,
+    pub current_color: Option<String>,
+    pub current_color_hex: Option<String>,
+    pub current_filament_type: Option<String>,
+    pub current_build_plate: Option<String>,
+    pub is_active: Option<i64>,
+    pub sort_order: Option<i64>,
+}
+
+/// Filters and order of a printer list.
+#[derive(Debug, Clone, Default)]
+pub struct PrinterQuery {
+    pub status: Option<String>,
+    pub hub_id: Option<String>,
+    pub model: Option<String>,
+    pub is_active: Option<i64>,
+    pub in_maintenance: Option<i64>,
+    /// Part of the name, any case.
+    pub search: Option<String>,
+    /// A column from `SORTABLE`.
+    pub sort_by: &'static str,
+    /// Ascending unless false.
+    pub ascending: bool,
+}
+
+/// Columns a list may be sorted by (client names; the same as the column names).
+pub const SORTABLE: &[&str] = &[
+    "sort_order",
+    "name",
+    "status",
+    "model",
+    "created_at",
+    "updated_at",
+    "printer_id",
+    "location",
+];
+
+const FILTER: &str = "tenant_id = $1
+    AND ($2 IS NULL OR status = $2)
+    AND ($3 IS NULL OR hub_id = $3)
+    AND ($4 IS NULL OR model = $4)
+    AND ($5 IS NULL OR is_active = $5)
+    AND ($6 IS NULL OR in_maintenance = $6)
+    AND ($7 IS NULL OR LOWER(name) LIKE $7)";
+
+/// A page of the farm's printers and how many match in all.
+pub async fn list(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    query: &PrinterQuery,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<Printer>, i64)> {
+    let sort_by = SORTABLE
+        .iter()
+        .find(|c| **c == query.sort_by)
+        .copied()
+        .unwrap_or("sort_order");
+    let direction = if query.ascending { "ASC" } else { "DESC" };
+    // Only whitelisted column names and fixed words are spliced in; values are bound.
+    let sql = format!(
+        "SELECT {} FROM printers WHERE {FILTER} ORDER BY {sort_by} {direction}, printer_id ASC, id ASC LIMIT $8 OFFSET $9",
+        columns!()
+    );
+    let search = query
+        .search
+        .as_ref()
+        .map(|s| format!("%{}%", s.to_lowercase()));
+    let rows = sqlx::query_as::<_, Printer>(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(query.status.as_deref())
+        .bind(query.hub_id.as_deref())
+        .bind(query.model.as_deref())
+        .bind(query.is_active)
+        .bind(query.in_maintenance)
+        .bind(search.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM printers WHERE {FILTER}");
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+        .bind(tenant.as_str())
+        .bind(query.status.as_deref())
+        .bind(query.hub_id.as_deref())
+        .bind(query.model.as_deref())
+        .bind(query.is_active)
+        .bind(query.in_maintenance)
+        .bind(search.as_deref())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// One printer of the farm.
+pub async fn get(conn: &mut Conn, tenant: &TenantId, key: &PrinterKey) -> StoreResult<Printer> {
+    let query = match key {
+        PrinterKey::Id(id) => sqlx::query_as::<_, Printer>(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM printers WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str()),
+        PrinterKey::Number(n) => sqlx::query_as::<_, Printer>(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM printers WHERE tenant_id = $1 AND printer_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(*n),
+    };
+    Ok(query.fetch_one(&mut *conn).await?)
+}
+
+/// Adds a printer; it gets the farm's next number. Run inside a transaction.
+pub async fn create(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    fields: &PrinterFields,
+    sealed_access_code: impl FnOnce(&str) -> Option<String>,
+    now: &str,
+) -> StoreResult<Printer> {
+    let id = crate::new_id();
+    let (next,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(MAX(printer_id), 0) + 1 AS BIGINT) FROM printers WHERE tenant_id = $1",
+    )
+    .bind(tenant.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let sql = concat!(
+        "INSERT INTO printers (id, tenant_id, hub_id, name, model, manufacturer, nozzle_size, location,
+            connection_type, ip_address, serial_number, access_code, current_color, current_color_hex,
+            current_filament_type, current_build_plate, is_active, sort_order, printer_id, status,
+            total_print_time, filament_level, is_connected, cleared, in_maintenance, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'bambu'), $10, $11, $12, $13, $14, $15, $16,
+            COALESCE($17, 1), COALESCE($18, $19), $19, 'idle', 0, 0, 0, 1, 0, $20, $20)
+         RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, Printer>(sql)
+        .bind(&id)
+        .bind(tenant.as_str())
+        .bind(fields.hub_id.as_deref())
+        .bind(fields.name.as_deref())
+        .bind(fields.model.as_deref())
+        .bind(fields.manufacturer.as_deref())
+        .bind(fields.nozzle_size)
+        .bind(fields.location.as_deref())
+        .bind(fields.connection_type.as_deref())
+        .bind(fields.ip_address.as_deref())
+        .bind(fields.serial_number.as_deref())
+        .bind(sealed_access_code(&id))
+        .bind(fields.current_color.as_deref())
+        .bind(fields.current_color_hex.as_deref())
+        .bind(fields.current_filament_type.as_deref())
+        .bind(fields.current_build_plate.as_deref())
+        .bind(fields.is_active)
+        .bind(fields.sort_order)
+        .bind(next)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Changes the given fields; `access_code` replaces the sealed code when given.
+pub async fn update(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &PrinterId,
+    fields: &PrinterFields,
+    sealed_access_code: Option<String>,
+    now: &str,
+) -> StoreResult<Printer> {
+    let sql = concat!(
+        "UPDATE printers SET
+            name = COALESCE($3, name), model = COALESCE($4, model),
+            manufacturer = COALESCE($5, manufacturer), hub_id = COALESCE($6, hub_id),
+            nozzle_size = COALESCE($7, nozzle_size), location = COALESCE($8, location),
+            connection_type = COALESCE($9, connection_type), ip_address = COALESCE($10, ip_address),
+            serial_number = COALESCE($11, serial_number), access_code = COALESCE($12, access_code),
+            current_color = COALESCE($13, current_color), current_color_hex = COALESCE($14, current_color_hex),
+            current_filament_type = COALESCE($15, current_filament_type),
+            current_build_plate = COALESCE($16, current_build_plate),
+            is_active = COALESCE($17, is_active), sort_order = COALESCE($18, sort_order), updated_at = $19
+         WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, Printer>(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(fields.name.as_deref())
+        .bind(fields.model.as_deref())
+        .bind(fields.manufacturer.as_deref())
+        .bind(fields.hub_id.as_deref())
+        .bind(fields.nozzle_size)
+        .bind(fields.location.as_deref())
+        .bind(fields.connection_type.as_deref())
+        .bind(fields.ip_address.as_deref())
+        .bind(fields.serial_number.as_deref())
+        .bind(sealed_access_code)
+        .bind(fields.current_color.as_deref())
+        .bind(fields.current_color_hex.as_deref())
+        .bind(fields.current_filament_type.as_deref())
+        .bind(fields.current_build_plate.as_deref())
+        .bind(fields.is_active)
+        .bind(fields.sort_order)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Sets the printer's status.
+pub async fn set_status(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &PrinterId,
+    status: &str,
+    now: &str,
+) -> StoreResult<Printer> {
+    let sql = concat!(
+        "UPDATE printers SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, Printer>(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(status)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Takes a printer into maintenance (with its kind) or back out of it.
+pub async fn set_maintenance(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &PrinterId,
+    in_maintenance: bool,
+    maintenance_type: Option<&str>,
+    now: &str,
+) -> StoreResult<Printer> {
+    // Leaving maintenance records the date and puts a printer that was parked back to idle.
+    let sql = concat!(
+        "UPDATE printers SET in_maintenance = $3,
+            maintenance_type = CASE WHEN $3 = 1 THEN $4 ELSE NULL END,
+            last_maintenance_date = CASE WHEN $3 = 0 AND in_maintenance = 1 THEN $5 ELSE last_maintenance_date END,
+            status = CASE WHEN $3 = 1 AND status = 'idle' THEN 'maintenance'
+                          WHEN $3 = 0 AND status = 'maintenance' THEN 'idle' ELSE status END,
+            updated_at = $5
+         WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, Printer>(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(i64::from(in_maintenance))
+        .bind(maintenance_type)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Records whether the bed is cleared.
+pub async fn set_cleared(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &PrinterId,
+    cleared: bool,
+    now: &str,
+) -> StoreResult<Printer> {
+    let sql = concat!(
+        "UPDATE printers SET cleared = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, Printer>(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(i64::from(cleared))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Sets the display order of the farm's printers; `NotFound` if any id is not the farm's.
+pub async fn set_order(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    order: &[(PrinterId, i64)],
+    now: &str,
+) -> StoreResult<()> {
+    for (id, position) in order {
+        let done = sqlx::query(
+            "UPDATE printers SET sort_order = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(position)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a printer.
+pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &PrinterId) -> StoreResult<()> {
+    let done = sqlx::query("DELETE FROM printers WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The status of a job that holds the printer (processing, uploaded, printing or paused), if any.
+pub async fn active_job(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &PrinterId,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT status FROM print_jobs WHERE tenant_id = $1 AND printer_id = $2
+           AND status IN ('processing', 'uploaded', 'printing', 'paused') LIMIT 1",
+    )
+    .bind(tenant.as_str())
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(s,)| s))
+}
+
+/// Whether the farm has a hub with this id.
+pub async fn hub_belongs(conn: &mut Conn, tenant: &TenantId, hub_id: &str) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM hubs WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(hub_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some(),
+    )
+}
