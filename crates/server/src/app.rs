@@ -8,7 +8,7 @@ use crate::extract::BodyLimit;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
-use crate::{auth, health, members, printers, tenants};
+use crate::{auth, health, hubs, members, printers, tenants};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -133,6 +133,21 @@ fn routes() -> Routes {
         .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
         .example(json!({"role": "viewer"}))
         .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
+        .add(M::POST, "/api/v1/hubs/register", Public, "Register a hub: a farm admin (claimed at once) or a factory with X-Provisioning-Key; the secret is shown once", hubs::routes::register)
+        .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
+        .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)
+        .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
+        .add(M::GET, "/api/v1/hubs", Member(Role::Viewer), "The farm's hubs", hubs::routes::list)
+        .add(M::GET, "/api/v1/hubs/{hub_id}", Member(Role::Viewer), "One hub", hubs::routes::get_one)
+        .add(M::PUT, "/api/v1/hubs/{hub_id}", Member(Role::Admin), "Rename a hub", hubs::routes::update)
+        .example(json!({"name": "Rack B hub"}))
+        .add(M::DELETE, "/api/v1/hubs/{hub_id}", Member(Role::Admin), "Release a hub from the farm", hubs::routes::release)
+        .add(M::GET, "/api/v1/hubs/{hub_id}/connection", Member(Role::Viewer), "Whether the hub is connected", hubs::routes::connection)
+        .add(M::GET, "/api/v1/hubs/{hub_id}/status", Member(Role::Viewer), "The hub and its printers", hubs::routes::status)
+        .add(M::POST, "/api/v1/hubs/{hub_id}/discover", Member(Role::Operator), "Ask the hub to look for printers", hubs::routes::discover)
+        .add(M::POST, "/api/v1/hubs/{hub_id}/disconnect", Member(Role::Admin), "Tell the hub to disconnect", hubs::routes::disconnect)
+        .add(M::POST, "/api/v1/hubs/{hub_id}/gpio", Member(Role::Admin), "Set a GPIO pin of the hub", hubs::routes::gpio)
+        .example(json!({"pin": 17, "state": true}))
         .add(M::GET, "/api/v1/printers", Member(Role::Viewer), "The farm's printers (filters: status, hub_id, model, is_active, in_maintenance, search; sortBy, sortOrder, page, limit)", printers::list)
         .add(M::POST, "/api/v1/printers", Member(Role::Admin), "Add a printer", printers::create)
         .example(json!({"name": "P1S-01", "model": "P1S", "serial_number": "01P00A123456789", "access_code": "12345678", "ip_address": "192.0.2.10", "nozzle_size": 0.4}))

@@ -38,6 +38,8 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (for client addresses in
     /// rate limits and audit rows); requests from anyone else use the peer address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
+    pub hub_provisioning_key: Option<String>,
 }
 
 /// How logs are written.
@@ -114,6 +116,7 @@ impl Default for Settings {
             login_attempts_per_ip: 30,
             login_failures_per_account: 10,
             trusted_proxies: Vec::new(),
+            hub_provisioning_key: None,
         }
     }
 }
@@ -218,6 +221,7 @@ const VARIABLES: &[&str] = &[
     "LOGIN_ATTEMPTS_PER_IP",
     "LOGIN_FAILURES_PER_ACCOUNT",
     "TRUSTED_PROXIES",
+    "HUB_PROVISIONING_KEY",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's

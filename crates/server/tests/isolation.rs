@@ -81,7 +81,20 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_printer.expect(201);
+    let bobs_hub = app
+        .post(
+            "/api/v1/hubs/register",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B hub" }),
+        )
+        .await;
+    bobs_hub.expect(201);
     let foreign: HashMap<&str, String> = HashMap::from([
+        (
+            "hub_id",
+            bobs_hub.data()["hub_id"].as_str().unwrap().to_string(),
+        ),
         (
             "printer_id",
             bobs_printer.data()["id"].as_str().unwrap().to_string(),

@@ -7,6 +7,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod error;
 pub mod health;
+pub mod hubs;
 pub mod members;
 pub mod passwords;
 pub mod printers;

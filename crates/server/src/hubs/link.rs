@@ -43,6 +43,19 @@ pub enum HubCommand {
         /// The printer's id, serial, address and connection type (and access code when adding).
         printer: serde_json::Value,
     },
+    /// Look for printers announcing themselves on the LAN.
+    DiscoverPrinters,
+    /// Act on the hub itself.
+    HubCommand {
+        /// `disconnect` or `gpio_set`.
+        action: &'static str,
+        /// The pin, for `gpio_set`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gpio_pin: Option<u8>,
+        /// The level, for `gpio_set`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gpio_state: Option<bool>,
+    },
     /// Act on a printer.
     PrinterCommand {
         /// The printer's serial number.

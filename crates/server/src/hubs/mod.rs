@@ -2,5 +2,6 @@
 //! through which printer, job and hub routes reach a connected hub.
 
 pub mod link;
+pub mod routes;
 
 pub use link::{CommandError, HubCommand, HubLink, PrinterAction};

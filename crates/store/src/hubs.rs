@@ -1,0 +1,174 @@
+//! Hubs: registered by id with a secret (only its hash is kept), then claimed by a farm.
+
+use crate::{Conn, StoreError, StoreResult};
+use domain::TenantId;
+use serde::Serialize;
+
+/// A hub row (never with its secret hash).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Hub {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub name: Option<String>,
+    pub firmware_version: Option<String>,
+    pub hardware_version: Option<String>,
+    pub is_online: i64,
+    pub last_seen_at: Option<String>,
+    pub ip_address: Option<String>,
+    pub mac_address: Option<String>,
+    pub claimed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// How many of the farm's printers it manages.
+    pub printer_count: i64,
+}
+
+macro_rules! select {
+    () => {
+        "SELECT h.id, h.tenant_id, h.name, h.firmware_version, h.hardware_version, h.is_online,
+                h.last_seen_at, h.ip_address, h.mac_address, h.claimed_at, h.created_at, h.updated_at,
+                CAST((SELECT COUNT(*) FROM printers p WHERE p.hub_id = h.id) AS BIGINT) AS printer_count
+         FROM hubs h"
+    };
+}
+
+/// Registers a hub; `tenant` claims it at once (an admin registering for their farm).
+pub async fn register(
+    conn: &mut Conn,
+    id: &str,
+    name: Option<&str>,
+    secret_hash: &str,
+    tenant: Option<&TenantId>,
+    now: &str,
+) -> StoreResult<Hub> {
+    sqlx::query(
+        "INSERT INTO hubs (id, tenant_id, name, secret_hash, is_online, claimed_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
+    )
+    .bind(id)
+    .bind(tenant.map(TenantId::as_str))
+    .bind(name)
+    .bind(secret_hash)
+    .bind(tenant.map(|_| now))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    find(conn, id).await
+}
+
+/// A hub by id, whoever holds it.
+pub async fn find(conn: &mut Conn, id: &str) -> StoreResult<Hub> {
+    Ok(
+        sqlx::query_as::<_, Hub>(concat!(select!(), " WHERE h.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// The stored hash of a hub's secret.
+pub async fn secret_hash(conn: &mut Conn, id: &str) -> StoreResult<String> {
+    let (hash,): (String,) = sqlx::query_as("SELECT secret_hash FROM hubs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(hash)
+}
+
+/// One hub of the farm.
+pub async fn get(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<Hub> {
+    Ok(
+        sqlx::query_as::<_, Hub>(concat!(select!(), " WHERE h.tenant_id = $1 AND h.id = $2"))
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// The farm's hubs, by name.
+pub async fn list(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<Hub>> {
+    Ok(sqlx::query_as::<_, Hub>(concat!(
+        select!(),
+        " WHERE h.tenant_id = $1 ORDER BY h.name, h.created_at, h.id"
+    ))
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Claims an unclaimed hub for the farm; `Conflict` when another farm holds it.
+pub async fn claim(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    name: Option<&str>,
+    now: &str,
+) -> StoreResult<Hub> {
+    let done = sqlx::query(
+        "UPDATE hubs SET tenant_id = $2, name = COALESCE($3, name), claimed_at = $4, updated_at = $4
+         WHERE id = $1 AND tenant_id IS NULL",
+    )
+    .bind(id)
+    .bind(tenant.as_str())
+    .bind(name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        let holder = find(conn, id).await?;
+        return if holder.tenant_id.as_deref() == Some(tenant.as_str()) {
+            Ok(holder)
+        } else {
+            Err(StoreError::Conflict {
+                field: "hub_id".into(),
+            })
+        };
+    }
+    get(conn, tenant, id).await
+}
+
+/// Renames a hub.
+pub async fn rename(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    name: &str,
+    now: &str,
+) -> StoreResult<Hub> {
+    let done =
+        sqlx::query("UPDATE hubs SET name = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, tenant, id).await
+}
+
+/// Releases a hub from the farm: its printers stay, without a hub. Run inside a transaction.
+pub async fn release(conn: &mut Conn, tenant: &TenantId, id: &str, now: &str) -> StoreResult<u64> {
+    let printers = sqlx::query("UPDATE printers SET hub_id = NULL, is_connected = 0, updated_at = $3 WHERE tenant_id = $1 AND hub_id = $2")
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let done = sqlx::query(
+        "UPDATE hubs SET tenant_id = NULL, claimed_at = NULL, is_online = 0, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(printers)
+}
