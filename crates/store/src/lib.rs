@@ -11,9 +11,12 @@ pub mod hubs;
 pub mod members;
 pub mod passwords;
 pub mod printers;
+pub mod queue;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 pub mod verifications;
 

@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use server::Settings;
 use std::time::Duration;
+use store::testing::TestDatabase;
 use tempfile::TempDir;
 
 /// The password every test account uses.
@@ -24,13 +25,8 @@ pub struct TestApp {
     pub state: server::App,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
-    postgres: Option<PgDatabase>,
-}
-
-/// A PostgreSQL database made for one test, dropped after it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
+    /// Dropped last: the database outlives the server using it.
+    _database: TestDatabase,
 }
 
 /// An answer: status, JSON body (or Null), headers.
@@ -103,14 +99,11 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let postgres = match std::env::var("PRINTFARM_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Some(PgDatabase::create(&url).await),
-            _ => None,
-        };
+        let database = TestDatabase::new().await;
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             data_dir: data_dir.path().join("data"),
-            database_url: postgres.as_ref().map(PgDatabase::url),
+            database_url: Some(database.url.clone()),
             ..Settings::default()
         };
         adjust(&mut settings);
@@ -136,7 +129,7 @@ impl TestApp {
             state,
             shutdown: Some(tx),
             served: Some(served),
-            postgres,
+            _database: database,
         }
     }
 
@@ -369,66 +362,10 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
     }
 }
 
-impl PgDatabase {
-    async fn create(admin_url: &str) -> PgDatabase {
-        use sqlx::Connection;
-        let name = format!("printfarm_test_{}", uuid_simple());
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .expect("PRINTFARM_TEST_DATABASE_URL must reach a PostgreSQL server");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let _ = conn.close().await;
-        PgDatabase {
-            admin_url: admin_url.to_string(),
-            name,
-        }
-    }
-
-    fn url(&self) -> String {
-        let mut url = url::Url::parse(&self.admin_url).expect("database URL");
-        url.set_path(&self.name);
-        url.to_string()
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
-}
-
-fn uuid_simple() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }

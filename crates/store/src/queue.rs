@@ -1,0 +1,177 @@
+//! The durable background queue, in the same database as the data.
+//!
+//! A message is enqueued in the same transaction as the change that caused it (so no
+//! event is lost or invented), claimed with a lease (a worker that dies loses its claim
+//! when the lease ends), retried with backoff, and marked dead, with a copy in
+//! `dead_letter_messages`, after its last attempt.
+
+use crate::{Conn, Dialect, Store, StoreResult};
+use chrono::{DateTime, Utc};
+use domain::TenantId;
+use serde::Serialize;
+
+/// A claimed message.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Message {
+    pub id: String,
+    pub queue: String,
+    pub tenant_id: Option<String>,
+    /// JSON text.
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+/// Adds a message; with a `dedupe_key` the same event is enqueued once per queue.
+/// Returns the new id, or `None` when the dedupe key was already there.
+pub async fn enqueue(
+    conn: &mut Conn,
+    queue: &str,
+    tenant: Option<&TenantId>,
+    payload: &serde_json::Value,
+    dedupe_key: Option<&str>,
+    now: &str,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "INSERT INTO queue_messages (id, queue, tenant_id, payload, status, attempts, max_attempts, run_at, dedupe_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, 5, $5, $6, $5, $5)
+         ON CONFLICT (queue, dedupe_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(crate::new_id())
+    .bind(queue)
+    .bind(tenant.map(TenantId::as_str))
+    .bind(payload.to_string())
+    .bind(now)
+    .bind(dedupe_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE queue_messages SET status = 'running', attempts = attempts + 1,
+                locked_until = $3, locked_by = $4, updated_at = $2
+             WHERE id = (SELECT id FROM queue_messages
+                         WHERE queue = $1
+                           AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND locked_until < $2))
+                         ORDER BY run_at, created_at, id LIMIT 1",
+            $lock,
+            ")
+             RETURNING id, queue, tenant_id, payload, attempts, max_attempts, last_error, created_at"
+        )
+    };
+}
+
+/// Claims the next due message of `queue` for `worker` until `lease_until`.
+///
+/// The dialects differ here, in this one place: PostgreSQL skips rows another worker
+/// is claiming (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time, and the
+/// write transaction (`BEGIN IMMEDIATE`) makes the select-and-update atomic.
+pub async fn claim(
+    store: &Store,
+    queue: &str,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<Option<Message>> {
+    let sql = match store.dialect() {
+        Dialect::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
+        Dialect::Sqlite => claim_sql!(""),
+    };
+    let mut tx = store.begin().await?;
+    let message = sqlx::query_as::<_, Message>(sql)
+        .bind(queue)
+        .bind(domain::time::format(now))
+        .bind(domain::time::format(lease_until))
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(message)
+}
+
+/// Marks a claimed message done. `false` when the claim was lost (lease ended, another worker took it).
+pub async fn complete(conn: &mut Conn, id: &str, worker: &str, now: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE queue_messages SET status = 'done', locked_until = NULL, updated_at = $3
+         WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What became of a failed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// It will run again at the given time.
+    Retry,
+    /// It used its last attempt and is in the dead-letter store.
+    Dead,
+    /// The claim was lost; another worker owns it now.
+    Lost,
+}
+
+/// Records a failed attempt: retried at `retry_at`, or dead after its last attempt.
+pub async fn fail(
+    conn: &mut Conn,
+    message: &Message,
+    worker: &str,
+    error: &str,
+    now: &str,
+    retry_at: &str,
+) -> StoreResult<AfterFailure> {
+    let dead = message.attempts >= message.max_attempts;
+    let done = sqlx::query(
+        "UPDATE queue_messages SET status = $3, run_at = $4, last_error = $5, locked_until = NULL, updated_at = $6
+         WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+    )
+    .bind(&message.id)
+    .bind(worker)
+    .bind(if dead { "dead" } else { "pending" })
+    .bind(retry_at)
+    .bind(error)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(AfterFailure::Lost);
+    }
+    if !dead {
+        return Ok(AfterFailure::Retry);
+    }
+    sqlx::query(
+        "INSERT INTO dead_letter_messages (id, tenant_id, original_queue, original_message, error_message, attempts, failed_at, retry_count, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $7)",
+    )
+    .bind(&message.id)
+    .bind(message.tenant_id.as_deref())
+    .bind(&message.queue)
+    .bind(&message.payload)
+    .bind(error)
+    .bind(message.attempts)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AfterFailure::Dead)
+}
+
+/// Messages of `queue` that are pending or running.
+pub async fn depth(conn: &mut Conn, queue: &str) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM queue_messages WHERE queue = $1 AND status IN ('pending', 'running')",
+    )
+    .bind(queue)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
