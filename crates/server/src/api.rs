@@ -86,6 +86,33 @@ impl Routes {
         self
     }
 
+    /// Registers a route whose body streams (uploads): the general body limit does not
+    /// apply; the handler enforces the upload limit as it reads.
+    pub fn add_streaming<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        summary: &'static str,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, App>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        let route = on(filter, handler).layer(axum::extract::DefaultBodyLimit::disable());
+        self.router = self.router.route(path, route);
+        self.docs.push(RouteDoc {
+            method,
+            path,
+            access,
+            summary,
+            example: None,
+        });
+        self
+    }
+
     /// Attaches an example request body to the route added last.
     pub fn example(mut self, body: serde_json::Value) -> Self {
         if let Some(last) = self.docs.last_mut() {

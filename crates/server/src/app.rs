@@ -8,7 +8,7 @@ use crate::extract::BodyLimit;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
-use crate::{auth, health, hubs, members, printers, tenants};
+use crate::{auth, files, health, hubs, members, printers, tenants};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -51,6 +51,8 @@ pub struct AppState {
     pub auth_cache: AuthCache,
     /// Commands to connected hubs.
     pub hub_link: crate::hubs::HubLink,
+    /// Signs download and upload links.
+    pub links: crate::links::LinkSigner,
     /// Session lifetime and refresh.
     pub session_policy: SessionPolicy,
     /// Cookies get `Secure` when the public URL is https.
@@ -133,6 +135,23 @@ fn routes() -> Routes {
         .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
         .example(json!({"role": "viewer"}))
         .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
+        .add(M::GET, "/api/v1/files", Member(Role::Viewer), "The farm's print files (filters: product_id, search; page, limit)", files::list)
+        .add_streaming(M::POST, "/api/v1/files", Member(Role::Operator), "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')", files::upload)
+        .add(M::POST, "/api/v1/files/upload-url", Member(Role::Operator), "A signed link to PUT a file to", files::upload_url)
+        .example(json!({"file_name": "bracket.3mf", "content_type": "model/3mf"}))
+        .add_streaming(M::PUT, "/api/v1/files/upload/{token}", Public, "Upload a file's bytes to a signed link", files::upload_by_link)
+        .add(M::GET, "/api/v1/files/download/{token}", Public, "A file's bytes by a signed link", files::download)
+        .add_streaming(M::POST, "/api/v1/files/parse-metadata", Member(Role::Operator), "Read a 3MF's metadata without keeping it (multipart field 'file')", files::parse_metadata)
+        .add(M::GET, "/api/v1/files/{file_id}", Member(Role::Viewer), "One print file with its 3MF metadata", files::get_one)
+        .add(M::PUT, "/api/v1/files/{file_id}", Member(Role::Operator), "Rename a file, link it to a product, set units per print", files::update)
+        .example(json!({"number_of_units": 4}))
+        .add(M::DELETE, "/api/v1/files/{file_id}", Member(Role::Admin), "Delete a file, its versions and stored objects", files::delete)
+        .add(M::GET, "/api/v1/files/{file_id}/download-url", Member(Role::Viewer), "A signed download link (1 hour)", files::download_url)
+        .add(M::GET, "/api/v1/files/{file_id}/thumbnail", Member(Role::Viewer), "The plate thumbnail (PNG)", files::thumbnail)
+        .add(M::GET, "/api/v1/files/{file_id}/versions", Member(Role::Viewer), "The file's versions", files::versions)
+        .add_streaming(M::POST, "/api/v1/files/{file_id}/versions", Member(Role::Operator), "Upload a new version (multipart 'file', 'notes')", files::add_version)
+        .add(M::DELETE, "/api/v1/files/{file_id}/versions/{version_number}", Member(Role::Operator), "Delete a version that is not current", files::delete_version)
+        .add(M::PUT, "/api/v1/files/{file_id}/versions/{version_number}/current", Member(Role::Operator), "Make a version current", files::set_current)
         .add(M::POST, "/api/v1/hubs/register", Public, "Register a hub: a farm admin (claimed at once) or a factory with X-Provisioning-Key; the secret is shown once", hubs::routes::register)
         .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
         .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)
@@ -216,6 +235,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         ),
         auth_cache: AuthCache::default(),
         hub_link: crate::hubs::HubLink::default(),
+        links: crate::links::LinkSigner::new(&key),
         secure_cookies: public_url.starts_with("https://"),
         public_origin,
         store,

@@ -38,6 +38,8 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (for client addresses in
     /// rate limits and audit rows); requests from anyone else use the peer address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest print file accepted, in bytes (larger gets 413).
+    pub max_upload_bytes: u64,
     /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
     pub hub_provisioning_key: Option<String>,
 }
@@ -117,6 +119,7 @@ impl Default for Settings {
             login_failures_per_account: 10,
             trusted_proxies: Vec::new(),
             hub_provisioning_key: None,
+            max_upload_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -222,6 +225,7 @@ const VARIABLES: &[&str] = &[
     "LOGIN_FAILURES_PER_ACCOUNT",
     "TRUSTED_PROXIES",
     "HUB_PROVISIONING_KEY",
+    "MAX_UPLOAD_BYTES",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's

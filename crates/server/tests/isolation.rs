@@ -90,7 +90,32 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_hub.expect(201);
+    let bobs_file = TestApp::send(
+        app.request(Method::POST, "/api/v1/files", As::Bearer(&bob.token))
+            .header("x-tenant-id", &farm_b)
+            .multipart(
+                reqwest::multipart::Form::new().part(
+                    "file",
+                    reqwest::multipart::Part::bytes(
+                        std::fs::read(concat!(
+                            env!("CARGO_MANIFEST_DIR"),
+                            "/../../../shared/fixtures/3mf/sample-a.3mf"
+                        ))
+                        .unwrap(),
+                    )
+                    .file_name("b.3mf"),
+                ),
+            ),
+    )
+    .await;
+    bobs_file.expect(201);
     let foreign: HashMap<&str, String> = HashMap::from([
+        (
+            "file_id",
+            bobs_file.data()["id"].as_str().unwrap().to_string(),
+        ),
+        ("version_number", "1".to_string()),
+        ("token", "not-a-valid-link".to_string()),
         (
             "hub_id",
             bobs_hub.data()["hub_id"].as_str().unwrap().to_string(),

@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod error;
+pub mod files;
 pub mod health;
 pub mod hubs;
 pub mod members;

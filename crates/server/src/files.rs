@@ -1,0 +1,847 @@
+//! Print files: upload (multipart, or a signed plain PUT), 3MF metadata and plate
+//! thumbnails, signed downloads, versions (at most 3, one current), and deletion that
+//! removes the stored objects too.
+//!
+//! Uploads stream to a temporary file (the 3MF reader needs to seek), then to the file
+//! store in parts: memory does not grow with the file's size.
+
+use crate::app::App;
+use crate::audit::Change;
+use crate::auth::{Member, roles};
+use crate::envelope::{ApiResult, Envelope, Paging};
+use crate::error::{ApiError, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, ClientInfo};
+use crate::links::{Grant, LinkError};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use domain::TenantId;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::{Path as FsPath, PathBuf};
+use store::StoreError;
+use store::files::{Contents, FileVersion, PrintFile};
+use tokio::io::AsyncWriteExt;
+
+/// How long a download link works (a hub fetching a file to print).
+const DOWNLOAD_LINK_LIFETIME: Duration = Duration::hours(1);
+/// How long an upload link works.
+const UPLOAD_LINK_LIFETIME: Duration = Duration::minutes(15);
+
+/// A file as sent: its parsed metadata as JSON, not as text.
+fn view(file: &PrintFile) -> Value {
+    let mut value = serde_json::to_value(file).unwrap_or(Value::Null);
+    let metadata: Value = file
+        .metadata_json
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .map(|m| m["project"].clone())
+        .unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("metadata_json");
+        map.insert("metadata".into(), metadata);
+        map.insert("is_sliced".into(), Value::Bool(file.is_sliced == 1));
+    }
+    value
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("FILE_NOT_FOUND", "print file")
+}
+
+/// A file name: the last path segment, 1 to 200 characters, no control characters.
+fn clean_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if name.is_empty()
+        || name.chars().count() > 200
+        || name.chars().any(char::is_control)
+        || name == "."
+        || name == ".."
+    {
+        return Err(ApiError::field(
+            "name",
+            "the file name must be 1 to 200 characters, without slashes",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A file being received: on disk in the data directory, removed when dropped.
+struct Incoming {
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Streams `chunks` to a temporary file, refusing more than the upload limit.
+async fn receive<S, E>(app: &App, mut chunks: S) -> Result<Incoming, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let dir = app.settings.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(ApiError::internal)?;
+    let path = dir.join(format!("upload-{}", uuid::Uuid::new_v4()));
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut incoming = Incoming {
+        path,
+        size: 0,
+        sha256: String::new(),
+    };
+    let mut hasher = Sha256::new();
+    let limit = app.settings.max_upload_bytes;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "UPLOAD_INTERRUPTED",
+            message: format!("the upload did not arrive whole: {e}"),
+        })?;
+        incoming.size += chunk.len() as u64;
+        if incoming.size > limit {
+            return Err(ApiError::PayloadTooLarge {
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            });
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    file.flush().await.map_err(ApiError::internal)?;
+    if incoming.size == 0 {
+        return Err(ApiError::field("file", "the file is empty"));
+    }
+    incoming.sha256 = hex::encode(hasher.finalize());
+    Ok(incoming)
+}
+
+/// Reads a received 3MF: its metadata and the first plate thumbnail.
+async fn read_3mf(path: &FsPath) -> Result<(threemf::Project, Option<Vec<u8>>), ApiError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let limits = threemf::Limits::default();
+        let project = threemf::read_path(&path, &limits).map_err(|e| ApiError::BadRequest {
+            code: "INVALID_3MF",
+            message: format!("this is not a 3MF file PrintFarm can read: {e}"),
+        })?;
+        let thumbnail = project
+            .plates
+            .iter()
+            .find(|p| p.thumbnail_path.is_some())
+            .and_then(|plate| {
+                let file = std::fs::File::open(&path).ok()?;
+                threemf::thumbnail(std::io::BufReader::new(file), plate.index, &limits).ok()
+            });
+        Ok((project, thumbnail))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The file-row summary of a project: the first plate's figures, as the original kept them.
+fn summarise(project: &threemf::Project) -> Value {
+    let plate = project.plates.first();
+    let filaments = plate.map(|p| p.filaments.as_slice()).unwrap_or_default();
+    let length: f64 = filaments.iter().filter_map(|f| f.used_metres).sum();
+    json!({
+        "is_sliced": project.sliced,
+        "print_time_seconds": plate.and_then(|p| p.prediction_seconds.or(p.estimated_seconds)),
+        "filament_weight_grams": plate.and_then(|p| p.weight_grams),
+        "filament_length_meters": (length > 0.0).then_some(length),
+        "filament_type": filaments.iter().find_map(|f| f.filament_type.clone()),
+        "printer_model_id": plate.and_then(|p| p.printer_model_id.clone()).or_else(|| project.printer_model_id.clone()),
+        "nozzle_diameter": plate.and_then(|p| p.nozzle_diameter).or(project.nozzle_diameter),
+        "layer_count": plate.and_then(|p| p.layer_count),
+        "curr_bed_type": plate.and_then(|p| p.bed_type.clone()).or_else(|| project.bed_type.clone()),
+        "default_print_profile": project.print_profile,
+        "object_count": plate.map(|p| p.object_count).filter(|n| *n > 0).unwrap_or(project.objects.len().max(1)),
+    })
+}
+
+/// Stores a received file (and its thumbnail) under the farm's keys; returns what the row records.
+async fn store_contents(
+    app: &App,
+    tenant: &TenantId,
+    file_id: &str,
+    name: &str,
+    incoming: &Incoming,
+) -> Result<Contents, ApiError> {
+    let (project, thumbnail) = read_3mf(&incoming.path).await?;
+    let summary = summarise(&project);
+    // Each stored upload gets its own object, so versions never share (or delete) each other's bytes.
+    let upload_id = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let r2_key = format!("{tenant}/files/{file_id}/{upload_id}/{name}");
+    app.files
+        .put_file(&r2_key, &incoming.path)
+        .await
+        .map_err(ApiError::internal)?;
+    let thumbnail_r2_key = match thumbnail {
+        Some(png) => {
+            let key = format!("{tenant}/thumbnails/{file_id}-{upload_id}.png");
+            if let Err(err) = app.files.put_bytes(&key, png).await {
+                remove_objects(app, vec![Some(r2_key)]).await;
+                return Err(ApiError::internal(err));
+            }
+            Some(key)
+        }
+        None => None,
+    };
+    let text = |k: &str| summary[k].as_str().map(str::to_string);
+    Ok(Contents {
+        file_size_bytes: i64::try_from(incoming.size).unwrap_or(i64::MAX),
+        r2_key,
+        thumbnail_r2_key,
+        content_sha256: incoming.sha256.clone(),
+        metadata_json: json!({ "summary": summary, "project": project }).to_string(),
+        is_sliced: project.sliced,
+        print_time_seconds: summary["print_time_seconds"].as_i64(),
+        filament_weight_grams: summary["filament_weight_grams"].as_f64(),
+        filament_length_meters: summary["filament_length_meters"].as_f64(),
+        filament_type: text("filament_type"),
+        printer_model_id: text("printer_model_id"),
+        nozzle_diameter: summary["nozzle_diameter"].as_f64(),
+        layer_count: summary["layer_count"].as_i64(),
+        curr_bed_type: text("curr_bed_type"),
+        default_print_profile: text("default_print_profile"),
+        object_count: summary["object_count"].as_i64().unwrap_or(1),
+    })
+}
+
+/// Removes stored objects after a failed or undone write (best effort, logged).
+async fn remove_objects(app: &App, keys: Vec<Option<String>>) {
+    for key in keys.into_iter().flatten() {
+        if let Err(err) = app.files.delete(&key).await {
+            tracing::warn!(key, error = %err, "could not remove a stored object");
+        }
+    }
+}
+
+/// Records a new file (first version) for already stored contents; undoes the objects on failure.
+#[allow(clippy::too_many_arguments)]
+async fn record_new_file(
+    app: &App,
+    tenant: &TenantId,
+    user: &domain::UserId,
+    client: &ClientInfo,
+    file_id: &str,
+    name: &str,
+    product_id: Option<&str>,
+    contents: Contents,
+) -> Result<PrintFile, ApiError> {
+    let now = store::now_text();
+    let result = async {
+        let mut tx = app.store.begin().await?;
+        let file = store::files::create(&mut tx, tenant, file_id, name, product_id, &contents, &now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => ApiError::Conflict {
+                    code: "FILE_NAME_TAKEN",
+                    field: Some("name".into()),
+                    message: format!("the farm already has a file named '{name}'; upload a new version of it instead"),
+                },
+                other => other.into(),
+            })?;
+        let change = Change {
+            action: "file.uploaded",
+            table: "print_files",
+            record: file_id,
+            new: Some(json!({ "name": name, "size": contents.file_size_bytes, "sha256": contents.content_sha256 })),
+            ..Change::default()
+        };
+        crate::audit::record(&mut tx, tenant, user, client, change, &now).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(file)
+    }
+    .await;
+    if result.is_err() {
+        remove_objects(
+            app,
+            vec![
+                Some(contents.r2_key.clone()),
+                contents.thumbnail_r2_key.clone(),
+            ],
+        )
+        .await;
+    }
+    result
+}
+
+/// The parts of a multipart upload.
+struct Form {
+    file: Option<(Option<String>, Incoming)>,
+    fields: std::collections::HashMap<String, String>,
+}
+
+/// Reads a multipart form: the `file` part streams to disk, small text parts are kept.
+async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
+    use axum::extract::FromRequest;
+    let mut multipart =
+        Multipart::from_request(req, app)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                code: "INVALID_MULTIPART",
+                message: format!("send the file as multipart/form-data: {}", e.body_text()),
+            })?;
+    let bad = |e: axum::extract::multipart::MultipartError| ApiError::BadRequest {
+        code: "INVALID_MULTIPART",
+        message: format!("the form could not be read: {e}"),
+    };
+    let mut form = Form {
+        file: None,
+        fields: Default::default(),
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = field.file_name().map(str::to_string);
+            let incoming = receive(app, field.map(|c| c.map_err(|e| e.body_text()))).await?;
+            form.file = Some((file_name, incoming));
+        } else {
+            // Text parts are read chunk by chunk, so a huge one is refused before it is held.
+            let mut field = field;
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                text.extend_from_slice(&chunk);
+                if text.len() > 10_000 {
+                    return Err(ApiError::field(&name, "this form field is too long"));
+                }
+            }
+            form.fields
+                .insert(name, String::from_utf8_lossy(&text).into_owned());
+        }
+    }
+    Ok(form)
+}
+
+/// POST /api/v1/files — uploads a 3MF (multipart `file`, optional `name`, `product_id`) (operators).
+pub async fn upload(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    req: Request,
+) -> ApiResult<Value> {
+    let form = read_form(&app, req).await?;
+    let Some((file_name, incoming)) = form.file else {
+        return Err(ApiError::field(
+            "file",
+            "send the 3MF as the multipart field 'file'",
+        ));
+    };
+    let name = clean_name(
+        form.fields
+            .get("name")
+            .cloned()
+            .or(file_name)
+            .as_deref()
+            .unwrap_or_default(),
+    )?;
+    let product_id = form
+        .fields
+        .get("product_id")
+        .filter(|p| !p.is_empty())
+        .cloned();
+    let file_id = store::new_id();
+    let contents = store_contents(&app, &member.tenant, &file_id, &name, &incoming).await?;
+    let file = record_new_file(
+        &app,
+        &member.tenant,
+        &member.user.user_id(),
+        &client,
+        &file_id,
+        &name,
+        product_id.as_deref(),
+        contents,
+    )
+    .await?;
+    tracing::info!(tenant_id = %member.tenant, file_id, size = incoming.size, "print file uploaded");
+    Ok(Envelope::created(view(&file)))
+}
+
+/// Body of an upload-link request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UploadUrlBody {
+    file_name: String,
+    content_type: Option<String>,
+}
+
+/// POST /api/v1/files/upload-url — a signed link to PUT a file to, without a session (operators).
+pub async fn upload_url(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    ApiJson(body): ApiJson<UploadUrlBody>,
+) -> ApiResult<Value> {
+    let name = clean_name(&body.file_name).map_err(|_| {
+        ApiError::field(
+            "file_name",
+            "file_name must be 1 to 200 characters, without slashes",
+        )
+    })?;
+    let _ = body.content_type;
+    let file_id = store::new_id();
+    let expires = Utc::now() + UPLOAD_LINK_LIFETIME;
+    let token = app.links.sign(&Grant {
+        purpose: "upload".into(),
+        tenant: member.tenant.to_string(),
+        file: file_id.clone(),
+        detail: name,
+        user: Some(member.user.id.clone()),
+        expires: expires.timestamp(),
+    });
+    Ok(Envelope::ok(json!({
+        "upload_url": format!("{}/api/v1/files/upload/{token}", app.public_origin),
+        "token": token,
+        "file_id": file_id,
+        "expires_at": domain::time::format(expires),
+    })))
+}
+
+fn link_error(err: LinkError) -> ApiError {
+    ApiError::forbidden(
+        match err {
+            LinkError::Invalid => "INVALID_LINK",
+            LinkError::Expired => "LINK_EXPIRED",
+        },
+        err.to_string(),
+    )
+}
+
+/// PUT /api/v1/files/upload/{token} — the body is the file; the signed link is the permission.
+pub async fn upload_by_link(
+    State(app): State<App>,
+    client: ClientInfo,
+    Path(token): Path<String>,
+    body: Body,
+) -> ApiResult<Value> {
+    let grant = app
+        .links
+        .verify(&token, "upload", Utc::now().timestamp())
+        .map_err(link_error)?;
+    let tenant = TenantId::parse(&grant.tenant)
+        .ok_or(LinkError::Invalid)
+        .map_err(link_error)?;
+    let user = grant
+        .user
+        .as_deref()
+        .and_then(domain::UserId::parse)
+        .ok_or(LinkError::Invalid)
+        .map_err(link_error)?;
+    {
+        let mut conn = app.store.conn().await?;
+        if store::files::get(&mut conn, &tenant, &grant.file)
+            .await
+            .is_ok()
+        {
+            return Err(ApiError::Conflict {
+                code: "LINK_USED",
+                field: None,
+                message: "this upload link was used already; ask for a new one".into(),
+            });
+        }
+    }
+    let incoming = receive(&app, body.into_data_stream()).await?;
+    let contents = store_contents(&app, &tenant, &grant.file, &grant.detail, &incoming).await?;
+    let file = record_new_file(
+        &app,
+        &tenant,
+        &user,
+        &client,
+        &grant.file,
+        &grant.detail,
+        None,
+        contents,
+    )
+    .await?;
+    Ok(Envelope::created(view(&file)))
+}
+
+/// POST /api/v1/files/parse-metadata — reads a 3MF's metadata without keeping it (operators).
+pub async fn parse_metadata(
+    State(app): State<App>,
+    _member: Member<roles::Operator>,
+    req: Request,
+) -> ApiResult<Value> {
+    let form = read_form(&app, req).await?;
+    let Some((_, incoming)) = form.file else {
+        return Err(ApiError::field(
+            "file",
+            "send the 3MF as the multipart field 'file'",
+        ));
+    };
+    let (project, thumbnail) = read_3mf(&incoming.path).await?;
+    Ok(Envelope::ok(json!({
+        "summary": summarise(&project),
+        "metadata": project,
+        "has_thumbnail": thumbnail.is_some(),
+        "file_size_bytes": incoming.size,
+        "sha256": incoming.sha256,
+    })))
+}
+
+/// Query of the file list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    page: Option<i64>,
+    limit: Option<i64>,
+    product_id: Option<String>,
+    search: Option<String>,
+}
+
+/// GET /api/v1/files — the farm's print files, newest first.
+pub async fn list(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Vec<Value>> {
+    let paging = Paging {
+        page: q.page.unwrap_or(1),
+        limit: q.limit.unwrap_or(50),
+    };
+    let mut conn = app.store.conn().await?;
+    let (files, total) = store::files::list(
+        &mut conn,
+        &member.tenant,
+        q.product_id.as_deref().filter(|p| !p.is_empty()),
+        q.search.as_deref().filter(|s| !s.trim().is_empty()),
+        paging.limit(),
+        paging.offset(),
+    )
+    .await?;
+    Ok(Envelope::list(
+        files.iter().map(view).collect(),
+        paging.meta(total),
+    ))
+}
+
+async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<PrintFile, ApiError> {
+    let mut conn = app.store.conn().await?;
+    store::files::get(&mut conn, tenant, id)
+        .await
+        .or_not_found("FILE_NOT_FOUND", "print file")
+}
+
+/// GET /api/v1/files/{file_id} — one file with its metadata.
+pub async fn get_one(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path(id): Path<String>,
+) -> ApiResult<Value> {
+    Ok(Envelope::ok(view(&find(&app, &member.tenant, &id).await?)))
+}
+
+/// Body of a file update.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateBody {
+    name: Option<String>,
+    product_id: Option<String>,
+    number_of_units: Option<i64>,
+}
+
+/// PUT /api/v1/files/{file_id} — renames a file, links it to a product, sets units per print (operators).
+pub async fn update(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> ApiResult<Value> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let name = body.name.as_deref().map(clean_name).transpose()?;
+    if body
+        .number_of_units
+        .is_some_and(|n| !(1..=10_000).contains(&n))
+    {
+        return Err(ApiError::field(
+            "number_of_units",
+            "number_of_units must be from 1 to 10000",
+        ));
+    }
+    let mut conn = app.store.conn().await?;
+    let updated = store::files::update(
+        &mut conn,
+        &member.tenant,
+        &file.id,
+        name.as_deref(),
+        body.product_id.as_deref().filter(|p| !p.is_empty()),
+        body.number_of_units,
+        &store::now_text(),
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "FILE_NAME_TAKEN",
+            field: Some("name".into()),
+            message: "the farm already has a file with that name".into(),
+        },
+        other => other.into(),
+    })?;
+    Ok(Envelope::ok(view(&updated)))
+}
+
+/// DELETE /api/v1/files/{file_id} — deletes a file, its versions and their stored objects (admins).
+pub async fn delete(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Value> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let versions = store::files::delete(&mut tx, &member.tenant, &file.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::Conflict {
+                code: "FILE_IN_USE",
+                field: None,
+                message: "print jobs refer to this file; delete or finish them first".into(),
+            },
+            other => other.into(),
+        })?;
+    let change = Change {
+        action: "file.deleted",
+        table: "print_files",
+        record: &file.id,
+        old: Some(json!({ "name": file.name, "versions": versions.len() })),
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
+    let keys: Vec<Option<String>> = versions
+        .iter()
+        .flat_map(|v| [v.r2_key.clone(), v.thumbnail_r2_key.clone()])
+        .collect();
+    remove_objects(&app, keys).await;
+    Ok(Envelope::ok(
+        json!({ "id": file.id, "deleted": true, "versions_removed": versions.len() }),
+    ))
+}
+
+/// GET /api/v1/files/{file_id}/download-url — a signed link (1 hour) to the current version.
+pub async fn download_url(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path(id): Path<String>,
+) -> ApiResult<Value> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let key = file.r2_key.clone().ok_or_else(not_found)?;
+    let expires = Utc::now() + DOWNLOAD_LINK_LIFETIME;
+    let token = app.links.sign(&Grant {
+        purpose: "download".into(),
+        tenant: member.tenant.to_string(),
+        file: file.id.clone(),
+        detail: key,
+        user: None,
+        expires: expires.timestamp(),
+    });
+    Ok(Envelope::ok(json!({
+        "download_url": format!("{}/api/v1/files/download/{token}", app.public_origin),
+        "token": token,
+        "expires_at": domain::time::format(expires),
+    })))
+}
+
+/// GET /api/v1/files/download/{token} — the file's bytes, streamed; the signed link is the permission.
+pub async fn download(
+    State(app): State<App>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let grant = app
+        .links
+        .verify(&token, "download", Utc::now().timestamp())
+        .map_err(link_error)?;
+    let (size, stream) = app.files.stream(&grant.detail).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => not_found(),
+        other => ApiError::internal(other),
+    })?;
+    let file_name = grant
+        .detail
+        .rsplit('/')
+        .next()
+        .unwrap_or("file.3mf")
+        .replace('"', "");
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// GET /api/v1/files/{file_id}/thumbnail — the plate picture (PNG).
+pub async fn thumbnail(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let key = file
+        .thumbnail_r2_key
+        .ok_or_else(|| ApiError::not_found("THUMBNAIL_NOT_FOUND", "thumbnail"))?;
+    let png = app.files.read(&key).await.map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// GET /api/v1/files/{file_id}/versions — the file's versions.
+pub async fn versions(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<FileVersion>> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::files::versions(&mut conn, &member.tenant, &file.id).await?,
+    ))
+}
+
+/// POST /api/v1/files/{file_id}/versions — uploads a new version, which becomes current (operators).
+pub async fn add_version(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<FileVersion> {
+    let file = find(&app, &member.tenant, &id).await?;
+    let too_many = || ApiError::Conflict {
+        code: "TOO_MANY_VERSIONS",
+        field: Some("version".into()),
+        message: "a file keeps at most 3 versions; delete one that is not current first".into(),
+    };
+    {
+        // Refuse before receiving the bytes; the transaction below checks again.
+        let mut conn = app.store.conn().await?;
+        let existing = store::files::versions(&mut conn, &member.tenant, &file.id).await?;
+        if existing.len() as i64 >= store::files::MAX_VERSIONS {
+            return Err(too_many());
+        }
+    }
+    let form = read_form(&app, req).await?;
+    let Some((_, incoming)) = form.file else {
+        return Err(ApiError::field(
+            "file",
+            "send the 3MF as the multipart field 'file'",
+        ));
+    };
+    let contents = store_contents(&app, &member.tenant, &file.id, &file.name, &incoming).await?;
+    let now = store::now_text();
+    let notes = form.fields.get("notes").cloned();
+    let result = async {
+        let mut tx = app.store.begin().await?;
+        let version = store::files::add_version(&mut tx, &member.tenant, &file.id, &contents, notes.as_deref(), &now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => too_many(),
+                other => other.into(),
+            })?;
+        let change = Change {
+            action: "file.version_added",
+            table: "print_file_versions",
+            record: &version.id,
+            new: Some(json!({ "version_number": version.version_number, "sha256": contents.content_sha256 })),
+            ..Change::default()
+        };
+        member.audit(&mut tx, &client, change, &now).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(version)
+    }
+    .await;
+    if result.is_err() {
+        remove_objects(
+            &app,
+            vec![
+                Some(contents.r2_key.clone()),
+                contents.thumbnail_r2_key.clone(),
+            ],
+        )
+        .await;
+    }
+    Ok(Envelope::created(result?))
+}
+
+/// PUT /api/v1/files/{file_id}/versions/{version_number}/current — makes a version current (operators).
+pub async fn set_current(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path((id, number)): Path<(String, String)>,
+) -> ApiResult<Value> {
+    let number: i64 = number
+        .parse()
+        .map_err(|_| ApiError::not_found("VERSION_NOT_FOUND", "version"))?;
+    let file = find(&app, &member.tenant, &id).await?;
+    let mut tx = app.store.begin().await?;
+    store::files::set_current(
+        &mut tx,
+        &member.tenant,
+        &file.id,
+        number,
+        &store::now_text(),
+    )
+    .await
+    .or_not_found("VERSION_NOT_FOUND", "version")?;
+    let updated = store::files::get(&mut tx, &member.tenant, &file.id).await?;
+    tx.commit().await?;
+    Ok(Envelope::ok(view(&updated)))
+}
+
+/// DELETE /api/v1/files/{file_id}/versions/{version_number} — deletes a version that is not current (operators).
+pub async fn delete_version(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path((id, number)): Path<(String, String)>,
+) -> ApiResult<Value> {
+    let number: i64 = number
+        .parse()
+        .map_err(|_| ApiError::not_found("VERSION_NOT_FOUND", "version"))?;
+    let file = find(&app, &member.tenant, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let removed = store::files::delete_version(&mut tx, &member.tenant, &file.id, number)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("VERSION_NOT_FOUND", "version"),
+            StoreError::Conflict { .. } => ApiError::Conflict {
+                code: "CURRENT_VERSION",
+                field: Some("version".into()),
+                message: "the current version can't be deleted; make another version current first"
+                    .into(),
+            },
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    remove_objects(
+        &app,
+        vec![removed.r2_key.clone(), removed.thumbnail_r2_key.clone()],
+    )
+    .await;
+    Ok(Envelope::ok(
+        json!({ "version_number": number, "deleted": true }),
+    ))
+}
