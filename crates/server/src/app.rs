@@ -142,6 +142,8 @@ fn routes() -> Routes {
         .add_streaming(M::PUT, "/api/v1/files/upload/{token}", Public, "Upload a file's bytes to a signed link", files::upload_by_link)
         .add(M::GET, "/api/v1/files/download/{token}", Public, "A file's bytes by a signed link", files::download)
         .add_streaming(M::POST, "/api/v1/files/parse-metadata", Member(Role::Operator), "Read a 3MF's metadata without keeping it (multipart field 'file')", files::parse_metadata)
+        .add_streaming(M::POST, "/api/v1/files/wiki-image", Member(Role::Operator), "Store a picture for wiki articles (multipart 'file')", files::upload_wiki_image)
+        .add(M::GET, "/api/v1/files/wiki-image/{tenant_id}/{file_name}", FarmPath(Role::Viewer), "A wiki picture", files::wiki_image)
         .add(M::GET, "/api/v1/files/{file_id}", Member(Role::Viewer), "One print file with its 3MF metadata", files::get_one)
         .add(M::PUT, "/api/v1/files/{file_id}", Member(Role::Operator), "Rename a file, link it to a product, set units per print", files::update)
         .example(json!({"number_of_units": 4}))

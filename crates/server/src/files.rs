@@ -845,3 +845,103 @@ pub async fn delete_version(
         json!({ "version_number": number, "deleted": true }),
     ))
 }
+
+/// Wiki pictures are at most this large.
+const MAX_WIKI_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The image kind of some bytes, by their signature: (extension, content type).
+fn image_kind(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    match head {
+        [0x89, b'P', b'N', b'G', ..] => Some(("png", "image/png")),
+        [0xFF, 0xD8, 0xFF, ..] => Some(("jpg", "image/jpeg")),
+        [b'G', b'I', b'F', b'8', ..] => Some(("gif", "image/gif")),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some(("webp", "image/webp")),
+        _ => None,
+    }
+}
+
+/// POST /api/v1/files/wiki-image — stores a picture for wiki articles (multipart `file`) (operators).
+pub async fn upload_wiki_image(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    req: Request,
+) -> ApiResult<Value> {
+    let form = read_form(&app, req).await?;
+    let Some((_, incoming)) = form.file else {
+        return Err(ApiError::field(
+            "file",
+            "send the picture as the multipart field 'file'",
+        ));
+    };
+    if incoming.size > MAX_WIKI_IMAGE_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_WIKI_IMAGE_BYTES as usize,
+        });
+    }
+    let mut head = [0u8; 12];
+    {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&incoming.path).map_err(ApiError::internal)?;
+        let _ = file.read(&mut head).map_err(ApiError::internal)?;
+    }
+    let (extension, _) = image_kind(&head).ok_or_else(|| {
+        ApiError::field("file", "the picture must be a PNG, JPEG, GIF or WebP image")
+    })?;
+    let file_name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
+    let key = format!("{}/images/wiki/{file_name}", member.tenant);
+    app.files
+        .put_file(&key, &incoming.path)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Envelope::created(json!({
+        "url": format!("/api/v1/files/wiki-image/{}/{file_name}", member.tenant),
+        "file_name": file_name,
+        "size": incoming.size,
+    })))
+}
+
+/// GET /api/v1/files/wiki-image/{tenant_id}/{file_name} — a wiki picture, for members of its farm.
+pub async fn wiki_image(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    Path((_tenant, file_name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let missing = || ApiError::not_found("IMAGE_NOT_FOUND", "image");
+    let valid = file_name.len() <= 80
+        && file_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !file_name.starts_with('.');
+    if !valid {
+        return Err(missing());
+    }
+    let key = format!("{}/images/wiki/{file_name}", member.tenant);
+    let bytes = app.files.read(&key).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => missing(),
+        other => ApiError::internal(other),
+    })?;
+    let (_, content_type) = image_kind(&bytes).ok_or_else(missing)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
+}

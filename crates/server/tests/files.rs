@@ -381,3 +381,59 @@ async fn a_file_keeps_three_versions_one_current_and_deleting_it_removes_its_obj
         "every version's objects are gone"
     );
 }
+
+#[tokio::test]
+async fn wiki_pictures_are_checked_stored_and_shown_to_members_only() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let (stranger, _) = app.signed_up_owner("bob").await;
+    let not_image = upload(
+        &app,
+        &owner,
+        &farm,
+        "/api/v1/files/wiki-image",
+        "x.png",
+        b"plain text".to_vec(),
+    )
+    .await;
+    not_image.expect(400);
+    assert_eq!(not_image.fields(), ["file"]);
+    // A real PNG: the thumbnail inside the fixture.
+    let png = {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(fixture("sample-a.3mf"))).unwrap();
+        let mut entry = zip.by_name("Metadata/plate_1.png").unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    let stored = upload(
+        &app,
+        &owner,
+        &farm,
+        "/api/v1/files/wiki-image",
+        "step-1.png",
+        png.clone(),
+    )
+    .await;
+    stored.expect(201);
+    let url = stored.data()["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("/api/v1/files/wiki-image/{farm}/")));
+    let got = app
+        .request(Method::GET, &url, As::Cookie(&owner.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), png.as_slice());
+    let refused = TestApp::send(app.request(Method::GET, &url, As::Bearer(&stranger.token))).await;
+    refused.expect(403);
+    let missing = TestApp::send(app.request(
+        Method::GET,
+        &format!("/api/v1/files/wiki-image/{farm}/nothing.png"),
+        As::Bearer(&owner.token),
+    ))
+    .await;
+    missing.expect(404);
+}

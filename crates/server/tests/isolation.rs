@@ -115,6 +115,10 @@ async fn every_route_keeps_farms_apart() {
             bobs_file.data()["id"].as_str().unwrap().to_string(),
         ),
         ("version_number", "1".to_string()),
+        (
+            "file_name",
+            "0123456789abcdef0123456789abcdef.png".to_string(),
+        ),
         ("token", "not-a-valid-link".to_string()),
         (
             "hub_id",
