@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Measures print-core targets on this machine, loopback only:
+#   - GET /api/v1/printers with 50 printers, wrk at 64 connections;
+#   - POST /api/v1/files/parse-metadata with sample-a.3mf: server time per request
+#     request time (body sent to answer read, the upload included), median and p90 over N calls.
+# Usage: bench/print-core.sh [seconds=15] [calls=200]
+# Needs a release build (cargo build --release -p printfarm), wrk and curl.
+set -euo pipefail
+secs="${1:-15}"
+calls="${2:-200}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/target/release/printfarm"
+fixture="$root/../shared/fixtures/3mf/sample-a.3mf"
+[ -x "$bin" ] || { echo "build first: cargo build --release -p printfarm"; exit 1; }
+dir="$(mktemp -d)"
+port=$((20000 + RANDOM % 20000))
+base="http://127.0.0.1:$port"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+cd "$dir"
+RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+pid=$!
+until curl -sf "$base/health/ready" >/dev/null; do sleep 0.01; done
+
+answer=$(curl -sf -X POST "$base/api/v1/auth/register" -H 'content-type: application/json' \
+  -d '{"email":"bench@example.com","password":"correct horse battery","name":"Bench","company_name":"Bench Farm"}')
+token=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["token"])')
+farm=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["tenant"]["id"])')
+for i in $(seq 1 50); do
+  curl -sf -X POST "$base/api/v1/printers" -H "authorization: Bearer $token" -H "x-tenant-id: $farm" \
+    -H 'content-type: application/json' \
+    -d "{\"name\":\"P1S-$i\",\"model\":\"P1S\",\"serial_number\":\"01P00A1234567$(printf %02d "$i")\",\"access_code\":\"12345678\"}" >/dev/null
+done
+
+echo "GET /api/v1/printers (50 printers), 64 connections, ${secs} s:"
+wrk -t2 -c64 -d"${secs}s" --latency -H "authorization: Bearer $token" -H "x-tenant-id: $farm" "$base/api/v1/printers" |
+  grep -E "50%|90%|99%|Requests/sec|Non-2xx"
+
+echo "POST /api/v1/files/parse-metadata (sample-a.3mf, $(stat -c %s "$fixture") bytes), ${calls} calls:"
+for _ in $(seq 1 "$calls"); do
+  curl -s -o /dev/null -H 'Expect:' -w '%{time_pretransfer} %{time_total}\n' -X POST "$base/api/v1/files/parse-metadata" \
+    -H "authorization: Bearer $token" -H "x-tenant-id: $farm" -F "file=@$fixture"
+done | python3 -c '
+import sys
+t = sorted((float(b) - float(a)) * 1000 for a, b in (l.split() for l in sys.stdin))
+print(f"  request time median {t[len(t)//2]:.2f} ms, p90 {t[int(len(t)*0.9)]:.2f} ms (the 1 MB upload over loopback included)")'
+echo "RSS after: $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
