@@ -63,7 +63,7 @@ impl Routes {
 
     /// Registers `handler` for `method path`.
     pub fn add<H, T>(
-        mut self,
+        self,
         method: Method,
         path: &'static str,
         access: Access,
@@ -75,21 +75,13 @@ impl Routes {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        self.router = self.router.route(path, on(filter, handler));
-        self.docs.push(RouteDoc {
-            method,
-            path,
-            access,
-            summary,
-            example: None,
-        });
-        self
+        self.push(method, path, access, summary, on(filter, handler))
     }
 
     /// Registers a route whose body streams (uploads): the general body limit does not
     /// apply; the handler enforces the upload limit as it reads.
     pub fn add_streaming<H, T>(
-        mut self,
+        self,
         method: Method,
         path: &'static str,
         access: Access,
@@ -102,6 +94,17 @@ impl Routes {
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
         let route = on(filter, handler).layer(axum::extract::DefaultBodyLimit::disable());
+        self.push(method, path, access, summary, route)
+    }
+
+    fn push(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        summary: &'static str,
+        route: axum::routing::MethodRouter<App>,
+    ) -> Self {
         self.router = self.router.route(path, route);
         self.docs.push(RouteDoc {
             method,

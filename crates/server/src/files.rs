@@ -283,6 +283,18 @@ struct Form {
     fields: std::collections::HashMap<String, String>,
 }
 
+impl Form {
+    /// The `file` part, which the route needs.
+    fn file(&mut self, what: &str) -> Result<(Option<String>, Incoming), ApiError> {
+        self.file.take().ok_or_else(|| {
+            ApiError::field(
+                "file",
+                format!("send the {what} as the multipart field 'file'"),
+            )
+        })
+    }
+}
+
 /// Reads a multipart form: the `file` part streams to disk, small text parts are kept.
 async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
     use axum::extract::FromRequest;
@@ -331,13 +343,8 @@ pub async fn upload(
     client: ClientInfo,
     req: Request,
 ) -> ApiResult<Value> {
-    let form = read_form(&app, req).await?;
-    let Some((file_name, incoming)) = form.file else {
-        return Err(ApiError::field(
-            "file",
-            "send the 3MF as the multipart field 'file'",
-        ));
-    };
+    let mut form = read_form(&app, req).await?;
+    let (file_name, incoming) = form.file("3MF")?;
     let name = clean_name(
         form.fields
             .get("name")
@@ -472,13 +479,8 @@ pub async fn parse_metadata(
     _member: Member<roles::Operator>,
     req: Request,
 ) -> ApiResult<Value> {
-    let form = read_form(&app, req).await?;
-    let Some((_, incoming)) = form.file else {
-        return Err(ApiError::field(
-            "file",
-            "send the 3MF as the multipart field 'file'",
-        ));
-    };
+    let mut form = read_form(&app, req).await?;
+    let (_, incoming) = form.file("3MF")?;
     let (project, thumbnail) = read_3mf(&incoming.path).await?;
     Ok(Envelope::ok(json!({
         "summary": summarise(&project),
@@ -744,13 +746,8 @@ pub async fn add_version(
             return Err(too_many());
         }
     }
-    let form = read_form(&app, req).await?;
-    let Some((_, incoming)) = form.file else {
-        return Err(ApiError::field(
-            "file",
-            "send the 3MF as the multipart field 'file'",
-        ));
-    };
+    let mut form = read_form(&app, req).await?;
+    let (_, incoming) = form.file("3MF")?;
     let contents = store_contents(&app, &member.tenant, &file.id, &file.name, &incoming).await?;
     let now = store::now_text();
     let notes = form.fields.get("notes").cloned();
@@ -880,13 +877,8 @@ pub async fn upload_wiki_image(
     member: Member<roles::Operator>,
     req: Request,
 ) -> ApiResult<Value> {
-    let form = read_form(&app, req).await?;
-    let Some((_, incoming)) = form.file else {
-        return Err(ApiError::field(
-            "file",
-            "send the picture as the multipart field 'file'",
-        ));
-    };
+    let mut form = read_form(&app, req).await?;
+    let (_, incoming) = form.file("picture")?;
     if incoming.size > MAX_WIKI_IMAGE_BYTES {
         return Err(ApiError::PayloadTooLarge {
             limit: MAX_WIKI_IMAGE_BYTES as usize,
