@@ -437,3 +437,25 @@ async fn wiki_pictures_are_checked_stored_and_shown_to_members_only() {
     .await;
     missing.expect(404);
 }
+
+#[tokio::test]
+async fn a_file_over_the_upload_limit_is_refused_with_413_and_not_kept() {
+    let app = TestApp::spawn_with(|s| s.max_upload_bytes = 100_000).await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let big = upload(
+        &app,
+        &owner,
+        &farm,
+        "/api/v1/files",
+        "sample-a.3mf",
+        fixture("sample-a.3mf"),
+    )
+    .await;
+    big.expect(413);
+    assert_eq!(big.code(), "PAYLOAD_TOO_LARGE");
+    assert_eq!(stored_objects(&app, &farm), 0);
+    let leftovers = std::fs::read_dir(app.data_dir.path().join("data/tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0);
+}

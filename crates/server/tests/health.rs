@@ -59,3 +59,45 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
         "operator"
     );
 }
+
+#[tokio::test]
+async fn every_operation_has_a_unique_id_a_summary_and_an_access_rule() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", As::Nobody, None, None)
+        .await;
+    let mut ids = std::collections::HashSet::new();
+    let mut operations = 0;
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path}"
+            );
+            assert!(
+                op["x-printfarm-access"]["kind"].is_string(),
+                "{method} {path}"
+            );
+            for name in path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            {
+                let declared = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["name"] == name && p["in"] == "path");
+                assert!(
+                    declared,
+                    "{method} {path} declares its path parameter {name}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 70, "{operations} operations documented");
+}
