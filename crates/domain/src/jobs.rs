@@ -209,7 +209,12 @@ impl FromStr for FileStage {
 /// Reports arrive late and repeat (every progress tick says `uploading`), so a report that
 /// would be a refused move, or no move at all, is ignored rather than treated as an error:
 /// a stale `downloading` must not pull an uploaded job back, nor revive a cancelled one.
+/// Once the printer is printing (or paused) the transfer is over, so a late `failed` from it
+/// must not fail a print that is running, though the table allows printing → failed.
 pub fn status_for_file_stage(current: JobStatus, stage: FileStage) -> Option<JobStatus> {
+    if matches!(current, Printing | Paused) {
+        return None;
+    }
     let target = match stage {
         FileStage::Downloading | FileStage::Uploading => Processing,
         FileStage::Complete => Uploaded,
@@ -330,7 +335,9 @@ impl TryFrom<RawPriority> for Priority {
 
     fn try_from(raw: RawPriority) -> Result<Self, Self::Error> {
         match raw {
-            RawPriority::Number(n) => Priority::new(n).ok_or_else(|| unknown_priority(&n.to_string())),
+            RawPriority::Number(n) => {
+                Priority::new(n).ok_or_else(|| unknown_priority(&n.to_string()))
+            }
             RawPriority::Name(name) => name.parse(),
         }
     }
@@ -362,22 +369,27 @@ pub struct PriorityInput {
 
 /// The priority the queue is sorted by at `now`: the base plus order, waiting and stock terms.
 pub fn effective_priority(input: &PriorityInput, now: DateTime<Utc>) -> i64 {
-    let mut score = input.base.value();
-    if let Some(order_priority) = input.order_priority {
-        score = score
-            .saturating_add(ORDER_BONUS)
-            .saturating_add(order_priority);
-    }
     // A job submitted "in the future" (clock skew between nodes) has not waited at all.
     let waited_minutes = (now - input.submitted_at).num_minutes().max(0);
-    score += (waited_minutes / 10).min(MAX_WAIT_BONUS);
-    if input.sku_low_on_stock {
-        score += LOW_STOCK_BONUS;
-    }
-    if input.needs_assembly {
-        score -= ASSEMBLY_PENALTY;
-    }
-    score
+    let terms = [
+        input.base.value(),
+        input
+            .order_priority
+            .map_or(0, |own| ORDER_BONUS.saturating_add(own)),
+        (waited_minutes / 10).min(MAX_WAIT_BONUS),
+        if input.sku_low_on_stock {
+            LOW_STOCK_BONUS
+        } else {
+            0
+        },
+        if input.needs_assembly {
+            -ASSEMBLY_PENALTY
+        } else {
+            0
+        },
+    ];
+    // Stored priorities are not re-checked, so sum without overflowing.
+    terms.into_iter().fold(0, i64::saturating_add)
 }
 
 /// A file's print time in whole minutes, rounded up: a 61 s print is a 2-minute job.
@@ -523,7 +535,10 @@ mod tests {
                 assert!(transition(from, to).is_err(), "{from} -> {to}");
             }
         }
-        let finals: Vec<_> = JobStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
+        let finals: Vec<_> = JobStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(finals, [Completed, Cancelled]);
     }
 
@@ -609,8 +624,14 @@ mod tests {
 
     #[test]
     fn repeated_transfer_reports_leave_a_processing_job_alone() {
-        assert_eq!(status_for_file_stage(Processing, FileStage::Downloading), None);
-        assert_eq!(status_for_file_stage(Processing, FileStage::Uploading), None);
+        assert_eq!(
+            status_for_file_stage(Processing, FileStage::Downloading),
+            None
+        );
+        assert_eq!(
+            status_for_file_stage(Processing, FileStage::Uploading),
+            None
+        );
     }
 
     #[test]
@@ -645,7 +666,10 @@ mod tests {
                 );
             }
         }
-        assert_eq!(status_for_file_stage(Uploaded, FileStage::Downloading), None);
+        assert_eq!(
+            status_for_file_stage(Uploaded, FileStage::Downloading),
+            None
+        );
         // The server moves a job to processing before it sends the file, so a queued job
         // cannot have a transfer to fail or finish.
         assert_eq!(status_for_file_stage(Queued, FileStage::Complete), None);

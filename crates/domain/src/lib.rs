@@ -4,7 +4,9 @@
 //! rule is tested directly.
 
 pub mod account;
+pub mod dispatch;
 pub mod ids;
+pub mod jobs;
 pub mod membership;
 pub mod printers;
 pub mod role;
