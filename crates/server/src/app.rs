@@ -8,7 +8,7 @@ use crate::extract::BodyLimit;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
-use crate::{auth, files, health, hubs, members, printers, tenants};
+use crate::{auth, files, health, hubs, jobs, members, printers, tenants};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -154,6 +154,24 @@ fn routes() -> Routes {
         .add_streaming(M::POST, "/api/v1/files/{file_id}/versions", Member(Role::Operator), "Upload a new version (multipart 'file', 'notes')", files::add_version)
         .add(M::DELETE, "/api/v1/files/{file_id}/versions/{version_number}", Member(Role::Operator), "Delete a version that is not current", files::delete_version)
         .add(M::PUT, "/api/v1/files/{file_id}/versions/{version_number}/current", Member(Role::Operator), "Make a version current", files::set_current)
+        .add(M::GET, "/api/v1/jobs", Member(Role::Viewer), "The farm's jobs (filters: status, printer_id, product_id; sortBy, sortOrder, page, limit)", jobs::list)
+        .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF)", jobs::create)
+        .example(json!({"print_file_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "plate_index": 1, "priority": "high", "number_of_units": 4}))
+        .add(M::GET, "/api/v1/jobs/stats", Member(Role::Viewer), "Jobs per status", jobs::stats)
+        .add(M::GET, "/api/v1/jobs/history", Member(Role::Viewer), "Finished jobs", jobs::history)
+        .add(M::GET, "/api/v1/jobs/{job_id}", Member(Role::Viewer), "One job", jobs::get_one)
+        .add(M::PUT, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Change a queued job", jobs::update)
+        .example(json!({"priority": "urgent"}))
+        .add(M::DELETE, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Delete a job that holds no printer", jobs::delete)
+        .add(M::POST, "/api/v1/jobs/{job_id}/cancel", Member(Role::Operator), "Cancel a job", jobs::cancel)
+        .add(M::POST, "/api/v1/jobs/{job_id}/pause", Member(Role::Operator), "Pause a printing job", jobs::pause)
+        .add(M::POST, "/api/v1/jobs/{job_id}/resume", Member(Role::Operator), "Resume a paused job", jobs::resume)
+        .add(M::POST, "/api/v1/jobs/{job_id}/complete", Member(Role::Operator), "Record that a print finished", jobs::complete)
+        .add(M::POST, "/api/v1/jobs/{job_id}/fail", Member(Role::Operator), "Record that a print failed", jobs::fail)
+        .example(json!({"reason": "spaghetti on layer 12"}))
+        .add(M::POST, "/api/v1/jobs/{job_id}/retry", Member(Role::Operator), "Queue a failed job again", jobs::retry)
+        .add(M::PUT, "/api/v1/jobs/{job_id}/progress", Member(Role::Operator), "Record progress of a print", jobs::progress)
+        .example(json!({"progress_percentage": 40}))
         .add(M::POST, "/api/v1/hubs/register", Public, "Register a hub: a farm admin (claimed at once) or a factory with X-Provisioning-Key; the secret is shown once", hubs::routes::register)
         .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
         .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)

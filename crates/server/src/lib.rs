@@ -12,6 +12,7 @@ pub mod file_store;
 pub mod files;
 pub mod health;
 pub mod hubs;
+pub mod jobs;
 pub mod links;
 pub mod mail;
 pub mod maintenance;

@@ -109,7 +109,20 @@ async fn every_route_keeps_farms_apart() {
     )
     .await;
     bobs_file.expect(201);
+    let bobs_job = app
+        .post(
+            "/api/v1/jobs",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "print_file_id": bobs_file.data()["id"] }),
+        )
+        .await;
+    bobs_job.expect(201);
     let foreign: HashMap<&str, String> = HashMap::from([
+        (
+            "job_id",
+            bobs_job.data()["id"].as_str().unwrap().to_string(),
+        ),
         (
             "file_id",
             bobs_file.data()["id"].as_str().unwrap().to_string(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod hubs;
+pub mod jobs;
 pub mod members;
 pub mod passwords;
 pub mod printers;

@@ -1,0 +1,342 @@
+//! Print jobs of a farm. Status changes are conditional on the status the caller saw,
+//! so two requests (or two servers) can't both move the same job.
+
+use crate::{Conn, StoreError, StoreResult};
+use domain::TenantId;
+use serde::Serialize;
+
+/// A print job row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Job {
+    pub id: String,
+    pub tenant_id: String,
+    pub printer_id: Option<String>,
+    pub print_file_id: String,
+    pub product_sku_id: Option<String>,
+    pub submitted_by: Option<String>,
+    pub file_name: String,
+    pub status: String,
+    pub color: String,
+    pub filament_type: String,
+    pub material_type: String,
+    pub number_of_units: i64,
+    pub filament_needed_grams: Option<i64>,
+    pub estimated_print_time_minutes: Option<i64>,
+    pub actual_print_time_minutes: Option<i64>,
+    pub progress_percentage: i64,
+    pub printer_numeric_id: Option<i64>,
+    pub priority: i64,
+    pub failure_reason: Option<String>,
+    pub time_submitted: Option<String>,
+    pub time_started: Option<String>,
+    pub time_completed: Option<String>,
+    pub requires_assembly: i64,
+    pub quantity_per_print: i64,
+    pub product_id: Option<String>,
+    pub product_name: Option<String>,
+    pub sku_name: Option<String>,
+    pub printer_model: Option<String>,
+    pub printer_name: Option<String>,
+    pub plate_index: i64,
+    pub wait_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, printer_id, print_file_id, product_sku_id, submitted_by, file_name, status, color,
+         filament_type, material_type, number_of_units, filament_needed_grams, estimated_print_time_minutes,
+         actual_print_time_minutes, progress_percentage, printer_numeric_id, priority, failure_reason,
+         time_submitted, time_started, time_completed, requires_assembly, quantity_per_print, product_id,
+         product_name, sku_name, printer_model, printer_name, plate_index, wait_reason, created_at, updated_at"
+    };
+}
+
+/// A new job's values.
+#[derive(Debug, Clone, Default)]
+pub struct NewJob {
+    pub print_file_id: String,
+    pub file_name: String,
+    pub plate_index: i64,
+    pub submitted_by: Option<String>,
+    pub color: String,
+    pub filament_type: String,
+    pub material_type: String,
+    pub number_of_units: i64,
+    pub quantity_per_print: i64,
+    pub filament_needed_grams: Option<i64>,
+    pub estimated_print_time_minutes: Option<i64>,
+    pub priority: i64,
+    pub product_id: Option<String>,
+    pub product_sku_id: Option<String>,
+    pub product_name: Option<String>,
+    pub sku_name: Option<String>,
+    pub requires_assembly: bool,
+}
+
+/// Queues a job.
+pub async fn create(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    job: &NewJob,
+    now: &str,
+) -> StoreResult<Job> {
+    Ok(sqlx::query_as::<_, Job>(concat!(
+        "INSERT INTO print_jobs (id, tenant_id, print_file_id, file_name, plate_index, submitted_by, status, color,
+            filament_type, material_type, number_of_units, quantity_per_print, filament_needed_grams,
+            estimated_print_time_minutes, priority, product_id, product_sku_id, product_name, sku_name,
+            requires_assembly, progress_percentage, time_submitted, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $20, $20)
+         RETURNING ",
+        columns!()
+    ))
+    .bind(crate::new_id())
+    .bind(tenant.as_str())
+    .bind(&job.print_file_id)
+    .bind(&job.file_name)
+    .bind(job.plate_index)
+    .bind(job.submitted_by.as_deref())
+    .bind(&job.color)
+    .bind(&job.filament_type)
+    .bind(&job.material_type)
+    .bind(job.number_of_units)
+    .bind(job.quantity_per_print)
+    .bind(job.filament_needed_grams)
+    .bind(job.estimated_print_time_minutes)
+    .bind(job.priority)
+    .bind(job.product_id.as_deref())
+    .bind(job.product_sku_id.as_deref())
+    .bind(job.product_name.as_deref())
+    .bind(job.sku_name.as_deref())
+    .bind(i64::from(job.requires_assembly))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// One job of the farm.
+pub async fn get(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<Job> {
+    Ok(sqlx::query_as::<_, Job>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM print_jobs WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant.as_str())
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Filters of a job list.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    /// Any of these statuses (none: all).
+    pub statuses: Vec<String>,
+    pub printer_id: Option<String>,
+    pub product_id: Option<String>,
+    /// A column from `SORTABLE`.
+    pub sort_by: &'static str,
+    pub ascending: bool,
+}
+
+/// Columns a job list may be sorted by.
+pub const SORTABLE: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "priority",
+    "status",
+    "time_submitted",
+    "time_completed",
+    "file_name",
+];
+
+/// A page of the farm's jobs and how many match.
+pub async fn list(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    q: &JobQuery,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<Job>, i64)> {
+    let sort_by = SORTABLE
+        .iter()
+        .find(|c| **c == q.sort_by)
+        .copied()
+        .unwrap_or("created_at");
+    let direction = if q.ascending { "ASC" } else { "DESC" };
+    // Statuses are few and come from a closed set; they are bound, padded to a fixed list.
+    let mut statuses = q.statuses.clone();
+    statuses.resize(8, String::new());
+    let any_status = i64::from(q.statuses.is_empty());
+    let filter = "tenant_id = $1 AND ($2 = 1 OR status IN ($3, $4, $5, $6, $7, $8, $9, $10))
+        AND ($11 IS NULL OR printer_id = $11) AND ($12 IS NULL OR product_id = $12)";
+    let sql = format!(
+        "SELECT {} FROM print_jobs WHERE {filter} ORDER BY {sort_by} {direction}, id LIMIT $13 OFFSET $14",
+        columns!()
+    );
+    let mut query = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(any_status);
+    for s in &statuses {
+        query = query.bind(s.clone());
+    }
+    let rows = query
+        .bind(q.printer_id.as_deref())
+        .bind(q.product_id.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM print_jobs WHERE {filter}");
+    let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql))
+        .bind(tenant.as_str())
+        .bind(any_status);
+    for s in &statuses {
+        count = count.bind(s.clone());
+    }
+    let (total,) = count
+        .bind(q.printer_id.as_deref())
+        .bind(q.product_id.as_deref())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// What a status change also records.
+#[derive(Debug, Clone, Default)]
+pub struct Move<'a> {
+    pub failure_reason: Option<&'a str>,
+    pub progress: Option<i64>,
+    pub started: bool,
+    pub completed: bool,
+    /// Back to the queue: progress, printer and times are cleared.
+    pub requeue: bool,
+}
+
+/// Moves a job from `from` to `to`; `Conflict { field: "status" }` when it is no longer in `from`.
+pub async fn move_status(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    from: &str,
+    to: &str,
+    extra: &Move<'_>,
+    now: &str,
+) -> StoreResult<Job> {
+    let done = sqlx::query(
+        "UPDATE print_jobs SET status = $4,
+            failure_reason = CASE WHEN $9 = 1 THEN NULL ELSE COALESCE($5, failure_reason) END,
+            progress_percentage = CASE WHEN $9 = 1 THEN 0 ELSE COALESCE($6, progress_percentage) END,
+            time_started = CASE WHEN $7 = 1 THEN $10 WHEN $9 = 1 THEN NULL ELSE time_started END,
+            time_completed = CASE WHEN $8 = 1 THEN $10 WHEN $9 = 1 THEN NULL ELSE time_completed END,
+            printer_id = CASE WHEN $9 = 1 THEN NULL ELSE printer_id END,
+            printer_numeric_id = CASE WHEN $9 = 1 THEN NULL ELSE printer_numeric_id END,
+            printer_name = CASE WHEN $9 = 1 THEN NULL ELSE printer_name END,
+            printer_model = CASE WHEN $9 = 1 THEN NULL ELSE printer_model END,
+            updated_at = $10
+         WHERE tenant_id = $1 AND id = $2 AND status = $3",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(extra.failure_reason)
+    .bind(extra.progress)
+    .bind(i64::from(extra.started))
+    .bind(i64::from(extra.completed))
+    .bind(i64::from(extra.requeue))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            field: "status".into(),
+        });
+    }
+    get(conn, tenant, id).await
+}
+
+/// Records progress of a printing job.
+pub async fn set_progress(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    progress: i64,
+    now: &str,
+) -> StoreResult<Job> {
+    let done = sqlx::query(
+        "UPDATE print_jobs SET progress_percentage = $3, last_sync_time = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(progress)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, tenant, id).await
+}
+
+/// Changes a queued job's priority, units or colour.
+pub async fn update(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    priority: Option<i64>,
+    number_of_units: Option<i64>,
+    color: Option<&str>,
+    now: &str,
+) -> StoreResult<Job> {
+    let done = sqlx::query(
+        "UPDATE print_jobs SET priority = COALESCE($3, priority), number_of_units = COALESCE($4, number_of_units),
+            color = COALESCE($5, color), updated_at = $6
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(priority)
+    .bind(number_of_units)
+    .bind(color)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, tenant, id).await
+}
+
+/// Deletes a job unless it holds a printer; `Conflict { field: "status" }` if it does.
+pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<()> {
+    let done = sqlx::query(
+        "DELETE FROM print_jobs WHERE tenant_id = $1 AND id = $2
+           AND status NOT IN ('processing', 'uploaded', 'printing', 'paused')",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        get(conn, tenant, id).await?;
+        return Err(StoreError::Conflict {
+            field: "status".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Counts of the farm's jobs by status.
+pub async fn counts_by_status(
+    conn: &mut Conn,
+    tenant: &TenantId,
+) -> StoreResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, CAST(COUNT(*) AS BIGINT) FROM print_jobs WHERE tenant_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}
