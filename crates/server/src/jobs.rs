@@ -732,3 +732,246 @@ pub async fn progress(
     .await?;
     Ok(Envelope::ok(job))
 }
+
+/// What the dispatch rules know about a printer row.
+fn facts(app: &App, printer: &store::printers::Printer) -> domain::dispatch::PrinterFacts {
+    use domain::printers::PrinterStatus;
+    let on_hub = printer
+        .hub_id
+        .as_deref()
+        .is_some_and(|hub| app.hub_link.is_connected(hub));
+    domain::dispatch::PrinterFacts {
+        id: printer.printer_id(),
+        name: printer.name.clone(),
+        sort_order: printer.sort_order,
+        model: printer.model.clone(),
+        is_active: printer.is_active == 1,
+        in_maintenance: printer.in_maintenance == 1,
+        status: printer.status.parse().unwrap_or(PrinterStatus::Offline),
+        is_connected: printer.is_connected == 1 && on_hub,
+        on_hub,
+        bed_cleared: printer.cleared == 1,
+        nozzle_size: printer.nozzle_size,
+        filament_type: printer.current_filament_type.clone(),
+        colour_hex: printer.current_color_hex.clone(),
+        build_plate: printer.current_build_plate.clone(),
+    }
+}
+
+/// What a job asks of a printer, from its file's plate.
+fn needs(job: &Job, file: &store::files::PrintFile) -> domain::dispatch::JobNeeds {
+    domain::dispatch::JobNeeds {
+        model: file.printer_model_id.clone(),
+        nozzle: file.nozzle_diameter,
+        filament_type: Some(job.filament_type.clone()),
+        colour_hex: domain::printers::HexColour::parse("color", &job.color)
+            .ok()
+            .map(|c| c.as_str().to_string()),
+        build_plate: None,
+    }
+}
+
+/// Body of an assignment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AssignBody {
+    printer_id: Option<String>,
+}
+
+/// POST /api/v1/jobs/{job_id}/assign — assigns a queued job to the named printer, or to the
+/// best one by the scoring rules when none is named (operators).
+pub async fn assign(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<AssignBody>,
+) -> ApiResult<Value> {
+    let job = find(&app, &member.tenant, &id).await?;
+    if status_of(&job)? != JobStatus::Queued {
+        return Err(ApiError::Conflict {
+            code: "JOB_NOT_QUEUED",
+            field: Some("status".into()),
+            message: format!(
+                "a {} job can't be assigned; only queued jobs can",
+                job.status
+            ),
+        });
+    }
+    let mut conn = app.store.conn().await?;
+    let file = store::files::get(&mut conn, &member.tenant, &job.print_file_id).await?;
+    let needs = needs(&job, &file);
+    let query = store::printers::PrinterQuery {
+        sort_by: "sort_order",
+        ascending: true,
+        ..Default::default()
+    };
+    let (printers, _) = store::printers::list(&mut conn, &member.tenant, &query, 1000, 0).await?;
+    let chosen = match body.printer_id.as_deref().filter(|p| !p.is_empty()) {
+        Some(named) => {
+            let key = store::printers::PrinterKey::parse(named).ok_or_else(|| {
+                ApiError::field("printer_id", "no printer with this id in this farm")
+            })?;
+            let printer = store::printers::get(&mut conn, &member.tenant, &key)
+                .await
+                .map_err(|_| {
+                    ApiError::field("printer_id", "no printer with this id in this farm")
+                })?;
+            (printer, None)
+        }
+        None => {
+            let all: Vec<_> = printers.iter().map(|p| facts(&app, p)).collect();
+            let Some((best, score)) = domain::dispatch::best_printer(&all, &needs) else {
+                let reason = domain::dispatch::why_waiting(&all, &needs);
+                let message = reason
+                    .as_ref()
+                    .map(|r| r.message())
+                    .unwrap_or_else(|| "no printer can take this job now".into());
+                let reason_json = reason.map(|r| serde_json::to_string(&r).unwrap_or_default());
+                store::jobs::set_wait_reason(
+                    &mut conn,
+                    &member.tenant,
+                    &job.id,
+                    reason_json.as_deref(),
+                    &store::now_text(),
+                )
+                .await?;
+                return Err(ApiError::Conflict {
+                    code: "NO_PRINTER_AVAILABLE",
+                    field: None,
+                    message,
+                });
+            };
+            let printer = printers
+                .iter()
+                .find(|p| p.id == best.as_str())
+                .cloned()
+                .ok_or_else(not_found)?;
+            (printer, Some(score))
+        }
+    };
+    let (printer, score) = chosen;
+    let assigned = store::jobs::assign(
+        &mut conn,
+        &member.tenant,
+        &job.id,
+        Some(&printer),
+        &store::now_text(),
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::Conflict {
+            code: "JOB_CHANGED",
+            field: Some("status".into()),
+            message: "the job left the queue while this request was made".into(),
+        },
+        other => other.into(),
+    })?;
+    tracing::info!(tenant_id = %member.tenant, job_id = %job.id, printer_id = %printer.id, ?score, "job assigned");
+    Ok(Envelope::ok(
+        json!({ "job": assigned, "printer_id": printer.id, "score": score }),
+    ))
+}
+
+/// How long the link a hub downloads the file with works.
+const PRINT_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+/// POST /api/v1/jobs/{job_id}/start — sends an assigned job to its printer's hub (operators).
+///
+/// The printer must be available and its hub connected; the job becomes processing and
+/// the hub gets `print_command` with a signed download link (1 hour).
+pub async fn start(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(id): Path<String>,
+) -> ApiResult<Job> {
+    let job = find(&app, &member.tenant, &id).await?;
+    transition(status_of(&job)?, JobStatus::Processing).map_err(refused)?;
+    let printer_id = job
+        .printer_id
+        .as_deref()
+        .ok_or_else(|| ApiError::Conflict {
+            code: "NO_PRINTER_ASSIGNED",
+            field: Some("printer_id".into()),
+            message: "assign the job to a printer first".into(),
+        })?;
+    let mut conn = app.store.conn().await?;
+    let key = store::printers::PrinterKey::parse(printer_id).ok_or_else(not_found)?;
+    let printer = store::printers::get(&mut conn, &member.tenant, &key).await?;
+    let file = store::files::get(&mut conn, &member.tenant, &job.print_file_id).await?;
+    drop(conn);
+    let Some(hub) = printer
+        .hub_id
+        .clone()
+        .filter(|hub| app.hub_link.is_connected(hub))
+    else {
+        return Err(ApiError::Conflict {
+            code: "HUB_OFFLINE",
+            field: None,
+            message: format!("the hub of printer '{}' is not connected", printer.name),
+        });
+    };
+    let printer_facts = facts(&app, &printer);
+    if !domain::dispatch::is_available(&printer_facts)
+        || printer_facts.status != domain::printers::PrinterStatus::Idle
+    {
+        return Err(ApiError::Conflict {
+            code: "PRINTER_NOT_AVAILABLE",
+            field: None,
+            message: format!(
+                "printer '{}' is {} and can't start a job now",
+                printer.name, printer.status
+            ),
+        });
+    }
+    let key = file.r2_key.clone().ok_or_else(not_found)?;
+    let expires = chrono::Utc::now() + PRINT_LINK_LIFETIME;
+    let token = app.links.sign(&crate::links::Grant {
+        purpose: "download".into(),
+        tenant: member.tenant.to_string(),
+        file: file.id.clone(),
+        detail: key,
+        user: None,
+        expires: expires.timestamp(),
+    });
+    // Processing first, so a second start is refused while the hub works on this one.
+    let moved = apply(
+        &app,
+        &member.tenant,
+        &job,
+        JobStatus::Processing,
+        Move::default(),
+        "job_started",
+    )
+    .await?;
+    let command = HubCommand::PrintCommand {
+        printer_id: printer.serial_number.clone().unwrap_or_default(),
+        job_id: job.id.clone(),
+        file_url: format!("{}/api/v1/files/download/{token}", app.public_origin),
+        file_name: file.name.clone(),
+        plate_index: job.plate_index,
+    };
+    if let Err(err) = app.hub_link.send(&hub, command).await {
+        // The hub did not take it: the job fails with the reason (and can be retried).
+        let reason = err.to_string();
+        let extra = Move {
+            failure_reason: Some(&reason),
+            completed: true,
+            ..Move::default()
+        };
+        apply(
+            &app,
+            &member.tenant,
+            &moved,
+            JobStatus::Failed,
+            extra,
+            "job_failed",
+        )
+        .await?;
+        return Err(ApiError::Conflict {
+            code: "HUB_OFFLINE",
+            field: None,
+            message: format!("the hub did not take the job: {reason}"),
+        });
+    }
+    Ok(Envelope::ok(moved))
+}

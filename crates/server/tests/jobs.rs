@@ -355,3 +355,134 @@ async fn jobs_are_listed_filtered_counted_and_kept_in_history() {
     assert_eq!(stats.data()["by_status"]["queued"], 2);
     assert_eq!(stats.data()["by_status"]["printing"], 0);
 }
+
+#[tokio::test]
+async fn a_job_is_assigned_by_the_rules_and_started_through_the_printers_hub_once() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let job = queue(&app, &owner, &farm, json!({ "print_file_id": file }))
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let add = |body: Value| app.post("/api/v1/printers", &owner.token, Some(&farm), body);
+    let x1c = add(json!({ "name": "X1C-01", "model": "X1C", "serial_number": "00M00A000000001", "nozzle_size": 0.4,
+                          "current_filament_type": "PETG", "current_color_hex": "#000000" })).await;
+    let mini = add(json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": "0300AA000000002", "nozzle_size": 0.4,
+                           "current_filament_type": "PLA", "current_color_hex": "#F7D959" })).await;
+    let mini_id = mini.data()["id"].as_str().unwrap().to_string();
+
+    // No hub yet: nothing can take the job, and the job says why.
+    let none = app
+        .post(
+            &format!("/api/v1/jobs/{job}/assign"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    none.expect(409);
+    assert_eq!(none.code(), "NO_PRINTER_AVAILABLE");
+    let waiting = app
+        .get(&format!("/api/v1/jobs/{job}"), &owner.token, Some(&farm))
+        .await;
+    assert!(waiting.data()["wait_reason"].is_string());
+    let start = app
+        .post(
+            &format!("/api/v1/jobs/{job}/start"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    start.expect(409);
+    assert_eq!(start.code(), "NO_PRINTER_ASSIGNED");
+
+    // A hub connects (its socket task is stood in for by a task on the in-process link).
+    let hub = app
+        .post(
+            "/api/v1/hubs/register",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "Rack A" }),
+        )
+        .await;
+    let hub_id = hub.data()["hub_id"].as_str().unwrap().to_string();
+    for printer in [&x1c, &mini] {
+        let id = printer.data()["id"].as_str().unwrap();
+        app.put(
+            &format!("/api/v1/printers/{id}"),
+            &owner.token,
+            Some(&farm),
+            json!({ "hub_id": hub_id }),
+        )
+        .await
+        .expect(200);
+    }
+    let mut inbox = app.state.hub_link.attach(&hub_id);
+    let assigned = app
+        .post(
+            &format!("/api/v1/jobs/{job}/assign"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    assigned.expect(200);
+    assert_eq!(
+        assigned.data()["printer_id"],
+        mini_id.as_str(),
+        "the A1 mini with the file's PLA colour wins"
+    );
+    assert_eq!(assigned.data()["job"]["printer_name"], "A1M-01");
+
+    let hub_task = tokio::spawn(async move {
+        let command = inbox.recv().await.expect("a print command");
+        let sent = serde_json::to_value(&command.command).unwrap();
+        let _ = command.ack.send(Ok(()));
+        sent
+    });
+    let started = app
+        .post(
+            &format!("/api/v1/jobs/{job}/start"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    started.expect(200);
+    assert_eq!(started.data()["status"], "processing");
+    let sent = hub_task.await.unwrap();
+    assert_eq!(sent["type"], "print_command");
+    assert_eq!(sent["printer_id"], "0300AA000000002");
+    assert_eq!(sent["job_id"], job.as_str());
+    assert_eq!(sent["plate_index"], 1);
+    // The hub can fetch the file with the signed link alone.
+    let bytes = app
+        .client
+        .get(sent["file_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.len(), fixture("sample-a.3mf").len());
+
+    let twice = app
+        .post(
+            &format!("/api/v1/jobs/{job}/start"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    twice.expect(409);
+    assert_eq!(
+        twice.code(),
+        "INVALID_TRANSITION",
+        "a job is never started twice"
+    );
+}

@@ -340,3 +340,54 @@ pub async fn counts_by_status(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Assigns a queued job to a printer (or takes it off one with `None`).
+pub async fn assign(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    printer: Option<&crate::printers::Printer>,
+    now: &str,
+) -> StoreResult<Job> {
+    let done = sqlx::query(
+        "UPDATE print_jobs SET printer_id = $3, printer_numeric_id = $4, printer_name = $5, printer_model = $6,
+            wait_reason = NULL, updated_at = $7
+         WHERE tenant_id = $1 AND id = $2 AND status = 'queued'",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(printer.map(|p| p.id.as_str()))
+    .bind(printer.and_then(|p| p.printer_id))
+    .bind(printer.map(|p| p.name.as_str()))
+    .bind(printer.map(|p| p.model.as_str()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        get(conn, tenant, id).await?;
+        return Err(StoreError::Conflict {
+            field: "status".into(),
+        });
+    }
+    get(conn, tenant, id).await
+}
+
+/// Records why a queued job is waiting (JSON), or clears it.
+pub async fn set_wait_reason(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    reason: Option<&str>,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE print_jobs SET wait_reason = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -43,6 +43,19 @@ pub enum HubCommand {
         /// The printer's id, serial, address and connection type (and access code when adding).
         printer: serde_json::Value,
     },
+    /// Download a file and start printing one of its plates.
+    PrintCommand {
+        /// The printer's serial number.
+        printer_id: String,
+        /// The job, for progress reports.
+        job_id: String,
+        /// A signed download link (1 hour).
+        file_url: String,
+        /// The file's name on the printer.
+        file_name: String,
+        /// The plate to print (`Metadata/plate_<N>.gcode`).
+        plate_index: i64,
+    },
     /// Look for printers announcing themselves on the LAN.
     DiscoverPrinters,
     /// Act on the hub itself.
