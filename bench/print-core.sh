@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures print-core targets on this machine, loopback only:
 #   - GET /api/v1/printers with 50 printers, wrk at 64 connections;
-#   - POST /api/v1/files/parse-metadata with sample-a.3mf: server time per request
+#   - POST /api/v1/jobs (queue a plate of sample-a.3mf) with wrk at 16 connections;
+#   - POST /api/v1/files/parse-metadata with sample-a.3mf:
 #     request time (body sent to answer read, the upload included), median and p90 over N calls.
 # Usage: bench/print-core.sh [seconds=15] [calls=200]
 # Needs a release build (cargo build --release -p printfarm), wrk and curl.
@@ -43,4 +44,14 @@ done | python3 -c '
 import sys
 t = sorted((float(b) - float(a)) * 1000 for a, b in (l.split() for l in sys.stdin))
 print(f"  request time median {t[len(t)//2]:.2f} ms, p90 {t[int(len(t)*0.9)]:.2f} ms (the 1 MB upload over loopback included)")'
+file=$(curl -sf -X POST "$base/api/v1/files" -H "authorization: Bearer $token" -H "x-tenant-id: $farm" -F "file=@$fixture" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+cat > "$dir/job.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"print_file_id":"$file","priority":"normal"}'
+wrk.headers["content-type"] = "application/json"
+LUA
+echo "POST /api/v1/jobs, 16 connections, ${secs} s:"
+wrk -t2 -c16 -d"${secs}s" --latency -s "$dir/job.lua" -H "authorization: Bearer $token" -H "x-tenant-id: $farm" "$base/api/v1/jobs" |
+  grep -E "50%|90%|99%|Requests/sec|Non-2xx"
 echo "RSS after: $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
