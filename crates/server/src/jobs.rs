@@ -10,7 +10,7 @@ use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson};
-use crate::hubs::{CommandError, HubCommand, PrinterAction};
+use crate::hubs::{HubCommand, PrinterAction};
 use axum::extract::{Path, State};
 use domain::TenantId;
 use domain::jobs::{JobStatus, Priority, TransitionError, transition};
@@ -424,47 +424,24 @@ async fn command_printer(
     job: &Job,
     action: PrinterAction,
 ) -> Result<(), ApiError> {
-    let offline = |message: String| ApiError::Conflict {
-        code: "HUB_OFFLINE",
-        field: None,
-        message,
-    };
     let printer_id = job
         .printer_id
         .as_deref()
-        .ok_or_else(|| offline("the job has no printer".into()))?;
+        .ok_or_else(|| ApiError::Conflict {
+            code: "HUB_OFFLINE",
+            field: None,
+            message: "the job has no printer".into(),
+        })?;
     let key = store::printers::PrinterKey::parse(printer_id).ok_or_else(not_found)?;
     let mut conn = app.store.conn().await?;
     let printer = store::printers::get(&mut conn, tenant, &key).await?;
     drop(conn);
-    let hub = printer
-        .hub_id
-        .as_deref()
-        .ok_or_else(|| offline(format!("printer '{}' is not on a hub", printer.name)))?;
-    let serial = printer
-        .serial_number
-        .clone()
-        .ok_or_else(|| offline(format!("printer '{}' has no serial number", printer.name)))?;
-    app.hub_link
-        .send(
-            hub,
-            HubCommand::PrinterCommand {
-                printer_id: serial,
-                action,
-            },
-        )
-        .await
-        .map_err(|err| match err {
-            CommandError::HubOffline => {
-                offline(format!("the hub of printer '{}' is offline", printer.name))
-            }
-            CommandError::Timeout => ApiError::Unavailable(err.to_string()),
-            CommandError::Refused(reason) => ApiError::Conflict {
-                code: "COMMAND_REFUSED",
-                field: None,
-                message: reason,
-            },
-        })
+    crate::printers::command(
+        app,
+        &printer,
+        crate::printers::printer_command(&printer, action)?,
+    )
+    .await
 }
 
 /// Applies a checked move and enqueues its print event in the same transaction.

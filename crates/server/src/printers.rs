@@ -7,7 +7,7 @@ use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, ClientInfo, OptionalJson};
-use crate::hubs::{CommandError, HubCommand, PrinterAction};
+use crate::hubs::{HubCommand, PrinterAction};
 use axum::extract::{Path, State};
 use domain::printers::{
     ConnectionType, HexColour, MASKED_SECRET, PrinterStatus, parse_access_code, parse_name,
@@ -624,7 +624,11 @@ pub async fn set_order(
 }
 
 /// Sends a command to the printer's hub; 409 `HUB_OFFLINE` when no hub can take it.
-async fn command(app: &App, printer: &Printer, command: HubCommand) -> Result<(), ApiError> {
+pub(crate) async fn command(
+    app: &App,
+    printer: &Printer,
+    command: HubCommand,
+) -> Result<(), ApiError> {
     let offline = |message: String| ApiError::Conflict {
         code: "HUB_OFFLINE",
         field: None,
@@ -636,20 +640,12 @@ async fn command(app: &App, printer: &Printer, command: HubCommand) -> Result<()
             printer.name
         )));
     };
-    app.hub_link
-        .send(hub, command)
-        .await
-        .map_err(|err| match err {
-            CommandError::HubOffline => {
-                offline(format!("the hub of printer '{}' is offline", printer.name))
-            }
-            CommandError::Timeout => ApiError::Unavailable(err.to_string()),
-            CommandError::Refused(reason) => ApiError::Conflict {
-                code: "COMMAND_REFUSED",
-                field: None,
-                message: reason,
-            },
-        })
+    app.hub_link.send(hub, command).await.map_err(|err| {
+        crate::hubs::command_failed(
+            err,
+            format!("the hub of printer '{}' is offline", printer.name),
+        )
+    })
 }
 
 fn configure(printer: &Printer, action: &'static str) -> HubCommand {
@@ -664,7 +660,10 @@ fn configure(printer: &Printer, action: &'static str) -> HubCommand {
     }
 }
 
-fn printer_command(printer: &Printer, action: PrinterAction) -> Result<HubCommand, ApiError> {
+pub(crate) fn printer_command(
+    printer: &Printer,
+    action: PrinterAction,
+) -> Result<HubCommand, ApiError> {
     let serial = printer.serial_number.clone().ok_or_else(|| {
         ApiError::field(
             "serial_number",

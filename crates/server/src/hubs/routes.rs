@@ -1,7 +1,7 @@
 //! The /hubs routes: register, claim, list, read, rename, release, connection and
 //! status, and the commands that go to the hub (discover, gpio, disconnect).
 
-use super::{CommandError, HubCommand};
+use super::HubCommand;
 use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
@@ -332,25 +332,11 @@ pub async fn status(
 
 /// Sends a command to a hub of the farm; 409 `HUB_OFFLINE` when its socket is not open.
 async fn send(app: &App, hub: &Hub, command: HubCommand) -> Result<(), ApiError> {
+    let name = hub.name.clone().unwrap_or_else(|| hub.id.clone());
     app.hub_link
         .send(&hub.id, command)
         .await
-        .map_err(|err| match err {
-            CommandError::HubOffline => ApiError::Conflict {
-                code: "HUB_OFFLINE",
-                field: None,
-                message: format!(
-                    "hub '{}' is offline",
-                    hub.name.as_deref().unwrap_or(&hub.id)
-                ),
-            },
-            CommandError::Timeout => ApiError::Unavailable(err.to_string()),
-            CommandError::Refused(reason) => ApiError::Conflict {
-                code: "COMMAND_REFUSED",
-                field: None,
-                message: reason,
-            },
-        })
+        .map_err(|err| super::command_failed(err, format!("hub '{name}' is offline")))
 }
 
 /// POST /api/v1/hubs/{hub_id}/discover — asks the hub to look for printers (operators).
