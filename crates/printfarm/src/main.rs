@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use server::settings::{LogFormat, Settings};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -132,7 +133,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = server.local_addr()?;
             let public_url = server.app().settings.public_url();
             tracing::info!(%addr, %public_url, %database, ready_ms = started.elapsed().as_millis() as u64, "PrintFarm is listening");
-            println!("PrintFarm is listening on http://{addr} (public URL {public_url})");
+            // A closed stdout (a supervisor that stopped reading) must not stop the server.
+            let _ = writeln!(
+                std::io::stdout(),
+                "PrintFarm is listening on http://{addr} (public URL {public_url})"
+            );
             server.serve(shutdown_signal()).await
         }
         Command::Migrate(args) => {

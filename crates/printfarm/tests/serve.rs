@@ -42,8 +42,14 @@ fn serve_starts_with_no_settings_in_an_empty_directory_and_stops_on_sigterm() {
         .spawn()
         .expect("printfarm starts");
     let stdout = child.stdout.take().expect("stdout");
+    // Kept open until the end: the server may still write to its stdout.
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    stdout.read_line(&mut line).expect("a line");
+    assert!(
+        line.starts_with("PrintFarm is listening on http://"),
+        "stdout has the address first, logs go to stderr: {line}"
+    );
     let addr = line
         .split("http://")
         .nth(1)
@@ -87,4 +93,5 @@ fn serve_starts_with_no_settings_in_an_empty_directory_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "a clean exit: {status}");
+    drop(stdout);
 }
