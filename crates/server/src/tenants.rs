@@ -240,16 +240,26 @@ pub async fn hub_token(
     client: ClientInfo,
 ) -> ApiResult<Value> {
     let context = hub_token_context(&member.tenant);
-    let mut tx = app.store.begin().await?;
-    if let Some(sealed) = store::tenants::hub_token(&mut tx, &member.tenant).await? {
+    let open = |sealed: store::tenants::SealedHubToken| -> ApiResult<Value> {
         let token = app
             .cipher
             .open(&sealed.hub_token_encrypted, &context)
             .map_err(ApiError::internal)?;
-        return Ok(Envelope::ok(hub_token_view(
+        Ok(Envelope::ok(hub_token_view(
             &token,
             &sealed.hub_token_created_at,
-        )));
+        )))
+    };
+    // Reading an existing token needs no write lock; only the first ask makes one.
+    let mut conn = app.store.conn().await?;
+    if let Some(sealed) = store::tenants::hub_token(&mut conn, &member.tenant).await? {
+        return open(sealed);
+    }
+    drop(conn);
+    let mut tx = app.store.begin().await?;
+    // Checked again inside the write transaction: two first asks make one token.
+    if let Some(sealed) = store::tenants::hub_token(&mut tx, &member.tenant).await? {
+        return open(sealed);
     }
     let (token, now) = replace_hub_token(&app, &mut tx, &member, &client).await?;
     tx.commit().await?;
