@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod membership;
 pub mod printers;
 pub mod role;
+pub mod stock;
 pub mod time;
 pub mod validation;
 

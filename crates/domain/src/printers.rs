@@ -51,6 +51,8 @@ macro_rules! name_set {
     };
 }
 
+pub(crate) use name_set;
+
 name_set!(
     /// What a printer is doing, as the farm sees it.
     PrinterStatus, "printer status" {

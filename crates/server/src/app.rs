@@ -8,7 +8,9 @@ use crate::extract::BodyLimit;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
-use crate::{auth, files, health, hubs, jobs, members, printers, tenants};
+use crate::{
+    auth, dead_letters, files, health, hubs, jobs, members, printers, production, tenants,
+};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -59,6 +61,10 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The public URL's origin (`scheme://host[:port]`).
     pub public_origin: String,
+    /// Signals to the background workers.
+    pub background: crate::workers::Background,
+    /// Farm events for live clients.
+    pub realtime: crate::realtime::Realtime,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -175,6 +181,17 @@ fn routes() -> Routes {
         .add(M::POST, "/api/v1/jobs/{job_id}/retry", Member(Role::Operator), "Queue a failed job again", jobs::retry)
         .add(M::PUT, "/api/v1/jobs/{job_id}/progress", Member(Role::Operator), "Record progress of a print", jobs::progress)
         .example(json!({"progress_percentage": 40}))
+        .add(M::GET, "/api/v1/inventory", Member(Role::Viewer), "Finished goods, one row per SKU", production::inventory)
+        .add(M::GET, "/api/v1/inventory/alerts", Member(Role::Viewer), "Finished goods at or below their low-stock threshold", production::alerts)
+        .add(M::GET, "/api/v1/worklist", Member(Role::Viewer), "Operator tasks (filters: task_type, status)", production::worklist)
+        .add(M::GET, "/api/v1/assembly", Member(Role::Viewer), "Assembly tasks", production::assembly)
+        .add(M::GET, "/api/v1/admin/dlq", Member(Role::Admin), "Dead letters: background messages that used their last attempt (filter: queue)", dead_letters::list)
+        .add(M::GET, "/api/v1/admin/dlq/stats", Member(Role::Admin), "Dead letters per queue", dead_letters::stats)
+        .add(M::POST, "/api/v1/admin/dlq/retry-all", Member(Role::Admin), "Put every dead letter (of ?queue=) back on its queue", dead_letters::retry_all)
+        .add(M::POST, "/api/v1/admin/dlq/purge", Member(Role::Admin), "Delete every dead letter (of ?queue=)", dead_letters::purge)
+        .add(M::GET, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "One dead letter", dead_letters::get_one)
+        .add(M::DELETE, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "Delete a dead letter", dead_letters::delete)
+        .add(M::POST, "/api/v1/admin/dlq/{message_id}/retry", Member(Role::Admin), "Put a dead letter back on its queue", dead_letters::retry)
         .add(M::POST, "/api/v1/hubs/register", Public, "Register a hub: a farm admin (claimed at once) or a factory with X-Provisioning-Key; the secret is shown once", hubs::routes::register)
         .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
         .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)
@@ -266,6 +283,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         mailer,
         files,
         session_policy: SessionPolicy::default(),
+        background: crate::workers::Background::default(),
+        realtime: crate::realtime::Realtime::default(),
         started: Instant::now(),
         routes: docs,
         settings,
@@ -360,7 +379,9 @@ impl Server {
     ) -> anyhow::Result<()> {
         let app = self.app.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let housekeeping = crate::maintenance::spawn(app.clone(), stop_rx);
+        let housekeeping = crate::maintenance::spawn(app.clone(), stop_rx.clone());
+        let queue_worker = crate::workers::spawn(app.clone(), stop_rx.clone());
+        let dispatcher = crate::dispatch::spawn(app.clone(), stop_rx);
         let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
@@ -368,6 +389,8 @@ impl Server {
             .context("serve");
         let _ = stop_tx.send(true);
         let _ = housekeeping.await;
+        let _ = queue_worker.await;
+        let _ = dispatcher.await;
         app.store.close().await;
         served
     }

@@ -10,7 +10,7 @@ use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson};
-use crate::hubs::{HubCommand, PrinterAction};
+use crate::hubs::PrinterAction;
 use axum::extract::{Path, State};
 use domain::TenantId;
 use domain::jobs::{JobStatus, Priority, TransitionError, transition};
@@ -152,6 +152,43 @@ pub async fn create(
         .filter(|c| !c.trim().is_empty())
         .or_else(|| filament["colour"].as_str().map(str::to_string))
         .unwrap_or_else(|| "unknown".into());
+    // A SKU names what the print makes: its product, units per print and assembly.
+    let sku_id = body.product_sku_id.clone().filter(|p| !p.is_empty());
+    let sku = match &sku_id {
+        Some(id) => Some(
+            store::catalogue::sku_for_print(&mut conn, &member.tenant, id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => {
+                        ApiError::field("product_sku_id", "no such SKU in this farm")
+                    }
+                    other => other.into(),
+                })?,
+        ),
+        None => None,
+    };
+    let product_id = match &sku {
+        Some(sku) => Some(sku.product_id.clone()),
+        None => body
+            .product_id
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or(file.product_id.clone()),
+    };
+    let product_name = match (&sku, &product_id) {
+        (Some(sku), _) => Some(sku.product_name.clone()),
+        (None, Some(id)) => Some(
+            store::catalogue::product_name(&mut conn, &member.tenant, id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => {
+                        ApiError::field("product_id", "no such product in this farm")
+                    }
+                    other => other.into(),
+                })?,
+        ),
+        (None, None) => None,
+    };
     let seconds = plate["prediction_seconds"]
         .as_i64()
         .or_else(|| plate["estimated_seconds"].as_i64());
@@ -160,36 +197,31 @@ pub async fn create(
         file_name: file.name.clone(),
         plate_index,
         submitted_by: Some(member.user.id.clone()),
-        sku_name: Some(domain::jobs::sku_name(&colour, &filament_type)),
+        sku_name: Some(
+            sku.as_ref()
+                .map(|s| s.sku.clone())
+                .unwrap_or_else(|| domain::jobs::sku_name(&colour, &filament_type)),
+        ),
         color: colour,
         filament_type,
         material_type: material,
         number_of_units: body.number_of_units.unwrap_or(file.number_of_units),
-        quantity_per_print: file.number_of_units,
+        quantity_per_print: sku.as_ref().map_or(file.number_of_units, |s| s.quantity),
         filament_needed_grams: plate["weight_grams"].as_f64().map(|g| g.round() as i64),
         estimated_print_time_minutes: seconds.map(domain::jobs::estimated_minutes),
         priority: priority.value(),
-        product_id: body
-            .product_id
-            .clone()
-            .filter(|p| !p.is_empty())
-            .or(file.product_id.clone()),
-        product_sku_id: body.product_sku_id.clone().filter(|p| !p.is_empty()),
-        product_name: None,
-        requires_assembly: body.requires_assembly.unwrap_or(false),
+        product_id,
+        product_sku_id: sku_id,
+        product_name,
+        requires_assembly: body
+            .requires_assembly
+            .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
     };
     drop(conn);
     let mut tx = app.store.begin().await?;
-    let job = store::jobs::create(&mut tx, &member.tenant, &new, &store::now_text())
-        .await
-        .map_err(|e| match e {
-            // Foreign keys: a product or SKU that does not exist.
-            StoreError::Database(_) if new.product_sku_id.is_some() || new.product_id.is_some() => {
-                ApiError::field("product_sku_id", "no such product or SKU in this farm")
-            }
-            other => other.into(),
-        })?;
+    let job = store::jobs::create(&mut tx, &member.tenant, &new, &store::now_text()).await?;
     tx.commit().await?;
+    crate::dispatch::wake(&app, &member.tenant);
     tracing::info!(tenant_id = %member.tenant, job_id = %job.id, file_id = %file.id, "job queued");
     Ok(Envelope::created(job))
 }
@@ -445,7 +477,7 @@ async fn command_printer(
 }
 
 /// Applies a checked move and enqueues its print event in the same transaction.
-async fn apply(
+pub(crate) async fn apply(
     app: &App,
     tenant: &TenantId,
     job: &Job,
@@ -455,39 +487,53 @@ async fn apply(
 ) -> Result<Job, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let moved = store::jobs::move_status(
-        &mut tx,
-        tenant,
-        &job.id,
-        &job.status,
-        to.as_str(),
-        &extra,
-        &now,
-    )
-    .await
-    .map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "JOB_CHANGED",
-            field: Some("status".into()),
-            message: "the job changed while this request was made; reload it and try again".into(),
-        },
-        other => other.into(),
-    })?;
+    let moved = apply_in(&mut tx, tenant, job, to, &extra, event, &now).await?;
+    tx.commit().await?;
+    app.background.work_queued();
+    if to == JobStatus::Queued {
+        crate::dispatch::wake(app, tenant);
+    }
+    Ok(moved)
+}
+
+/// Moves the job (compare-and-set on its status) and enqueues its print event, inside `tx`.
+pub(crate) async fn apply_in(
+    tx: &mut store::Conn,
+    tenant: &TenantId,
+    job: &Job,
+    to: JobStatus,
+    extra: &Move<'_>,
+    event: &str,
+    now: &str,
+) -> Result<Job, ApiError> {
+    let moved = store::jobs::move_status(tx, tenant, &job.id, &job.status, to.as_str(), extra, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::Conflict {
+                code: "JOB_CHANGED",
+                field: Some("status".into()),
+                message: "the job changed while this request was made; reload it and try again"
+                    .into(),
+            },
+            other => other.into(),
+        })?;
+    // The event id stays with the event through retries and dead-letter replays, so its
+    // effects happen once (`store::handled`).
+    let event_id = store::new_id();
     let payload = json!({
-        "event": event, "job_id": job.id, "tenant_id": tenant, "from": job.status, "to": to,
-        "printer_id": moved.printer_id, "failure_reason": moved.failure_reason, "at": now,
+        "event_id": event_id, "event": event, "job_id": job.id, "tenant_id": tenant,
+        "from": job.status, "to": to, "printer_id": moved.printer_id,
+        "failure_reason": moved.failure_reason, "at": now,
     });
-    let dedupe = format!("{}:{event}:{now}", job.id);
     store::queue::enqueue(
-        &mut tx,
+        tx,
         PRINT_EVENTS,
         Some(tenant),
         &payload,
-        Some(&dedupe),
-        &now,
+        Some(&event_id),
+        now,
     )
     .await?;
-    tx.commit().await?;
     tracing::info!(tenant_id = %tenant, job_id = %job.id, from = %job.status, to = %to, "job moved");
     Ok(moved)
 }
@@ -710,44 +756,6 @@ pub async fn progress(
     Ok(Envelope::ok(job))
 }
 
-/// What the dispatch rules know about a printer row.
-fn facts(app: &App, printer: &store::printers::Printer) -> domain::dispatch::PrinterFacts {
-    use domain::printers::PrinterStatus;
-    let on_hub = printer
-        .hub_id
-        .as_deref()
-        .is_some_and(|hub| app.hub_link.is_connected(hub));
-    domain::dispatch::PrinterFacts {
-        id: printer.printer_id(),
-        name: printer.name.clone(),
-        sort_order: printer.sort_order,
-        model: printer.model.clone(),
-        is_active: printer.is_active == 1,
-        in_maintenance: printer.in_maintenance == 1,
-        status: printer.status.parse().unwrap_or(PrinterStatus::Offline),
-        is_connected: printer.is_connected == 1 && on_hub,
-        on_hub,
-        bed_cleared: printer.cleared == 1,
-        nozzle_size: printer.nozzle_size,
-        filament_type: printer.current_filament_type.clone(),
-        colour_hex: printer.current_color_hex.clone(),
-        build_plate: printer.current_build_plate.clone(),
-    }
-}
-
-/// What a job asks of a printer, from its file's plate.
-fn needs(job: &Job, file: &store::files::PrintFile) -> domain::dispatch::JobNeeds {
-    domain::dispatch::JobNeeds {
-        model: file.printer_model_id.clone(),
-        nozzle: file.nozzle_diameter,
-        filament_type: Some(job.filament_type.clone()),
-        colour_hex: domain::printers::HexColour::parse("color", &job.color)
-            .ok()
-            .map(|c| c.as_str().to_string()),
-        build_plate: None,
-    }
-}
-
 /// Body of an assignment.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -776,7 +784,7 @@ pub async fn assign(
     }
     let mut conn = app.store.conn().await?;
     let file = store::files::get(&mut conn, &member.tenant, &job.print_file_id).await?;
-    let needs = needs(&job, &file);
+    let needs = crate::dispatch::needs(&job, &file);
     let query = store::printers::PrinterQuery {
         sort_by: "sort_order",
         ascending: true,
@@ -796,7 +804,10 @@ pub async fn assign(
             (printer, None)
         }
         None => {
-            let all: Vec<_> = printers.iter().map(|p| facts(&app, p)).collect();
+            let all: Vec<_> = printers
+                .iter()
+                .map(|p| crate::dispatch::facts(&app, p))
+                .collect();
             let Some((best, score)) = domain::dispatch::best_printer(&all, &needs) else {
                 let reason = domain::dispatch::why_waiting(&all, &needs);
                 let message = reason
@@ -849,13 +860,11 @@ pub async fn assign(
     ))
 }
 
-/// How long the link a hub downloads the file with works.
-const PRINT_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
-
 /// POST /api/v1/jobs/{job_id}/start — sends an assigned job to its printer's hub (operators).
 ///
-/// The printer must be available and its hub connected; the job becomes processing and
-/// the hub gets `print_command` with a signed download link (1 hour).
+/// The printer must be available and idle, its bed confirmed cleared, and its hub
+/// connected; the job becomes processing and the hub gets `print_command` with a signed
+/// download link.
 pub async fn start(
     State(app): State<App>,
     member: Member<roles::Operator>,
@@ -876,18 +885,7 @@ pub async fn start(
     let printer = store::printers::get(&mut conn, &member.tenant, &key).await?;
     let file = store::files::get(&mut conn, &member.tenant, &job.print_file_id).await?;
     drop(conn);
-    let Some(hub) = printer
-        .hub_id
-        .clone()
-        .filter(|hub| app.hub_link.is_connected(hub))
-    else {
-        return Err(ApiError::Conflict {
-            code: "HUB_OFFLINE",
-            field: None,
-            message: format!("the hub of printer '{}' is not connected", printer.name),
-        });
-    };
-    let printer_facts = facts(&app, &printer);
+    let printer_facts = crate::dispatch::facts(&app, &printer);
     if !domain::dispatch::is_available(&printer_facts)
         || printer_facts.status != domain::printers::PrinterStatus::Idle
     {
@@ -900,55 +898,6 @@ pub async fn start(
             ),
         });
     }
-    let key = file.r2_key.clone().ok_or_else(not_found)?;
-    let expires = chrono::Utc::now() + PRINT_LINK_LIFETIME;
-    let token = app.links.sign(&crate::links::Grant {
-        purpose: "download".into(),
-        tenant: member.tenant.to_string(),
-        file: file.id.clone(),
-        detail: key,
-        user: None,
-        expires: expires.timestamp(),
-    });
-    // Processing first, so a second start is refused while the hub works on this one.
-    let moved = apply(
-        &app,
-        &member.tenant,
-        &job,
-        JobStatus::Processing,
-        Move::default(),
-        "job_started",
-    )
-    .await?;
-    let command = HubCommand::PrintCommand {
-        printer_id: printer.serial_number.clone().unwrap_or_default(),
-        job_id: job.id.clone(),
-        file_url: format!("{}/api/v1/files/download/{token}", app.public_origin),
-        file_name: file.name.clone(),
-        plate_index: job.plate_index,
-    };
-    if let Err(err) = app.hub_link.send(&hub, command).await {
-        // The hub did not take it: the job fails with the reason (and can be retried).
-        let reason = err.to_string();
-        let extra = Move {
-            failure_reason: Some(&reason),
-            completed: true,
-            ..Move::default()
-        };
-        apply(
-            &app,
-            &member.tenant,
-            &moved,
-            JobStatus::Failed,
-            extra,
-            "job_failed",
-        )
-        .await?;
-        return Err(ApiError::Conflict {
-            code: "HUB_OFFLINE",
-            field: None,
-            message: format!("the hub did not take the job: {reason}"),
-        });
-    }
-    Ok(Envelope::ok(moved))
+    let started = crate::dispatch::launch(&app, &member.tenant, &job, &printer, &file).await?;
+    Ok(Envelope::ok(started))
 }

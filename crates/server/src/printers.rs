@@ -515,6 +515,9 @@ async fn maintenance(
         &store::now_text(),
     )
     .await?;
+    if !on {
+        crate::dispatch::wake(app, tenant);
+    }
     Ok(Envelope::ok(view(app, &updated, false)))
 }
 
@@ -566,15 +569,24 @@ pub async fn set_cleared(
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
     let cleared = body.cleared;
-    let mut conn = app.store.conn().await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
     let updated = store::printers::set_cleared(
-        &mut conn,
+        &mut tx,
         &member.tenant,
         &printer.printer_id(),
         cleared,
-        &store::now_text(),
+        &now,
     )
     .await?;
+    if cleared {
+        // The print was taken off the bed: its collection task is done.
+        store::worklist::complete_collections(&mut tx, &member.tenant, &printer.id, &now).await?;
+    }
+    tx.commit().await?;
+    if cleared {
+        crate::dispatch::wake(&app, &member.tenant);
+    }
     Ok(Envelope::ok(view(&app, &updated, false)))
 }
 

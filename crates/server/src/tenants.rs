@@ -96,6 +96,9 @@ pub struct FarmBody {
     #[serde(alias = "companyName", alias = "name")]
     company_name: Option<String>,
     subdomain: Option<String>,
+    /// Whether queued jobs start by themselves (update only).
+    #[serde(alias = "autoDispatch")]
+    auto_dispatch: Option<bool>,
 }
 
 /// POST /api/v1/tenants — a new farm; the caller becomes its owner.
@@ -204,28 +207,35 @@ pub async fn update(
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let before = store::tenants::get(&mut tx, &member.tenant).await?;
-    let tenant = store::tenants::update(
-        &mut tx,
-        &member.tenant,
-        name.as_ref().map(FarmName::as_str),
-        subdomain.as_ref().map(Subdomain::as_str),
-        &now,
-    )
-    .await
-    .map_err(subdomain_taken)?;
+    let change = store::tenants::FarmChange {
+        company_name: name.as_ref().map(FarmName::as_str),
+        subdomain: subdomain.as_ref().map(Subdomain::as_str),
+        auto_dispatch: body.auto_dispatch,
+    };
+    let tenant = store::tenants::update(&mut tx, &member.tenant, change, &now)
+        .await
+        .map_err(subdomain_taken)?;
     let change = Change {
         action: "tenant.updated",
         table: "tenants",
         record: &tenant.id,
-        old: Some(json!({ "company_name": before.company_name, "subdomain": before.subdomain })),
-        new: Some(json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain })),
+        old: Some(farm_view(&before)),
+        new: Some(farm_view(&tenant)),
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    if tenant.auto_dispatch == 1 && before.auto_dispatch == 0 {
+        crate::dispatch::wake(&app, &member.tenant);
+    }
     Ok(Envelope::ok(MyTenant {
         tenant,
         role: member.role.to_string(),
     }))
+}
+
+/// The audited fields of a farm.
+fn farm_view(tenant: &store::tenants::Tenant) -> Value {
+    json!({ "company_name": tenant.company_name, "subdomain": tenant.subdomain, "auto_dispatch": tenant.auto_dispatch == 1 })
 }
 
 /// The farm's hub token as shown to admins.

@@ -3,19 +3,11 @@
 
 mod common;
 
-use common::{Account, As, TestApp};
+use common::{Account, As, TestApp, fixture};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../../shared/fixtures/3mf/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
-}
 
 async fn upload(
     app: &TestApp,

@@ -118,7 +118,40 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_job.expect(201);
+    // A dead letter of farm B (on a queue no worker reads, so it stays put).
+    let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
+    let mut conn = app.state.store.conn().await.unwrap();
+    let now = store::now_text();
+    store::queue::enqueue(
+        &mut conn,
+        "isolation-test",
+        Some(&farm_b_id),
+        &json!({"x": 1}),
+        None,
+        &now,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let at = chrono::Utc::now();
+    let mut message = store::queue::claim(
+        &app.state.store,
+        "isolation-test",
+        "w",
+        at,
+        at + chrono::Duration::seconds(60),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    message.attempts = message.max_attempts;
+    let mut conn = app.state.store.conn().await.unwrap();
+    store::queue::fail(&mut conn, &message, "w", "boom", &now, &now)
+        .await
+        .unwrap();
+    drop(conn);
     let foreign: HashMap<&str, String> = HashMap::from([
+        ("message_id", message.id.clone()),
         (
             "job_id",
             bobs_job.data()["id"].as_str().unwrap().to_string(),

@@ -3,33 +3,8 @@
 
 mod common;
 
-use common::{Account, As, TestApp};
-use reqwest::Method;
-use reqwest::multipart::{Form, Part};
+use common::{Account, TestApp, fixture};
 use serde_json::{Value, json};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../../shared/fixtures/3mf/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
-
-async fn uploaded(app: &TestApp, who: &Account, farm: &str, name: &str) -> String {
-    let form = Form::new().part(
-        "file",
-        Part::bytes(fixture(name)).file_name(name.to_string()),
-    );
-    let answer = TestApp::send(
-        app.request(Method::POST, "/api/v1/files", As::Bearer(&who.token))
-            .header("x-tenant-id", farm)
-            .multipart(form),
-    )
-    .await;
-    answer.expect(201);
-    answer.data()["id"].as_str().unwrap().to_string()
-}
 
 async fn queue(app: &TestApp, who: &Account, farm: &str, body: Value) -> common::Answer {
     app.post("/api/v1/jobs", &who.token, Some(farm), body).await
@@ -51,7 +26,7 @@ async fn force_status(app: &TestApp, job: &str, status: &str, printer: Option<&s
 async fn a_job_takes_its_defaults_from_the_files_plate() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let job = queue(
         &app,
         &owner,
@@ -80,8 +55,10 @@ async fn a_job_takes_its_defaults_from_the_files_plate() {
 async fn bad_jobs_are_refused_with_the_reason() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
-    let project = uploaded(&app, &owner, &farm, "multiplate-4-plates-project.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let project = app
+        .upload_fixture(&owner, &farm, "multiplate-4-plates-project.3mf")
+        .await;
     let missing = queue(&app, &owner, &farm, json!({})).await;
     missing.expect(400);
     assert_eq!(missing.fields(), ["print_file_id"]);
@@ -119,7 +96,7 @@ async fn bad_jobs_are_refused_with_the_reason() {
 async fn jobs_move_only_along_the_state_machine_and_each_move_queues_its_event() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let id = queue(&app, &owner, &farm, json!({ "print_file_id": file }))
         .await
         .data()["id"]
@@ -223,7 +200,7 @@ async fn jobs_move_only_along_the_state_machine_and_each_move_queues_its_event()
 async fn pausing_a_print_needs_its_printers_hub_and_an_active_job_is_not_deleted() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let printer = app
         .post(
             "/api/v1/printers",
@@ -295,7 +272,7 @@ async fn pausing_a_print_needs_its_printers_hub_and_an_active_job_is_not_deleted
 async fn jobs_are_listed_filtered_counted_and_kept_in_history() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let mut ids = Vec::new();
     for priority in ["low", "urgent", "normal"] {
         let job = queue(
@@ -360,7 +337,7 @@ async fn jobs_are_listed_filtered_counted_and_kept_in_history() {
 async fn a_job_is_assigned_by_the_rules_and_started_through_the_printers_hub_once() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let file = uploaded(&app, &owner, &farm, "sample-a.3mf").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let job = queue(&app, &owner, &farm, json!({ "print_file_id": file }))
         .await
         .data()["id"]

@@ -214,6 +214,64 @@ pub struct Move<'a> {
     pub requeue: bool,
 }
 
+/// A queued job with what the dispatcher needs from its file and stock.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedForDispatch {
+    pub id: String,
+    pub printer_id: Option<String>,
+    pub priority: i64,
+    pub time_submitted: Option<String>,
+    pub created_at: String,
+    pub filament_type: String,
+    pub color: String,
+    pub requires_assembly: i64,
+    pub wait_reason: Option<String>,
+    /// The model the file was sliced for.
+    pub printer_model_id: Option<String>,
+    /// The nozzle the file was sliced for.
+    pub nozzle_diameter: Option<f64>,
+    /// 1 when the job's SKU is at or below its low-stock threshold.
+    pub low_on_stock: i64,
+}
+
+/// The farm's queued jobs, for the dispatcher.
+pub async fn queued_for_dispatch(
+    conn: &mut Conn,
+    tenant: &TenantId,
+) -> StoreResult<Vec<QueuedForDispatch>> {
+    Ok(sqlx::query_as::<_, QueuedForDispatch>(
+        "SELECT j.id, j.printer_id, j.priority, j.time_submitted, j.created_at, j.filament_type, j.color,
+                j.requires_assembly, j.wait_reason, f.printer_model_id, f.nozzle_diameter,
+                CAST(CASE WHEN g.id IS NOT NULL AND g.current_stock <= g.low_stock_threshold THEN 1 ELSE 0 END AS BIGINT) AS low_on_stock
+         FROM print_jobs j
+         JOIN print_files f ON f.id = j.print_file_id AND f.tenant_id = j.tenant_id
+         LEFT JOIN finished_goods g ON g.tenant_id = j.tenant_id AND g.product_sku_id = j.product_sku_id
+         WHERE j.tenant_id = $1 AND j.status = 'queued'
+         ORDER BY j.created_at, j.id",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records how long a finished job printed, in minutes.
+pub async fn set_actual_minutes(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    minutes: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE print_jobs SET actual_print_time_minutes = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(minutes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Moves a job from `from` to `to`; `Conflict { field: "status" }` when it is no longer in `from`.
 pub async fn move_status(
     conn: &mut Conn,

@@ -4,9 +4,14 @@
 //! transaction. Functions that read or write a farm's data take its `TenantId` first.
 
 pub mod api_tokens;
+pub mod assembly;
 pub mod audit;
+pub mod catalogue;
 pub mod error;
+pub mod failures;
 pub mod files;
+pub mod finished_goods;
+pub mod handled;
 pub mod health;
 pub mod hubs;
 pub mod jobs;
@@ -21,6 +26,7 @@ pub mod tenants;
 pub mod testing;
 pub mod users;
 pub mod verifications;
+pub mod worklist;
 
 pub use error::StoreError;
 pub use sqlx::AnyConnection as Conn;

@@ -418,6 +418,49 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &PrinterId) -> Store
     Ok(())
 }
 
+/// A print ended on the printer (finished or failed): the bed holds it until an operator
+/// clears it, the print time (minutes) is added, and a printing or paused printer is idle.
+pub async fn print_ended(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    minutes: i64,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE printers SET cleared = 0, total_print_time = COALESCE(total_print_time, 0) + $3,
+            status = CASE WHEN status IN ('printing', 'paused') THEN 'idle' ELSE status END, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(minutes.max(0))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes the printer's cleared bed for a job about to start: `false` when the bed is not
+/// (or no longer) confirmed cleared. The compare-and-set is what keeps two dispatchers,
+/// even in two processes, from starting two jobs on one bed.
+pub async fn take_cleared_bed(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    now: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE printers SET cleared = 0, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND cleared = 1",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The status of a job that holds the printer (processing, uploaded, printing or paused), if any.
 pub async fn active_job(
     conn: &mut Conn,
@@ -433,6 +476,18 @@ pub async fn active_job(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|(s,)| s))
+}
+
+/// Ids of the farm's printers that hold an active job (processing, uploaded, printing, paused).
+pub async fn with_active_jobs(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT printer_id FROM print_jobs WHERE tenant_id = $1 AND printer_id IS NOT NULL
+           AND status IN ('processing', 'uploaded', 'printing', 'paused')",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Whether the farm has a hub with this id.

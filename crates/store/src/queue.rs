@@ -165,6 +165,19 @@ pub async fn fail(
     Ok(AfterFailure::Dead)
 }
 
+/// Messages of `queue` that are due now or being handled (a retry waiting for its time is not).
+pub async fn due_or_running(conn: &mut Conn, queue: &str, now: &str) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM queue_messages
+         WHERE queue = $1 AND ((status = 'pending' AND run_at <= $2) OR status = 'running')",
+    )
+    .bind(queue)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
 /// Messages of `queue` that are pending or running.
 pub async fn depth(conn: &mut Conn, queue: &str) -> StoreResult<i64> {
     let (n,): (i64,) = sqlx::query_as(
@@ -174,4 +187,134 @@ pub async fn depth(conn: &mut Conn, queue: &str) -> StoreResult<i64> {
     .fetch_one(&mut *conn)
     .await?;
     Ok(n)
+}
+
+/// A message that used its last attempt.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DeadLetter {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub original_queue: String,
+    /// The message's JSON payload.
+    pub original_message: String,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub failed_at: String,
+    pub retried_at: Option<String>,
+    pub retry_count: i64,
+    pub created_at: String,
+}
+
+macro_rules! dead_columns {
+    () => {
+        "id, tenant_id, original_queue, original_message, error_message, attempts, failed_at, retried_at,
+         retry_count, created_at"
+    };
+}
+
+/// The farm's dead letters, newest first, optionally of one queue.
+pub async fn dead_letters(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    queue: Option<&str>,
+) -> StoreResult<Vec<DeadLetter>> {
+    let sql = concat!(
+        "SELECT ",
+        dead_columns!(),
+        " FROM dead_letter_messages WHERE tenant_id = $1 AND ($2 IS NULL OR original_queue = $2)
+          ORDER BY failed_at DESC, id"
+    );
+    Ok(sqlx::query_as::<_, DeadLetter>(sql)
+        .bind(tenant.as_str())
+        .bind(queue)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// One of the farm's dead letters, or `NotFound`.
+pub async fn dead_letter(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<DeadLetter> {
+    let sql = concat!(
+        "SELECT ",
+        dead_columns!(),
+        " FROM dead_letter_messages WHERE tenant_id = $1 AND id = $2"
+    );
+    Ok(sqlx::query_as::<_, DeadLetter>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Dead letters per queue.
+pub async fn dead_letter_counts(
+    conn: &mut Conn,
+    tenant: &TenantId,
+) -> StoreResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT original_queue, CAST(COUNT(*) AS BIGINT) FROM dead_letter_messages WHERE tenant_id = $1
+         GROUP BY original_queue ORDER BY original_queue",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Deletes a dead letter and its spent queue message; `NotFound` when it is not the farm's.
+pub async fn delete_dead_letter(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<()> {
+    let done = sqlx::query("DELETE FROM dead_letter_messages WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(crate::StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM queue_messages WHERE tenant_id = $1 AND id = $2 AND status = 'dead'")
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Puts a dead letter back on its queue with fresh attempts, due now. Run in a transaction.
+///
+/// The payload is unchanged, so an event that was half handled before it died is still
+/// recognised as handled (`crate::handled`).
+pub async fn retry_dead_letter(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    now: &str,
+) -> StoreResult<()> {
+    let letter = dead_letter(conn, tenant, id).await?;
+    delete_dead_letter(conn, tenant, id).await?;
+    sqlx::query(
+        "INSERT INTO queue_messages (id, queue, tenant_id, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, 5, $5, $5, $5)",
+    )
+    .bind(crate::new_id())
+    .bind(&letter.original_queue)
+    .bind(tenant.as_str())
+    .bind(&letter.original_message)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ids of the farm's dead letters, optionally of one queue.
+pub async fn dead_letter_ids(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    queue: Option<&str>,
+) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM dead_letter_messages WHERE tenant_id = $1 AND ($2 IS NULL OR original_queue = $2) ORDER BY failed_at, id",
+    )
+    .bind(tenant.as_str())
+    .bind(queue)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }

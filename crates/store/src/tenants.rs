@@ -15,6 +15,8 @@ pub struct Tenant {
     pub company_name: String,
     /// 1 while the farm is in service.
     pub is_active: i64,
+    /// 1 when queued jobs start by themselves on idle printers with a cleared bed.
+    pub auto_dispatch: i64,
     /// Created at.
     pub created_at: String,
     /// Updated at.
@@ -34,7 +36,7 @@ pub struct MyTenant {
 
 macro_rules! columns {
     () => {
-        "id, subdomain, company_name, is_active, created_at, updated_at"
+        "id, subdomain, company_name, is_active, auto_dispatch, created_at, updated_at"
     };
 }
 
@@ -91,7 +93,7 @@ pub async fn get(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Tenant> {
 /// The farms where `user` is an active member, oldest first.
 pub async fn list_for_user(conn: &mut Conn, user: &UserId) -> StoreResult<Vec<MyTenant>> {
     Ok(sqlx::query_as::<_, MyTenant>(
-        "SELECT t.id, t.subdomain, t.company_name, t.is_active, t.created_at, t.updated_at, m.role
+        "SELECT t.id, t.subdomain, t.company_name, t.is_active, t.auto_dispatch, t.created_at, t.updated_at, m.role
          FROM tenants t JOIN tenant_members m ON m.tenant_id = t.id
          WHERE m.user_id = $1 AND m.is_active = 1
          ORDER BY t.created_at, t.id",
@@ -101,26 +103,38 @@ pub async fn list_for_user(conn: &mut Conn, user: &UserId) -> StoreResult<Vec<My
     .await?)
 }
 
-/// Changes a farm's name and/or subdomain.
+/// What may change on a farm; `None` keeps the value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FarmChange<'a> {
+    /// The farm's name.
+    pub company_name: Option<&'a str>,
+    /// Its subdomain.
+    pub subdomain: Option<&'a str>,
+    /// Whether queued jobs start by themselves.
+    pub auto_dispatch: Option<bool>,
+}
+
+/// Changes a farm's name, subdomain or dispatch mode.
 pub async fn update(
     conn: &mut Conn,
     tenant: &TenantId,
-    company_name: Option<&str>,
-    subdomain: Option<&str>,
+    change: FarmChange<'_>,
     now: &str,
 ) -> StoreResult<Tenant> {
     let sql = concat!(
         "UPDATE tenants SET company_name = COALESCE($2, company_name),
-                subdomain = COALESCE($3, subdomain), updated_at = $4
+                subdomain = COALESCE($3, subdomain), updated_at = $4,
+                auto_dispatch = COALESCE($5, auto_dispatch)
          WHERE id = $1 RETURNING ",
         columns!(),
         ""
     );
     Ok(sqlx::query_as::<_, Tenant>(sql)
         .bind(tenant.as_str())
-        .bind(company_name)
-        .bind(subdomain)
+        .bind(change.company_name)
+        .bind(change.subdomain)
         .bind(now)
+        .bind(change.auto_dispatch.map(i64::from))
         .fetch_one(&mut *conn)
         .await?)
 }
@@ -132,6 +146,18 @@ pub struct SealedHubToken {
     pub hub_token_encrypted: String,
     /// When it was made.
     pub hub_token_created_at: String,
+}
+
+/// Farms with auto-dispatch on.
+pub async fn auto_dispatching(conn: &mut Conn) -> StoreResult<Vec<TenantId>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM tenants WHERE auto_dispatch = 1 AND is_active = 1")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id,)| TenantId::from_stored(id))
+        .collect())
 }
 
 /// Reads the farm's hub token (sealed).

@@ -369,3 +369,30 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A file of `../shared/fixtures/3mf`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../../shared/fixtures/3mf/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+impl TestApp {
+    /// Uploads a fixture 3MF to the farm; returns the file id.
+    pub async fn upload_fixture(&self, who: &Account, farm: &str, name: &str) -> String {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture(name)).file_name(name.to_string()),
+        );
+        let answer = TestApp::send(
+            self.request(Method::POST, "/api/v1/files", As::Bearer(&who.token))
+                .header("x-tenant-id", farm)
+                .multipart(form),
+        )
+        .await;
+        answer.expect(201);
+        answer.data()["id"].as_str().unwrap().to_string()
+    }
+}

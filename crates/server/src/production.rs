@@ -1,0 +1,116 @@
+//! What finished prints produce, as the farm reads it: finished goods (inventory), low
+//! stock alerts, worklist tasks and assembly tasks.
+//!
+//! These are the read side the print-events worker writes to; creating and editing stock,
+//! tasks and assembly by hand belongs to the stock and operator areas.
+
+use crate::app::App;
+use crate::auth::{Member, roles};
+use crate::envelope::{ApiResult, Envelope};
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::assembly::AssemblyTask;
+use store::finished_goods::FinishedGood;
+use store::worklist::Task;
+
+/// GET /api/v1/inventory — the farm's finished goods, one row per SKU.
+pub async fn inventory(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<FinishedGood>> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::finished_goods::list(&mut conn, &member.tenant).await?,
+    ))
+}
+
+/// GET /api/v1/inventory/alerts — finished goods at or below their low-stock threshold.
+pub async fn alerts(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<Value>> {
+    let mut conn = app.store.conn().await?;
+    let low = store::finished_goods::low(&mut conn, &member.tenant).await?;
+    Ok(Envelope::all(
+        low.into_iter()
+            .map(|g| {
+                json!({
+                    "sku_id": g.product_sku_id, "sku": g.sku, "color": g.color,
+                    "current_stock": g.current_stock, "threshold": g.low_stock_threshold,
+                    "status": g.status, "finished_good_id": g.id,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Filters of the worklist.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TaskQuery {
+    #[serde(alias = "type")]
+    task_type: Option<String>,
+    status: Option<String>,
+}
+
+/// The worklist's task types and statuses.
+const TASK_TYPES: [&str; 5] = [
+    "assembly",
+    "filament_change",
+    "collection",
+    "maintenance",
+    "quality_check",
+];
+const TASK_STATUSES: [&str; 4] = ["pending", "in_progress", "completed", "cancelled"];
+
+/// `value` if it is one of `allowed`, else a 400 naming `field`.
+fn one_of(
+    field: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::field(
+            field,
+            format!(
+                "unknown {field} '{v}': expected one of {}",
+                allowed.join(", ")
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// GET /api/v1/worklist — what operators should do, newest first (filters: task_type, status).
+pub async fn worklist(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
+) -> ApiResult<Vec<Task>> {
+    let task_type = one_of("task_type", q.task_type, &TASK_TYPES)?;
+    let status = one_of("status", q.status, &TASK_STATUSES)?;
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::worklist::list(
+            &mut conn,
+            &member.tenant,
+            task_type.as_deref(),
+            status.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// GET /api/v1/assembly — assembly tasks, newest first.
+pub async fn assembly(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<AssemblyTask>> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::assembly::list(&mut conn, &member.tenant).await?,
+    ))
+}

@@ -1,0 +1,260 @@
+//! The print-events consumer: what a job's moves do to the rest of the farm.
+//!
+//! On completion the printer is idle with its bed holding the print (not cleared) and
+//! the print time added; the SKU's finished goods grow by the units one print makes (into
+//! "needs assembly" when the product needs it); a collection task tells an operator to
+//! take the print off the bed; an assembly task (and its worklist task) is made when
+//! needed; low stock is announced. On failure a `printer_failures` row is written, and a
+//! print that had started leaves its bed to be cleared. Everything an event changes,
+//! the "handled" marker and the queue's "done" are one transaction: handled twice, an
+//! event changes nothing the second time.
+
+use super::WorkError;
+use crate::app::App;
+use domain::TenantId;
+use domain::jobs::JobStatus;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::queue::Message;
+use store::{Conn, StoreError};
+
+/// A print event as queued by `jobs::apply_in`.
+#[derive(Debug, Deserialize)]
+struct PrintEvent {
+    /// Absent in events queued before ids were added: the message id stands in.
+    event_id: Option<String>,
+    event: String,
+    job_id: String,
+    tenant_id: String,
+    from: JobStatus,
+    /// The printer at the time of the event (a retried job has none any more).
+    printer_id: Option<String>,
+    /// The reason at the time of the event.
+    failure_reason: Option<String>,
+}
+
+/// What an event leaves to do after its transaction commits.
+#[derive(Debug, Default)]
+struct AfterCommit {
+    /// Dashboard messages to publish.
+    messages: Vec<Value>,
+}
+
+/// Handles one claimed message.
+pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), WorkError> {
+    let event: PrintEvent = serde_json::from_str(&message.payload)
+        .map_err(|e| WorkError::BadMessage(format!("not a print event: {e}")))?;
+    let tenant = TenantId::parse(&event.tenant_id)
+        .ok_or_else(|| WorkError::BadMessage(format!("bad tenant id '{}'", event.tenant_id)))?;
+    let event_id = event.event_id.clone().unwrap_or_else(|| message.id.clone());
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let mut after = AfterCommit::default();
+    if store::handled::mark(&mut tx, &event_id, &message.queue, Some(&tenant), &now).await? {
+        match apply(&mut tx, &tenant, &event, &now, &mut after).await {
+            // The farm deleted the job meanwhile: nothing left to change.
+            Err(StoreError::NotFound) => {
+                tracing::info!(job_id = %event.job_id, event = %event.event, "print event for a deleted job")
+            }
+            other => other?,
+        }
+    } else {
+        tracing::info!(%event_id, event = %event.event, "print event already handled");
+    }
+    if !store::queue::complete(&mut tx, &message.id, worker, &now).await? {
+        // Our lease ran out and another worker has the message: it will do the work.
+        tracing::warn!(message_id = %message.id, "claim lost before the event was done");
+        return Ok(());
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    for message in after.messages {
+        app.realtime.publish(&tenant, message);
+    }
+    Ok(())
+}
+
+/// The effects of one event, inside the transaction.
+async fn apply(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    event: &PrintEvent,
+    now: &str,
+    after: &mut AfterCommit,
+) -> Result<(), StoreError> {
+    match event.event.as_str() {
+        "job_completed" => completed(tx, tenant, &event.job_id, now, after).await,
+        "job_failed" => failed(tx, tenant, event, now).await,
+        "job_cancelled" if left_a_print(event.from) => {
+            let job = store::jobs::get(tx, tenant, &event.job_id).await?;
+            print_ended(tx, tenant, &job, event.printer_id.as_deref(), now)
+                .await
+                .map(|_| ())
+        }
+        // Started, progress, paused, resumed: the dashboard hears of them from the hub's
+        // own status; nothing else in the farm changes.
+        _ => Ok(()),
+    }
+}
+
+/// Whether a job leaving `from` leaves (part of) a print on the bed.
+fn left_a_print(from: JobStatus) -> bool {
+    matches!(from, JobStatus::Printing | JobStatus::Paused)
+}
+
+/// Records the print time and frees the printer, whose bed now needs clearing.
+/// Returns the minutes printed.
+async fn print_ended(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    job: &store::jobs::Job,
+    printer: Option<&str>,
+    now: &str,
+) -> Result<Option<i64>, StoreError> {
+    let minutes = printed_minutes(job);
+    if let Some(minutes) = minutes {
+        store::jobs::set_actual_minutes(tx, tenant, &job.id, minutes).await?;
+    }
+    if let Some(printer) = printer {
+        store::printers::print_ended(tx, tenant, printer, minutes.unwrap_or(0), now).await?;
+    }
+    Ok(minutes)
+}
+
+/// Whole minutes from the job's start to its end, when both are known.
+fn printed_minutes(job: &store::jobs::Job) -> Option<i64> {
+    let started = domain::time::parse(job.time_started.as_deref()?)?;
+    let ended = domain::time::parse(job.time_completed.as_deref()?)?;
+    Some((ended - started).num_minutes().max(0))
+}
+
+async fn completed(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    job_id: &str,
+    now: &str,
+    after: &mut AfterCommit,
+) -> Result<(), StoreError> {
+    let job = store::jobs::get(tx, tenant, job_id).await?;
+    print_ended(tx, tenant, &job, job.printer_id.as_deref(), now).await?;
+    let sku = match job.product_sku_id.as_deref() {
+        Some(id) => match store::catalogue::sku_for_print(tx, tenant, id).await {
+            Ok(sku) => Some(sku),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    let what = sku
+        .as_ref()
+        .map(|s| format!("{} ({})", s.product_name, s.sku))
+        .unwrap_or_else(|| job.file_name.clone());
+    let printer = job.printer_name.as_deref().unwrap_or("the printer");
+    let title = format!("Collect {what} from {printer}");
+    let units = job.quantity_per_print.max(1);
+    let subtitle = format!("{units} unit(s), {} {}", job.color, job.filament_type);
+    let metadata = json!({ "job_id": job.id, "sku_id": job.product_sku_id, "units": units });
+    store::worklist::create(
+        tx,
+        tenant,
+        &store::worklist::NewTask {
+            task_type: "collection",
+            title: &title,
+            subtitle: Some(&subtitle),
+            description: Some("Take the print off the bed, check it, and mark the bed cleared."),
+            priority: "medium",
+            printer_id: job.printer_id.as_deref(),
+            estimated_time_minutes: Some(5),
+            metadata: Some(&metadata),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let Some(sku) = sku else {
+        return Ok(());
+    };
+    let good = store::finished_goods::add_printed(
+        tx,
+        tenant,
+        &sku,
+        &job.material_type,
+        &job.id,
+        units,
+        now,
+    )
+    .await?;
+    if sku.requires_assembly == 1 {
+        let assembly = store::assembly::create(
+            tx,
+            tenant,
+            &good.id,
+            &sku.product_name,
+            &sku.sku,
+            units,
+            now,
+        )
+        .await?;
+        let title = format!("Assemble {units} × {} ({})", sku.product_name, sku.sku);
+        let metadata = json!({ "job_id": job.id, "sku_id": sku.id, "finished_good_id": good.id });
+        store::worklist::create(
+            tx,
+            tenant,
+            &store::worklist::NewTask {
+                task_type: "assembly",
+                title: &title,
+                priority: "medium",
+                assembly_task_id: Some(&assembly.id),
+                metadata: Some(&metadata),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    }
+    if good.stock().is_low() {
+        after.messages.push(json!({
+            "type": "inventory_alert",
+            "sku_id": sku.id, "sku": sku.sku,
+            "current_stock": good.current_stock, "threshold": good.low_stock_threshold,
+        }));
+    }
+    Ok(())
+}
+
+async fn failed(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    event: &PrintEvent,
+    now: &str,
+) -> Result<(), StoreError> {
+    let job = store::jobs::get(tx, tenant, &event.job_id).await?;
+    // The job may have been retried since: the event's own printer and reason count.
+    let printer = event.printer_id.as_deref();
+    let still_failed = job.status == JobStatus::Failed.as_str();
+    // A print that never reached the bed (the file did not arrive) leaves it clear.
+    let minutes = if left_a_print(event.from) {
+        print_ended(tx, tenant, &job, printer, now).await?
+    } else {
+        None
+    };
+    let reason = event.failure_reason.as_deref();
+    store::failures::record(
+        tx,
+        tenant,
+        &store::failures::NewFailure {
+            printer_id: printer,
+            job_id: &job.id,
+            failure_type: domain::stock::failure_type(reason),
+            reason,
+            progress: if still_failed {
+                job.progress_percentage
+            } else {
+                0
+            },
+            print_minutes: minutes,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}

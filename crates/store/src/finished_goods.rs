@@ -1,0 +1,143 @@
+//! Finished goods: stock per SKU, increased by finished prints.
+
+use crate::catalogue::SkuForPrint;
+use crate::{Conn, StoreResult};
+use domain::TenantId;
+use domain::stock::Stock;
+use serde::Serialize;
+
+/// A finished-goods row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FinishedGood {
+    pub id: String,
+    pub tenant_id: String,
+    pub product_sku_id: String,
+    pub print_job_id: Option<String>,
+    pub sku: String,
+    pub color: String,
+    pub material: String,
+    pub current_stock: i64,
+    pub low_stock_threshold: i64,
+    pub quantity_per_sku: i64,
+    pub unit_price: i64,
+    pub requires_assembly: i64,
+    pub quantity_assembled: i64,
+    pub quantity_needs_assembly: i64,
+    pub status: String,
+    pub assembly_status: String,
+    pub is_active: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, product_sku_id, print_job_id, sku, color, material, current_stock, low_stock_threshold,
+         quantity_per_sku, unit_price, requires_assembly, quantity_assembled, quantity_needs_assembly, status,
+         assembly_status, is_active, created_at, updated_at"
+    };
+}
+
+impl FinishedGood {
+    /// Its stock figures for the domain's arithmetic.
+    pub fn stock(&self) -> Stock {
+        Stock {
+            ready: self.current_stock,
+            needs_assembly: self.quantity_needs_assembly,
+            low_threshold: self.low_stock_threshold,
+        }
+    }
+}
+
+/// Adds `units` printed by `job_id` to the SKU's finished goods, creating the row on the
+/// SKU's first print. Run inside a transaction: the increment is one atomic UPDATE, so two
+/// prints finishing at once both count.
+pub async fn add_printed(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    sku: &SkuForPrint,
+    material: &str,
+    job_id: &str,
+    units: i64,
+    now: &str,
+) -> StoreResult<FinishedGood> {
+    let requires_assembly = sku.requires_assembly == 1;
+    sqlx::query(
+        "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
+            low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, 'out_of_stock', $11, $11)
+         ON CONFLICT (tenant_id, product_sku_id) DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(tenant.as_str())
+    .bind(&sku.id)
+    .bind(&sku.sku)
+    .bind(&sku.color)
+    .bind(sku.filament_type.as_deref().unwrap_or(material))
+    .bind(sku.low_stock_threshold)
+    .bind(sku.quantity)
+    .bind(sku.price.unwrap_or(0))
+    .bind(i64::from(requires_assembly))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let added = Stock::default().add_printed(units, requires_assembly);
+    let sql = concat!(
+        "UPDATE finished_goods SET current_stock = current_stock + $3,
+            quantity_needs_assembly = quantity_needs_assembly + $4, print_job_id = $5, updated_at = $6
+         WHERE tenant_id = $1 AND product_sku_id = $2 RETURNING ",
+        columns!()
+    );
+    let good = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(&sku.id)
+        .bind(added.ready)
+        .bind(added.needs_assembly)
+        .bind(job_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    let status = good.stock().status();
+    let assembly_status = if good.quantity_needs_assembly > 0 {
+        "needs_assembly"
+    } else {
+        good.assembly_status.as_str()
+    };
+    let sql = concat!(
+        "UPDATE finished_goods SET status = $2, assembly_status = $3 WHERE id = $1 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(&good.id)
+        .bind(status.as_str())
+        .bind(assembly_status)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The farm's finished goods, by SKU.
+pub async fn list(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<FinishedGood>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM finished_goods WHERE tenant_id = $1 ORDER BY sku, id"
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// The farm's finished goods at or below their low-stock threshold.
+pub async fn low(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<FinishedGood>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM finished_goods WHERE tenant_id = $1 AND is_active = 1 AND current_stock <= low_stock_threshold
+          ORDER BY current_stock, sku, id"
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .fetch_all(&mut *conn)
+        .await?)
+}
