@@ -1,0 +1,126 @@
+//! The dashboard socket, `/ws/dashboard`.
+//!
+//! The browser sends [`ClientMessage::Auth`] with its session token within 30 s, then
+//! [`ClientMessage::Subscribe`]. The server sends the farm's live events; a client that
+//! falls behind gets [`ServerMessage::Resync`] and is closed, and reloads what it shows.
+
+use crate::status::PrinterStatus;
+use serde::{Deserialize, Serialize};
+
+/// A browser must authenticate within this many seconds.
+pub const AUTH_DEADLINE_SECS: u64 = 30;
+
+/// What a browser sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// The session token (from get-session) and, optionally, the farm.
+    Auth {
+        token: String,
+        #[serde(default, alias = "tenantId", skip_serializing_if = "Option::is_none")]
+        tenant_id: Option<String>,
+    },
+    /// Printers to follow (empty: all of the farm) and printers to stop following.
+    Subscribe {
+        #[serde(default)]
+        printers: Vec<String>,
+        #[serde(default)]
+        unsubscribe: Vec<String>,
+    },
+    /// Keep-alive.
+    Ping,
+}
+
+/// What the server sends to a browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    AuthSuccess {
+        tenant_id: String,
+    },
+    AuthError {
+        message: String,
+    },
+    /// A printer's status; `printer_id` is the printer's id in the farm.
+    PrinterStatus(PrinterStatus),
+    JobUpdate {
+        job_id: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progress_percentage: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer_id: Option<String>,
+    },
+    HubStatus {
+        hub_id: String,
+        is_online: bool,
+    },
+    InventoryAlert {
+        sku_id: String,
+        sku: String,
+        current_stock: i64,
+        threshold: i64,
+    },
+    NewOrder {
+        order_id: String,
+        order_number: String,
+        platform: String,
+        total_items: i64,
+    },
+    /// The client fell behind and missed messages: reload, then reconnect.
+    Resync {
+        reason: String,
+    },
+    Pong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_browser_messages_of_the_original_client_parse() {
+        let auth: ClientMessage =
+            serde_json::from_value(json!({ "type": "auth", "token": "t" })).unwrap();
+        assert_eq!(
+            auth,
+            ClientMessage::Auth {
+                token: "t".into(),
+                tenant_id: None
+            }
+        );
+        let all: ClientMessage =
+            serde_json::from_value(json!({ "type": "subscribe", "printers": [] })).unwrap();
+        assert_eq!(
+            all,
+            ClientMessage::Subscribe {
+                printers: vec![],
+                unsubscribe: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn server_messages_are_flat_with_their_type() {
+        let alert = ServerMessage::InventoryAlert {
+            sku_id: "s".into(),
+            sku: "KEY".into(),
+            current_stock: 2,
+            threshold: 5,
+        };
+        assert_eq!(
+            serde_json::to_value(alert).unwrap(),
+            json!({ "type": "inventory_alert", "sku_id": "s", "sku": "KEY", "current_stock": 2, "threshold": 5 })
+        );
+        let status = ServerMessage::PrinterStatus(PrinterStatus {
+            printer_id: "p".into(),
+            status: "idle".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            serde_json::to_value(status).unwrap(),
+            json!({ "type": "printer_status", "printer_id": "p", "status": "idle" })
+        );
+    }
+}

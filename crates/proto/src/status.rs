@@ -1,0 +1,63 @@
+//! A printer's live status, as the hub reports it and dashboards receive it.
+
+use serde::{Deserialize, Serialize};
+
+/// Temperatures in °C.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Temperatures {
+    pub nozzle: Option<f64>,
+    pub nozzle_target: Option<f64>,
+    pub bed: Option<f64>,
+    pub bed_target: Option<f64>,
+    pub chamber: Option<f64>,
+}
+
+/// One filament slot (AMS tray or external spool).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilamentSlot {
+    /// AMS unit × 4 + tray, or 254 for the external spool.
+    pub slot: u32,
+    /// "PLA", "PETG" ...
+    pub filament_type: Option<String>,
+    /// `RRGGBB` or `RRGGBBAA`, as the printer reports it.
+    pub colour: Option<String>,
+    /// Remaining, in percent, when the AMS knows.
+    pub remaining: Option<i64>,
+}
+
+/// The status of one printer.
+///
+/// On the hub socket `printer_id` is the printer's serial number; on the dashboard socket
+/// it is the printer's id in the farm. Every field but the id and status is optional:
+/// a hub sends what it knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrinterStatus {
+    pub printer_id: String,
+    /// idle, printing, paused, error or offline.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_connected: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_percentage: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_time_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_layer: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_layers: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperatures: Option<Temperatures>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The printer's own state word (IDLE, PREPARE, RUNNING, PAUSE, FINISH, FAILED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcode_state: Option<String>,
+    /// The job the printer is printing, when the hub started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// Loaded filaments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filaments: Vec<FilamentSlot>,
+}
