@@ -33,6 +33,8 @@ pub enum ClientMessage {
 
 /// What the server sends to a browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Messages live briefly and move once; boxing the status would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     AuthSuccess {
