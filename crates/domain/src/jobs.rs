@@ -231,6 +231,25 @@ pub fn status_for_first_progress(current: JobStatus) -> Option<JobStatus> {
     (current == Uploaded).then_some(Printing)
 }
 
+/// The status a printer's own state word (`gcode_state`) moves its job to, if any.
+///
+/// The printer is the truth once the file is on it: running moves an uploaded or paused
+/// job to printing (and a job whose "file complete" report was lost to uploaded first),
+/// PAUSE pauses, FINISH completes and FAILED fails a job that was on the printer. Anything
+/// else (IDLE, an unknown word, a state that does not fit the job) changes nothing, so a
+/// stale FINISH from the previous print can't complete a job that has not started.
+pub fn status_for_printer_state(current: JobStatus, gcode_state: &str) -> Option<JobStatus> {
+    let target = match (gcode_state.to_ascii_uppercase().as_str(), current) {
+        ("PREPARE" | "RUNNING" | "SLICING", Processing) => Uploaded,
+        ("PREPARE" | "RUNNING" | "SLICING", Uploaded | Paused) => Printing,
+        ("PAUSE", Printing) => Paused,
+        ("FINISH", Printing) => Completed,
+        ("FAILED", Uploaded | Printing) => Failed,
+        _ => return None,
+    };
+    transition(current, target).ok().map(|()| target)
+}
+
 /// A job's base priority: a named level or any number in `0..=1000`; higher goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawPriority", into = "i64")]
@@ -414,6 +433,38 @@ pub fn sku_name(colour: &str, filament_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_printers_state_word_moves_the_job_it_holds() {
+        let cases = [
+            (Processing, "RUNNING", Some(Uploaded)),
+            (Uploaded, "PREPARE", Some(Printing)),
+            (Uploaded, "running", Some(Printing)),
+            (Paused, "RUNNING", Some(Printing)),
+            (Printing, "RUNNING", None),
+            (Printing, "PAUSE", Some(Paused)),
+            (Printing, "FINISH", Some(Completed)),
+            // The table keeps paused → printing | cancelled: a resume is seen first.
+            (Paused, "FINISH", None),
+            (Paused, "FAILED", None),
+            (Processing, "FINISH", None),
+            (Uploaded, "FINISH", None),
+            (Printing, "FAILED", Some(Failed)),
+            (Uploaded, "FAILED", Some(Failed)),
+            (Processing, "FAILED", None),
+            (Printing, "IDLE", None),
+            (Completed, "RUNNING", None),
+            (Queued, "RUNNING", None),
+            (Printing, "SOMETHING", None),
+        ];
+        for (current, state, expected) in cases {
+            assert_eq!(
+                status_for_printer_state(current, state),
+                expected,
+                "{current} + {state}"
+            );
+        }
+    }
     use chrono::{Duration, TimeZone};
 
     /// The table from the reference, written out independently of `allowed_next`.

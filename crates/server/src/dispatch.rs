@@ -87,8 +87,8 @@ fn bed_not_cleared(printer: &Printer) -> ApiError {
 
 /// Starts `job` on `printer`: takes the cleared bed, moves the job to processing with
 /// its `job_started` event, then sends the hub `print_command` with a signed download
-/// link. If the hub does not take it, the job fails with the reason and the bed, unused,
-/// is cleared again.
+/// link. If the hub does not take it, the job fails with the reason (and its event gives
+/// the unused bed back).
 pub(crate) async fn launch(
     app: &App,
     tenant: &TenantId,
@@ -175,15 +175,7 @@ pub(crate) async fn launch(
             ..Move::default()
         };
         crate::jobs::apply(app, tenant, &moved, JobStatus::Failed, extra, "job_failed").await?;
-        let mut conn = app.store.conn().await?;
-        store::printers::set_cleared(
-            &mut conn,
-            tenant,
-            &printer.printer_id(),
-            true,
-            &store::now_text(),
-        )
-        .await?;
+        // The job_failed event gives the unused bed back (print_events).
         return Err(ApiError::Conflict {
             code: "HUB_OFFLINE",
             field: None,

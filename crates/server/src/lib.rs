@@ -16,6 +16,7 @@ pub mod health;
 pub mod hubs;
 pub mod jobs;
 pub mod links;
+pub mod live_socket;
 pub mod mail;
 pub mod maintenance;
 pub mod members;

@@ -1,4 +1,5 @@
-//! Housekeeping that runs beside the server: expired sessions and reset links are deleted.
+//! Housekeeping that runs beside the server: expired sessions, reset links and old hub
+//! hello nonces are deleted.
 
 use crate::app::App;
 use std::time::Duration;
@@ -12,6 +13,9 @@ pub async fn sweep(app: &App) -> Result<(u64, u64), store::StoreError> {
     let mut conn = app.store.conn().await?;
     let sessions = store::sessions::delete_expired(&mut conn, &now).await?;
     let proofs = store::verifications::delete_expired(&mut conn, &now).await?;
+    // Hello nonces only matter inside the hello window; twice the window is safe to drop.
+    let before = chrono::Utc::now() - chrono::Duration::seconds(2 * proto::hub::HELLO_WINDOW_SECS);
+    store::hubs::forget_nonces(&mut conn, &domain::time::format(before)).await?;
     Ok((sessions, proofs))
 }
 

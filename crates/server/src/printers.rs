@@ -660,15 +660,25 @@ pub(crate) async fn command(
     })
 }
 
-fn configure(printer: &Printer, action: &'static str) -> HubCommand {
+/// The printer as its hub needs it, with the access code opened.
+pub(crate) fn printer_config(app: &App, printer: &Printer) -> proto::hub::PrinterConfig {
+    let access_code = view(app, printer, true)
+        .access_code
+        .filter(|code| code != MASKED_SECRET);
+    proto::hub::PrinterConfig {
+        id: printer.id.clone(),
+        serial_number: printer.serial_number.clone().unwrap_or_default(),
+        access_code,
+        ip_address: printer.ip_address.clone(),
+        connection_type: printer.connection_type.clone(),
+        model: Some(printer.model.clone()),
+    }
+}
+
+fn configure(app: &App, printer: &Printer, action: proto::hub::ConfigureAction) -> HubCommand {
     HubCommand::ConfigurePrinter {
         action,
-        printer: json!({
-            "id": printer.id,
-            "serial_number": printer.serial_number,
-            "ip_address": printer.ip_address,
-            "connection_type": printer.connection_type,
-        }),
+        printer: printer_config(app, printer),
     }
 }
 
@@ -695,7 +705,12 @@ pub async fn connect(
     Path(key): Path<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
-    command(&app, &printer, configure(&printer, "add")).await?;
+    command(
+        &app,
+        &printer,
+        configure(&app, &printer, proto::hub::ConfigureAction::Add),
+    )
+    .await?;
     Ok(Envelope::ok(json!({ "id": printer.id, "sent": "connect" })))
 }
 
@@ -706,7 +721,12 @@ pub async fn disconnect(
     Path(key): Path<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
-    command(&app, &printer, configure(&printer, "remove")).await?;
+    command(
+        &app,
+        &printer,
+        configure(&app, &printer, proto::hub::ConfigureAction::Remove),
+    )
+    .await?;
     Ok(Envelope::ok(
         json!({ "id": printer.id, "sent": "disconnect" }),
     ))

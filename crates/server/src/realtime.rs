@@ -3,6 +3,8 @@
 
 use domain::TenantId;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// How many events a slow listener may fall behind before it misses some (and must resync).
@@ -17,16 +19,40 @@ pub struct FarmEvent {
     pub message: Value,
 }
 
-/// The in-process publisher of farm events.
+/// The in-process publisher of farm events, and the printers' latest live status.
 #[derive(Debug)]
 pub struct Realtime {
     sender: broadcast::Sender<FarmEvent>,
+    /// The newest status of each printer (by its farm id), for clients that just connected.
+    printers: Mutex<HashMap<String, (TenantId, proto::PrinterStatus)>>,
+    /// Connected dashboards per farm.
+    dashboards: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+/// Counts a dashboard as connected until dropped.
+pub struct DashboardGuard {
+    tenant: TenantId,
+    dashboards: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+impl Drop for DashboardGuard {
+    fn drop(&mut self) {
+        let mut dashboards = self.dashboards.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = dashboards.get_mut(&self.tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                dashboards.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 impl Default for Realtime {
     fn default() -> Self {
         Realtime {
             sender: broadcast::channel(BACKLOG).0,
+            printers: Mutex::default(),
+            dashboards: Arc::default(),
         }
     }
 }
@@ -38,6 +64,50 @@ impl Realtime {
             tenant: tenant.clone(),
             message,
         });
+    }
+
+    /// Keeps a printer's newest status and publishes it as `printer_status`.
+    pub fn printer_status(&self, tenant: &TenantId, status: proto::PrinterStatus) {
+        let message = serde_json::to_value(proto::dashboard::ServerMessage::PrinterStatus(
+            status.clone(),
+        ))
+        .unwrap_or_default();
+        self.printers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(status.printer_id.clone(), (tenant.clone(), status));
+        self.publish(tenant, message);
+    }
+
+    /// The newest status of each of the farm's printers.
+    pub fn printers_of(&self, tenant: &TenantId) -> Vec<proto::PrinterStatus> {
+        self.printers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// Counts a dashboard of `tenant` as connected while the guard lives.
+    pub fn dashboard_connected(&self, tenant: &TenantId) -> DashboardGuard {
+        *self
+            .dashboards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant.clone())
+            .or_default() += 1;
+        DashboardGuard {
+            tenant: tenant.clone(),
+            dashboards: self.dashboards.clone(),
+        }
+    }
+
+    /// Connected dashboards: in all, and how many farms have one.
+    pub fn dashboards(&self) -> (usize, usize) {
+        let dashboards = self.dashboards.lock().unwrap_or_else(|p| p.into_inner());
+        (dashboards.values().sum(), dashboards.len())
     }
 
     /// A new listener, receiving events published from now on.

@@ -172,3 +172,85 @@ pub async fn release(conn: &mut Conn, tenant: &TenantId, id: &str, now: &str) ->
     }
     Ok(printers)
 }
+
+/// Records a hello nonce; `false` when the hub already used it (a replay).
+pub async fn use_nonce(conn: &mut Conn, hub_id: &str, nonce: &str, now: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO hub_nonces (hub_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (hub_id, nonce) DO NOTHING",
+    )
+    .bind(hub_id)
+    .bind(nonce)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes nonces seen before `before` (outside the hello window, so they can't be replayed).
+pub async fn forget_nonces(conn: &mut Conn, before: &str) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM hub_nonces WHERE seen_at < $1")
+        .bind(before)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// What a hub said about itself when it connected.
+#[derive(Debug, Clone, Default)]
+pub struct HubHello<'a> {
+    pub firmware_version: Option<&'a str>,
+    pub hardware_version: Option<&'a str>,
+    pub mac_address: Option<&'a str>,
+    pub ip_address: Option<&'a str>,
+}
+
+/// Marks a hub online with what it said about itself.
+pub async fn came_online(
+    conn: &mut Conn,
+    id: &str,
+    hello: &HubHello<'_>,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE hubs SET is_online = 1, last_seen_at = $2, updated_at = $2,
+            firmware_version = COALESCE($3, firmware_version), hardware_version = COALESCE($4, hardware_version),
+            mac_address = COALESCE($5, mac_address), ip_address = COALESCE($6, ip_address)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(hello.firmware_version)
+    .bind(hello.hardware_version)
+    .bind(hello.mac_address)
+    .bind(hello.ip_address)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that the hub was heard from.
+pub async fn seen(conn: &mut Conn, id: &str, now: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE hubs SET last_seen_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a hub and all its printers offline (its socket closed or went silent).
+pub async fn went_offline(conn: &mut Conn, id: &str, now: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE hubs SET is_online = 0, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE printers SET is_connected = 0, status = 'offline', updated_at = $2 WHERE hub_id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -254,6 +254,25 @@ pub async fn queued_for_dispatch(
     .await?)
 }
 
+/// The job that holds the printer (processing, uploaded, printing or paused), if any.
+pub async fn active_on_printer(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    printer_id: &str,
+) -> StoreResult<Option<Job>> {
+    Ok(sqlx::query_as::<_, Job>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM print_jobs WHERE tenant_id = $1 AND printer_id = $2
+           AND status IN ('processing', 'uploaded', 'printing', 'paused')
+         ORDER BY updated_at DESC LIMIT 1"
+    ))
+    .bind(tenant.as_str())
+    .bind(printer_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Records how long a finished job printed, in minutes.
 pub async fn set_actual_minutes(
     conn: &mut Conn,

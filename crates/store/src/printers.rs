@@ -441,6 +441,24 @@ pub async fn print_ended(
     Ok(())
 }
 
+/// A start that never printed (the file did not arrive) gives the cleared bed back.
+pub async fn bed_unused(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE printers SET cleared = 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Takes the printer's cleared bed for a job about to start: `false` when the bed is not
 /// (or no longer) confirmed cleared. The compare-and-set is what keeps two dispatchers,
 /// even in two processes, from starting two jobs on one bed.
@@ -459,6 +477,45 @@ pub async fn take_cleared_bed(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What the hub reports about a printer that the farm keeps (the rest lives in memory).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reported {
+    pub status: String,
+    pub is_connected: bool,
+    pub connection_error: Option<String>,
+    pub filament_type: Option<String>,
+    pub colour_hex: Option<String>,
+}
+
+/// Writes what the hub reports about the printer (its state changes; not every report).
+/// A printer in maintenance stays in maintenance.
+pub async fn apply_reported(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    reported: &Reported,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE printers SET status = CASE WHEN in_maintenance = 1 THEN status ELSE $3 END,
+            is_connected = $4, connection_error = $5, last_connection_attempt = $6,
+            current_filament_type = COALESCE($7, current_filament_type),
+            current_color_hex = COALESCE($8, current_color_hex), updated_at = $6
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(&reported.status)
+    .bind(i64::from(reported.is_connected))
+    .bind(reported.connection_error.as_deref())
+    .bind(now)
+    .bind(reported.filament_type.as_deref())
+    .bind(reported.colour_hex.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// The status of a job that holds the printer (processing, uploaded, printing or paused), if any.

@@ -94,6 +94,13 @@ pub async fn resolve(State(app): State<App>, mut req: Request, next: Next) -> Re
     response
 }
 
+/// The caller a bearer token (session or API token) belongs to, if it is live.
+pub async fn caller_for_token(app: &App, token: &str) -> Result<Option<Authenticated>, ApiError> {
+    Ok(lookup(app, token, false, Utc::now())
+        .await?
+        .map(|(caller, _)| caller))
+}
+
 /// Finds the caller for `token`; the second value is a refreshed cookie to send back.
 async fn lookup(
     app: &App,

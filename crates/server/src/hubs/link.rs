@@ -5,7 +5,7 @@
 //! processes the same interface becomes a request on the hub's NATS subject; routes
 //! don't change.
 
-use serde::Serialize;
+pub use proto::hub::{HubCommand, PrinterAction};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,70 +13,6 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How long a hub has to acknowledge a command.
 pub const ACK_DEADLINE: Duration = Duration::from_secs(30);
-
-/// What a printer is told to do (the hub protocol's `printer_command.action`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrinterAction {
-    /// Pause the print.
-    Pause,
-    /// Resume a paused print.
-    Resume,
-    /// Stop (cancel) the print.
-    Stop,
-    /// Mark the bed cleared on the printer side.
-    ClearBed,
-    /// Chamber light on.
-    LightOn,
-    /// Chamber light off.
-    LightOff,
-}
-
-/// A command for a hub, as it goes over the hub socket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum HubCommand {
-    /// Start (add) or stop (remove) managing a printer.
-    ConfigurePrinter {
-        /// add, remove or update.
-        action: &'static str,
-        /// The printer's id, serial, address and connection type (and access code when adding).
-        printer: serde_json::Value,
-    },
-    /// Download a file and start printing one of its plates.
-    PrintCommand {
-        /// The printer's serial number.
-        printer_id: String,
-        /// The job, for progress reports.
-        job_id: String,
-        /// A signed download link (1 hour).
-        file_url: String,
-        /// The file's name on the printer.
-        file_name: String,
-        /// The plate to print (`Metadata/plate_<N>.gcode`).
-        plate_index: i64,
-    },
-    /// Look for printers announcing themselves on the LAN.
-    DiscoverPrinters,
-    /// Act on the hub itself.
-    HubCommand {
-        /// `disconnect` or `gpio_set`.
-        action: &'static str,
-        /// The pin, for `gpio_set`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        gpio_pin: Option<u8>,
-        /// The level, for `gpio_set`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        gpio_state: Option<bool>,
-    },
-    /// Act on a printer.
-    PrinterCommand {
-        /// The printer's serial number.
-        printer_id: String,
-        /// What to do.
-        action: PrinterAction,
-    },
-}
 
 /// Why a command did not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,29 +40,55 @@ pub struct Outgoing {
 /// Routes commands to connected hubs.
 #[derive(Debug, Default)]
 pub struct HubLink {
-    sessions: Mutex<HashMap<String, mpsc::Sender<Outgoing>>>,
+    sessions: Mutex<HashMap<String, (u64, mpsc::Sender<Outgoing>)>>,
+    generations: std::sync::atomic::AtomicU64,
+}
+
+/// A hub socket's place in the link: its commands, and its generation (to detach only itself).
+#[derive(Debug)]
+pub struct Attached {
+    /// Tells this socket apart from a newer one of the same hub.
+    pub generation: u64,
+    /// Commands for the hub; closed when a newer socket of the hub attaches.
+    pub commands: mpsc::Receiver<Outgoing>,
 }
 
 impl HubLink {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Outgoing>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, mpsc::Sender<Outgoing>)>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers the socket task of a hub that connected; a newer socket replaces an older one.
-    pub fn attach(&self, hub_id: &str) -> mpsc::Receiver<Outgoing> {
-        let (tx, rx) = mpsc::channel(64);
-        self.lock().insert(hub_id.to_string(), tx);
-        rx
+    pub fn attach_session(&self, hub_id: &str) -> Attached {
+        let (tx, commands) = mpsc::channel(64);
+        let generation = self
+            .generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock().insert(hub_id.to_string(), (generation, tx));
+        Attached {
+            generation,
+            commands,
+        }
     }
 
-    /// Forgets a hub whose socket closed.
-    pub fn detach(&self, hub_id: &str) {
-        self.lock().remove(hub_id);
+    /// [`HubLink::attach_session`] for a stand-in hub in tests.
+    pub fn attach(&self, hub_id: &str) -> mpsc::Receiver<Outgoing> {
+        self.attach_session(hub_id).commands
+    }
+
+    /// Forgets a hub whose socket closed, unless a newer socket replaced it.
+    pub fn detach(&self, hub_id: &str, generation: u64) {
+        let mut sessions = self.lock();
+        if sessions.get(hub_id).is_some_and(|(g, _)| *g == generation) {
+            sessions.remove(hub_id);
+        }
     }
 
     /// Whether a socket from the hub is open.
     pub fn is_connected(&self, hub_id: &str) -> bool {
-        self.lock().get(hub_id).is_some_and(|tx| !tx.is_closed())
+        self.lock()
+            .get(hub_id)
+            .is_some_and(|(_, tx)| !tx.is_closed())
     }
 
     /// Sends a command and waits for the hub's ack (at most `ACK_DEADLINE`).
@@ -134,7 +96,7 @@ impl HubLink {
         let sender = self
             .lock()
             .get(hub_id)
-            .cloned()
+            .map(|(_, tx)| tx.clone())
             .ok_or(CommandError::HubOffline)?;
         let (ack, answer) = oneshot::channel();
         sender
@@ -160,6 +122,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_older_socket_closing_does_not_detach_the_newer_one() {
+        let link = HubLink::default();
+        let old = link.attach_session("hub-1");
+        let new = link.attach_session("hub-1");
+        link.detach("hub-1", old.generation);
+        assert!(link.is_connected("hub-1"));
+        link.detach("hub-1", new.generation);
+        assert!(!link.is_connected("hub-1"));
+    }
+
     #[tokio::test]
     async fn a_command_to_a_hub_without_a_socket_fails_at_once() {
         let link = HubLink::default();
@@ -173,7 +146,10 @@ mod tests {
     #[tokio::test]
     async fn a_connected_hub_receives_the_command_and_its_ack_or_refusal_comes_back() {
         let link = std::sync::Arc::new(HubLink::default());
-        let mut inbox = link.attach("hub-1");
+        let Attached {
+            generation,
+            commands: mut inbox,
+        } = link.attach_session("hub-1");
         assert!(link.is_connected("hub-1"));
         let hub = tokio::spawn(async move {
             let first = inbox.recv().await.expect("a command");
@@ -188,7 +164,7 @@ mod tests {
             Err(CommandError::Refused("developer mode is off".into()))
         );
         hub.await.expect("hub task");
-        link.detach("hub-1");
+        link.detach("hub-1", generation);
         assert_eq!(
             link.send("hub-1", pause()).await,
             Err(CommandError::HubOffline)

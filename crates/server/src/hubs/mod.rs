@@ -3,6 +3,7 @@
 
 pub mod link;
 pub mod routes;
+pub mod socket;
 
 pub use link::{CommandError, HubCommand, HubLink, PrinterAction};
 

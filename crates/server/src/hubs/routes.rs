@@ -360,7 +360,7 @@ pub async fn disconnect(
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     let command = HubCommand::HubCommand {
-        action: "disconnect",
+        action: "disconnect".into(),
         gpio_pin: None,
         gpio_state: None,
     };
@@ -405,7 +405,7 @@ pub async fn gpio(
     };
     let hub = find(&app, &member.tenant, &id).await?;
     let command = HubCommand::HubCommand {
-        action: "gpio_set",
+        action: "gpio_set".into(),
         gpio_pin: Some(pin),
         gpio_state: Some(state),
     };

@@ -235,6 +235,10 @@ async fn failed(
     let minutes = if left_a_print(event.from) {
         print_ended(tx, tenant, &job, printer, now).await?
     } else {
+        // The start took the cleared bed; nothing was printed on it, so it is clear again.
+        if let Some(printer) = printer {
+            store::printers::bed_unused(tx, tenant, printer, now).await?;
+        }
         None
     };
     let reason = event.failure_reason.as_deref();

@@ -1,0 +1,692 @@
+//! The hub socket, `/ws/hub/{hub_id}`: one task per connected hub.
+//!
+//! The task owns the socket, the hub's pending commands (each with an id and a deadline)
+//! and its silence timer. It authenticates the hub's hello (HMAC with the hub's key, a
+//! 5-minute window, each nonce once), registers itself on the [`super::HubLink`] so routes
+//! can send commands, configures the hub's printers, and turns what the hub reports into
+//! farm state: printer status (in memory for dashboards; written to the database when it
+//! changes), and job moves from file transfers and the printers' own state, which emit
+//! the print events.
+
+use super::link::{Attached, Outgoing};
+use crate::app::App;
+use crate::error::{ApiError, OrNotFound};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use domain::TenantId;
+use domain::jobs::JobStatus;
+use futures::{SinkExt, StreamExt};
+use proto::PrinterStatus;
+use proto::hub::{self as wire, HubToServer, ServerNotice, ServerToHub, close};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use store::jobs::{Job, Move};
+use store::printers::{Printer, Reported};
+use tokio::sync::oneshot;
+
+/// How often the job's progress is written while it only creeps forward.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often `last_seen_at` is written for a hub that only sends heartbeats.
+const SEEN_EVERY: Duration = Duration::from_secs(30);
+
+/// GET /ws/hub/{hub_id} — a hub's socket. 404 for an unknown hub, 403 for an unclaimed one.
+pub async fn connect(
+    State(app): State<App>,
+    Path(hub_id): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let mut conn = app.store.conn().await?;
+    let hub = store::hubs::find(&mut conn, &hub_id)
+        .await
+        .or_not_found("HUB_NOT_FOUND", "hub")?;
+    let tenant = hub
+        .tenant_id
+        .clone()
+        .map(TenantId::from_stored)
+        .ok_or_else(|| ApiError::Forbidden {
+            code: "HUB_NOT_CLAIMED",
+            message: "the hub is not claimed by a farm yet".into(),
+        })?;
+    let key = hex::decode(store::hubs::secret_hash(&mut conn, &hub_id).await?)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hub key: {e}")))?;
+    drop(conn);
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        let session = Session {
+            app,
+            hub_id: hub.id.clone(),
+            hub_name: hub.name.clone(),
+            tenant,
+            printers: HashMap::new(),
+            pending: HashMap::new(),
+            last_seen_written: Instant::now(),
+            printers_loaded: None,
+        };
+        session.run(socket, key).await;
+    }))
+}
+
+/// What the session remembers about one printer between reports.
+#[derive(Debug, Clone)]
+struct Known {
+    printer: Printer,
+    reported: Option<Reported>,
+    gcode_state: Option<String>,
+    progress_written: Option<(i64, Instant)>,
+}
+
+struct Session {
+    app: App,
+    hub_id: String,
+    hub_name: Option<String>,
+    tenant: TenantId,
+    /// The hub's printers by serial number.
+    printers: HashMap<String, Known>,
+    /// Commands sent and not yet acknowledged: their deadline and who waits.
+    pending: HashMap<String, (Instant, oneshot::Sender<Result<(), String>>)>,
+    last_seen_written: Instant,
+    printers_loaded: Option<Instant>,
+}
+
+/// Why a session ended.
+enum Ending {
+    Close(u16, &'static str),
+    Gone,
+}
+
+impl Session {
+    async fn run(mut self, socket: WebSocket, key: Vec<u8>) {
+        let (mut sink, mut stream) = socket.split();
+        let hello = tokio::time::timeout(
+            Duration::from_secs(wire::HELLO_DEADLINE_SECS),
+            next_message(&mut stream),
+        )
+        .await;
+        let hello = match hello {
+            Ok(Some(HubToServer::HubHello { .. })) => hello.ok().flatten(),
+            _ => None,
+        };
+        let Some(HubToServer::HubHello {
+            hub_id,
+            firmware_version,
+            hardware_version,
+            mac_address,
+            timestamp,
+            nonce,
+            signature,
+        }) = hello
+        else {
+            let _ = sink
+                .send(close_frame(close::NO_HELLO, "hub_hello expected"))
+                .await;
+            return;
+        };
+        if hub_id != self.hub_id {
+            let _ = sink
+                .send(close_frame(
+                    close::WRONG_HUB,
+                    "hub id does not match the URL",
+                ))
+                .await;
+            return;
+        }
+        match self.accept_hello(&key, timestamp, &nonce, &signature).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(hub_id = %self.hub_id, "hub hello refused");
+                let _ = sink
+                    .send(close_frame(close::BAD_SIGNATURE, "hello refused"))
+                    .await;
+                return;
+            }
+            Err(err) => {
+                tracing::error!(hub_id = %self.hub_id, error = %err, "hub hello could not be checked");
+                let _ = sink.send(close_frame(1011, "server error")).await;
+                return;
+            }
+        }
+        let now = store::now_text();
+        let hello = store::hubs::HubHello {
+            firmware_version: Some(&firmware_version),
+            hardware_version: hardware_version.as_deref(),
+            mac_address: mac_address.as_deref(),
+            ip_address: None,
+        };
+        let online = match self.app.store.conn().await {
+            Ok(mut conn) => store::hubs::came_online(&mut conn, &self.hub_id, &hello, &now).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = online {
+            tracing::warn!(hub_id = %self.hub_id, error = %err, "hub online state not written");
+        }
+        let Attached {
+            generation,
+            mut commands,
+        } = self.app.hub_link.attach_session(&self.hub_id);
+        tracing::info!(hub_id = %self.hub_id, tenant_id = %self.tenant, "hub connected");
+        self.app.realtime.publish(
+            &self.tenant,
+            serde_json::json!({ "type": "hub_status", "hub_id": self.hub_id, "is_online": true }),
+        );
+        let ending = self.serve(&mut sink, &mut stream, &mut commands).await;
+        if let Ending::Close(code, reason) = ending {
+            let _ = sink.send(close_frame(code, reason)).await;
+        }
+        self.app.hub_link.detach(&self.hub_id, generation);
+        // A newer socket of this hub may be serving already: then the hub is not offline.
+        if !self.app.hub_link.is_connected(&self.hub_id) {
+            self.went_offline().await;
+        }
+        tracing::info!(hub_id = %self.hub_id, "hub disconnected");
+    }
+
+    /// Checks the hello's window, nonce and signature.
+    async fn accept_hello(
+        &self,
+        key: &[u8],
+        timestamp: i64,
+        nonce: &str,
+        signature: &str,
+    ) -> Result<bool, store::StoreError> {
+        let skew = (chrono::Utc::now().timestamp() - timestamp).abs();
+        if skew > wire::HELLO_WINDOW_SECS || nonce.is_empty() || nonce.len() > 128 {
+            return Ok(false);
+        }
+        if !wire::verify_hello(key, &self.hub_id, timestamp, nonce, signature) {
+            return Ok(false);
+        }
+        let mut conn = self.app.store.conn().await?;
+        store::hubs::use_nonce(&mut conn, &self.hub_id, nonce, &store::now_text()).await
+    }
+
+    async fn serve(
+        &mut self,
+        sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+        stream: &mut futures::stream::SplitStream<WebSocket>,
+        commands: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    ) -> Ending {
+        let welcome = ServerToHub::Notice(ServerNotice::HubWelcome {
+            hub_id: self.hub_id.clone(),
+            hub_name: self.hub_name.clone(),
+            tenant_id: self.tenant.to_string(),
+            server_time: chrono::Utc::now().timestamp(),
+        });
+        if send(sink, &welcome).await.is_err() {
+            return Ending::Gone;
+        }
+        if let Err(err) = self.load_printers().await {
+            tracing::warn!(hub_id = %self.hub_id, error = %err, "hub printers not loaded");
+        }
+        let configs: Vec<_> = self
+            .printers
+            .values()
+            .filter(|k| k.printer.is_active == 1)
+            .map(|k| crate::printers::printer_config(&self.app, &k.printer))
+            .collect();
+        for printer in configs {
+            let command = wire::HubCommand::ConfigurePrinter {
+                action: wire::ConfigureAction::Add,
+                printer,
+            };
+            if send(sink, &self.command(command, None)).await.is_err() {
+                return Ending::Gone;
+            }
+        }
+        let silence = Duration::from_secs(wire::SILENCE_LIMIT_SECS);
+        let mut heard = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    let text = match incoming {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ending::Gone,
+                        Some(Ok(_)) => { heard = Instant::now(); continue; }
+                    };
+                    heard = Instant::now();
+                    match serde_json::from_str::<HubToServer>(text.as_str()) {
+                        Ok(message) => {
+                            if let Err(err) = self.handle(message).await {
+                                tracing::warn!(hub_id = %self.hub_id, error = %err, "hub message not applied");
+                            }
+                        }
+                        Err(err) => {
+                            let error = ServerToHub::Notice(ServerNotice::Error {
+                                code: "BAD_MESSAGE".into(),
+                                message: format!("not a hub message: {err}"),
+                            });
+                            if send(sink, &error).await.is_err() {
+                                return Ending::Gone;
+                            }
+                        }
+                    }
+                }
+                outgoing = commands.recv() => {
+                    // The link dropped our sender: a newer socket of this hub took over.
+                    let Some(Outgoing { command, ack }) = outgoing else {
+                        return Ending::Close(close::REPLACED, "replaced by a newer connection");
+                    };
+                    let disconnect = matches!(&command, wire::HubCommand::HubCommand { action, .. } if action == "disconnect");
+                    let message = self.command(command, Some(ack));
+                    if send(sink, &message).await.is_err() {
+                        return Ending::Gone;
+                    }
+                    if disconnect {
+                        // Give the hub a moment to ack before closing.
+                        self.resolve_all(Ok(()));
+                        return Ending::Close(close::DISCONNECT, "disconnect requested");
+                    }
+                }
+                _ = tick.tick() => {
+                    if heard.elapsed() > silence {
+                        return Ending::Close(close::SILENT, "no message for 60 seconds");
+                    }
+                    let now = Instant::now();
+                    self.pending.retain(|_, (deadline, _)| *deadline > now);
+                }
+            }
+        }
+    }
+
+    /// Wraps a command with a fresh id and deadline; remembers who waits for its ack.
+    fn command(
+        &mut self,
+        command: wire::HubCommand,
+        ack: Option<oneshot::Sender<Result<(), String>>>,
+    ) -> ServerToHub {
+        let command_id = store::new_id();
+        let deadline = super::link::ACK_DEADLINE;
+        if let Some(ack) = ack {
+            self.pending
+                .insert(command_id.clone(), (Instant::now() + deadline, ack));
+        }
+        ServerToHub::Command(wire::Command {
+            command_id,
+            expires_at: chrono::Utc::now().timestamp() + deadline.as_secs() as i64,
+            command,
+        })
+    }
+
+    fn resolve_all(&mut self, result: Result<(), String>) {
+        for (_, (_, ack)) in self.pending.drain() {
+            let _ = ack.send(result.clone());
+        }
+    }
+
+    async fn handle(&mut self, message: HubToServer) -> Result<(), ApiError> {
+        match message {
+            HubToServer::CommandAck {
+                command_id,
+                success,
+                error,
+            } => {
+                if let Some((_, ack)) = self.pending.remove(&command_id) {
+                    let result = if success {
+                        Ok(())
+                    } else {
+                        Err(error.unwrap_or_else(|| "refused without a reason".into()))
+                    };
+                    let _ = ack.send(result);
+                }
+            }
+            HubToServer::PrinterStatus(status) => self.on_status(status).await?,
+            HubToServer::FileProgress {
+                printer_id,
+                job_id,
+                stage,
+                progress_percentage,
+                error,
+            } => {
+                self.on_file_progress(&printer_id, &job_id, stage, progress_percentage, error)
+                    .await?
+            }
+            HubToServer::PrinterDiscovered { printers } => {
+                self.app.realtime.publish(
+                    &self.tenant,
+                    serde_json::json!({ "type": "printer_discovered", "hub_id": self.hub_id, "printers": printers }),
+                );
+            }
+            HubToServer::Heartbeat | HubToServer::HubHello { .. } => {}
+        }
+        if self.last_seen_written.elapsed() > SEEN_EVERY {
+            self.last_seen_written = Instant::now();
+            let mut conn = self.app.store.conn().await?;
+            store::hubs::seen(&mut conn, &self.hub_id, &store::now_text()).await?;
+        }
+        Ok(())
+    }
+
+    /// Loads the hub's printers (again at most every few seconds, for a serial not yet known).
+    async fn load_printers(&mut self) -> Result<(), ApiError> {
+        if self
+            .printers_loaded
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(5))
+        {
+            return Ok(());
+        }
+        self.printers_loaded = Some(Instant::now());
+        let query = store::printers::PrinterQuery {
+            hub_id: Some(self.hub_id.clone()),
+            sort_by: "sort_order",
+            ascending: true,
+            ..Default::default()
+        };
+        let mut conn = self.app.store.conn().await?;
+        let (printers, _) =
+            store::printers::list(&mut conn, &self.tenant, &query, 100_000, 0).await?;
+        let mut known = HashMap::new();
+        for printer in printers {
+            let Some(serial) = printer.serial_number.clone() else {
+                continue;
+            };
+            let previous = self.printers.remove(&serial);
+            known.insert(
+                serial,
+                Known {
+                    printer,
+                    reported: previous.as_ref().and_then(|p| p.reported.clone()),
+                    gcode_state: previous.as_ref().and_then(|p| p.gcode_state.clone()),
+                    progress_written: previous.and_then(|p| p.progress_written),
+                },
+            );
+        }
+        self.printers = known;
+        Ok(())
+    }
+
+    async fn on_status(&mut self, status: PrinterStatus) -> Result<(), ApiError> {
+        if !self.printers.contains_key(&status.printer_id) {
+            self.load_printers().await?;
+        }
+        let Some(known) = self.printers.get(&status.printer_id).cloned() else {
+            tracing::debug!(hub_id = %self.hub_id, serial = %status.printer_id, "status of a printer the farm does not have on this hub");
+            return Ok(());
+        };
+        let printer_id = known.printer.id.clone();
+        // Dashboards see every report (coalesced per client), keyed by the farm's id.
+        let mut shown = status.clone();
+        shown.printer_id = printer_id.clone();
+        self.app.realtime.printer_status(&self.tenant, shown);
+
+        let reported = reported(&status);
+        if known.reported.as_ref() != Some(&reported) {
+            let mut conn = self.app.store.conn().await?;
+            store::printers::apply_reported(
+                &mut conn,
+                &self.tenant,
+                &printer_id,
+                &reported,
+                &store::now_text(),
+            )
+            .await?;
+            drop(conn);
+            if reported.status == "idle" && reported.is_connected {
+                crate::dispatch::wake(&self.app, &self.tenant);
+            }
+        }
+        let state_changed = known.gcode_state != status.gcode_state;
+        if let Some(k) = self.printers.get_mut(&status.printer_id) {
+            k.reported = Some(reported);
+            k.gcode_state = status.gcode_state.clone();
+        }
+        self.drive_job(&status, &printer_id, state_changed).await
+    }
+
+    /// Moves the printer's job along with what the printer itself says.
+    async fn drive_job(
+        &mut self,
+        status: &PrinterStatus,
+        printer_id: &str,
+        state_changed: bool,
+    ) -> Result<(), ApiError> {
+        let Some(state) = status.gcode_state.as_deref() else {
+            return Ok(());
+        };
+        let progress_due = self
+            .printers
+            .get(&status.printer_id)
+            .and_then(|k| k.progress_written)
+            .is_none_or(|(value, at)| {
+                status.progress_percentage.is_some_and(|p| p != value)
+                    && at.elapsed() >= PROGRESS_EVERY
+            });
+        if !state_changed && !progress_due {
+            return Ok(());
+        }
+        let mut conn = self.app.store.conn().await?;
+        let Some(job) = store::jobs::active_on_printer(&mut conn, &self.tenant, printer_id).await?
+        else {
+            return Ok(());
+        };
+        drop(conn);
+        // A hub that knows which job it printed must be talking about this one.
+        if status.job_id.as_deref().is_some_and(|id| id != job.id) {
+            return Ok(());
+        }
+        let current: JobStatus = job.status.parse().map_err(|e: domain::jobs::UnknownName| {
+            ApiError::internal(anyhow::anyhow!(e.to_string()))
+        })?;
+        let progress = status.progress_percentage.map(|p| p.clamp(0, 100));
+        if let Some(to) = domain::jobs::status_for_printer_state(current, state) {
+            let reason = status
+                .error_message
+                .clone()
+                .or_else(|| {
+                    status
+                        .error_code
+                        .as_ref()
+                        .map(|c| format!("the printer reported error {c}"))
+                })
+                .unwrap_or_else(|| "the printer reported the print failed".into());
+            let moved = move_job(&self.app, &self.tenant, &job, to, progress, Some(reason)).await?;
+            self.job_update(&moved);
+            if to == JobStatus::Uploaded {
+                // The printer is already running: the next step follows at once.
+                if let Some(next) =
+                    domain::jobs::status_for_printer_state(JobStatus::Uploaded, state)
+                {
+                    let moved =
+                        move_job(&self.app, &self.tenant, &moved, next, progress, None).await?;
+                    self.job_update(&moved);
+                }
+            }
+        } else if current == JobStatus::Printing
+            && let Some(value) = progress
+            && value != job.progress_percentage
+        {
+            let mut conn = self.app.store.conn().await?;
+            let job = store::jobs::set_progress(
+                &mut conn,
+                &self.tenant,
+                &job.id,
+                value,
+                &store::now_text(),
+            )
+            .await?;
+            self.job_update(&job);
+        }
+        if let (Some(k), Some(value)) = (self.printers.get_mut(&status.printer_id), progress) {
+            k.progress_written = Some((value, Instant::now()));
+        }
+        Ok(())
+    }
+
+    async fn on_file_progress(
+        &mut self,
+        serial: &str,
+        job_id: &str,
+        stage: wire::FileStage,
+        progress: i64,
+        error: Option<String>,
+    ) -> Result<(), ApiError> {
+        let mut conn = self.app.store.conn().await?;
+        let job = match store::jobs::get(&mut conn, &self.tenant, job_id).await {
+            Ok(job) => job,
+            Err(store::StoreError::NotFound) => return Ok(()),
+            Err(other) => return Err(other.into()),
+        };
+        drop(conn);
+        // The job must be on the printer the hub talks about.
+        let on_printer = self
+            .printers
+            .get(serial)
+            .is_some_and(|k| job.printer_id.as_deref() == Some(k.printer.id.as_str()));
+        if !on_printer {
+            return Ok(());
+        }
+        let current: JobStatus = job.status.parse().map_err(|e: domain::jobs::UnknownName| {
+            ApiError::internal(anyhow::anyhow!(e.to_string()))
+        })?;
+        let stage = match stage {
+            wire::FileStage::Downloading => domain::jobs::FileStage::Downloading,
+            wire::FileStage::Uploading => domain::jobs::FileStage::Uploading,
+            wire::FileStage::Complete => domain::jobs::FileStage::Complete,
+            wire::FileStage::Failed => domain::jobs::FileStage::Failed,
+        };
+        match domain::jobs::status_for_file_stage(current, stage) {
+            Some(to) if to != current => {
+                let reason = error.unwrap_or_else(|| "the file did not reach the printer".into());
+                let moved = move_job(&self.app, &self.tenant, &job, to, None, Some(reason)).await?;
+                self.job_update(&moved);
+            }
+            _ => {
+                // Transfer progress is for dashboards only.
+                self.app.realtime.publish(
+                    &self.tenant,
+                    serde_json::json!({ "type": "job_update", "job_id": job.id, "status": job.status,
+                                         "printer_id": job.printer_id, "file_progress": progress }),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn job_update(&self, job: &Job) {
+        self.app.realtime.publish(
+            &self.tenant,
+            serde_json::json!({ "type": "job_update", "job_id": job.id, "status": job.status,
+                                 "progress_percentage": job.progress_percentage, "printer_id": job.printer_id }),
+        );
+    }
+
+    async fn went_offline(&mut self) {
+        self.resolve_all(Err("the hub disconnected".into()));
+        match self.app.store.conn().await {
+            Ok(mut conn) => {
+                if let Err(err) =
+                    store::hubs::went_offline(&mut conn, &self.hub_id, &store::now_text()).await
+                {
+                    tracing::warn!(hub_id = %self.hub_id, error = %err, "hub offline state not written");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(hub_id = %self.hub_id, error = %err, "hub offline state not written")
+            }
+        }
+        for known in self.printers.values() {
+            self.app.realtime.printer_status(
+                &self.tenant,
+                PrinterStatus {
+                    printer_id: known.printer.id.clone(),
+                    status: "offline".into(),
+                    is_connected: Some(false),
+                    ..Default::default()
+                },
+            );
+        }
+        self.app.realtime.publish(
+            &self.tenant,
+            serde_json::json!({ "type": "hub_status", "hub_id": self.hub_id, "is_online": false }),
+        );
+    }
+}
+
+/// What the farm keeps of a report.
+fn reported(status: &PrinterStatus) -> Reported {
+    let state = status
+        .status
+        .parse::<domain::printers::PrinterStatus>()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| "error".into());
+    // With one filament loaded (no AMS, or one tray), that is the printer's material;
+    // with several, the job's own match is decided per slot later, so the columns stay.
+    let single = (status.filaments.len() == 1).then(|| &status.filaments[0]);
+    Reported {
+        status: state,
+        is_connected: status.is_connected.unwrap_or(true),
+        connection_error: status.error_message.clone(),
+        filament_type: single.and_then(|f| f.filament_type.clone()),
+        colour_hex: single.and_then(|f| f.colour.clone()).map(|c| {
+            let hex = c.trim_start_matches('#');
+            format!("#{}", &hex[..hex.len().min(6)])
+        }),
+    }
+}
+
+/// Moves a job the way its printer or hub reported, with the matching event.
+async fn move_job(
+    app: &App,
+    tenant: &TenantId,
+    job: &Job,
+    to: JobStatus,
+    progress: Option<i64>,
+    reason: Option<String>,
+) -> Result<Job, ApiError> {
+    let (extra, event) = match to {
+        JobStatus::Printing if job.status == JobStatus::Paused.as_str() => {
+            (Move::default(), "job_resumed")
+        }
+        JobStatus::Printing => (
+            Move {
+                progress,
+                started: job.time_started.is_none(),
+                ..Move::default()
+            },
+            "job_started",
+        ),
+        JobStatus::Paused => (Move::default(), "job_paused"),
+        JobStatus::Completed => (
+            Move {
+                progress: Some(100),
+                completed: true,
+                ..Move::default()
+            },
+            "job_completed",
+        ),
+        JobStatus::Failed => (
+            Move {
+                failure_reason: reason.as_deref(),
+                completed: true,
+                ..Move::default()
+            },
+            "job_failed",
+        ),
+        _ => (Move::default(), "job_progress"),
+    };
+    crate::jobs::apply(app, tenant, job, to, extra, event).await
+}
+
+async fn next_message(stream: &mut futures::stream::SplitStream<WebSocket>) -> Option<HubToServer> {
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(text)) => return serde_json::from_str(text.as_str()).ok(),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn send(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    message: &ServerToHub,
+) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(message).map_err(axum::Error::new)?;
+    sink.send(Message::Text(text.into())).await
+}
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}

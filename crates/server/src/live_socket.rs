@@ -1,0 +1,344 @@
+//! The dashboard socket, `/ws/dashboard`: a farm's live events, fanned out to browsers.
+//!
+//! A browser authenticates with its session token within 30 s, then subscribes to
+//! printers (none named: all of the farm). Each connection has a bounded outbox written
+//! by its own task, so a slow browser never slows the hub path or other browsers.
+//! Printer statuses are coalesced per printer (the newest wins); any other message that
+//! finds the outbox full means the browser fell behind: it is told to resync and closed.
+
+use crate::app::App;
+use crate::envelope::{ApiResult, Envelope};
+use crate::extract::ApiQuery;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use domain::TenantId;
+use futures::{SinkExt, StreamExt};
+use proto::dashboard::{AUTH_DEADLINE_SECS, ClientMessage, ServerMessage};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast, mpsc};
+
+/// Messages (other than printer statuses) a browser may have waiting.
+const OUTBOX: usize = 256;
+
+/// Close codes of the dashboard socket.
+const CLOSE_UNAUTHENTICATED: u16 = 4001;
+const CLOSE_LAGGING: u16 = 4008;
+
+/// `?tenant=` on the socket URL.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SocketQuery {
+    tenant: Option<String>,
+}
+
+/// GET /ws/dashboard — the live socket of the dashboard.
+pub async fn connect(
+    State(app): State<App>,
+    ApiQuery(query): ApiQuery<SocketQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| session(app, socket, query.tenant))
+}
+
+/// GET /ws/dashboard/status — how many dashboards are connected, and to how many farms (signed-in users).
+pub async fn status(State(app): State<App>, _signed_in: crate::auth::AuthUser) -> ApiResult<Value> {
+    let (total, farms) = app.realtime.dashboards();
+    Ok(Envelope::ok(
+        json!({ "connections": total, "farms": farms }),
+    ))
+}
+
+/// Who the socket belongs to once authenticated.
+async fn authenticate(app: &App, token: &str, wanted: Option<String>) -> Result<TenantId, String> {
+    let caller = crate::auth::session::caller_for_token(app, token)
+        .await
+        .map_err(|_| "the server could not check the session".to_string())?
+        .ok_or("the session is not valid; sign in again")?;
+    let mut conn = app
+        .store
+        .conn()
+        .await
+        .map_err(|_| "the server could not check the session".to_string())?;
+    let user = caller.user.user_id();
+    let tenant = match wanted.filter(|t| !t.is_empty()) {
+        Some(t) => TenantId::parse(&t).ok_or("no such farm")?,
+        None => {
+            let farms = store::tenants::list_for_user(&mut conn, &user)
+                .await
+                .map_err(|_| "the server could not read your farms".to_string())?;
+            let first = farms.first().ok_or("you are not a member of any farm")?;
+            TenantId::from_stored(first.tenant.id.clone())
+        }
+    };
+    match store::members::role_of(&mut conn, &tenant, &user).await {
+        Ok(Some(_)) => Ok(tenant),
+        Ok(None) => Err("you are not a member of this farm".into()),
+        Err(_) => Err("the server could not check your membership".into()),
+    }
+}
+
+async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
+    let (mut sink, mut stream) = socket.split();
+    let first = tokio::time::timeout(Duration::from_secs(AUTH_DEADLINE_SECS), async {
+        loop {
+            match stream.next().await? {
+                Ok(Message::Text(text)) => {
+                    return serde_json::from_str::<ClientMessage>(text.as_str()).ok();
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    let Ok(Some(ClientMessage::Auth { token, tenant_id })) = first else {
+        let _ = send(
+            &mut sink,
+            &ServerMessage::AuthError {
+                message: "send auth with your session token first".into(),
+            },
+        )
+        .await;
+        let _ = sink
+            .send(close(CLOSE_UNAUTHENTICATED, "not authenticated"))
+            .await;
+        return;
+    };
+    let tenant = match authenticate(&app, &token, tenant_id.or(query_tenant)).await {
+        Ok(tenant) => tenant,
+        Err(message) => {
+            let _ = send(&mut sink, &ServerMessage::AuthError { message }).await;
+            let _ = sink
+                .send(close(CLOSE_UNAUTHENTICATED, "not authenticated"))
+                .await;
+            return;
+        }
+    };
+    // Subscribe before answering, so nothing published after auth_success is missed.
+    let events = app.realtime.subscribe();
+    if send(
+        &mut sink,
+        &ServerMessage::AuthSuccess {
+            tenant_id: tenant.to_string(),
+        },
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    let _guard = app.realtime.dashboard_connected(&tenant);
+    let outbox = Outbox::default();
+    let (tx, rx) = mpsc::channel::<Message>(OUTBOX);
+    let writer = tokio::spawn(write(sink, rx, outbox.clone()));
+    let mut client = Client {
+        tenant,
+        subscribed: HashSet::new(),
+        outbox,
+        tx,
+    };
+    client.follow(&app, events, &mut stream).await;
+    drop(client);
+    let _ = writer.await;
+}
+
+/// Printer statuses waiting for the writer, newest per printer.
+#[derive(Clone, Default)]
+struct Outbox {
+    statuses: Arc<Mutex<HashMap<String, Value>>>,
+    ready: Arc<Notify>,
+    /// Set when the browser fell behind: the writer sends the resync hint and closes.
+    lagging: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Outbox {
+    fn put(&self, printer: String, message: Value) {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(printer, message);
+        self.ready.notify_one();
+    }
+
+    fn lag(&self) {
+        self.lagging
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.ready.notify_one();
+    }
+
+    fn is_lagging(&self) -> bool {
+        self.lagging.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn take(&self) -> Vec<Value> {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, m)| m)
+            .collect()
+    }
+}
+
+/// Writes the outbox to the browser until the socket or the outbox closes.
+async fn write(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Message>,
+    outbox: Outbox,
+) {
+    loop {
+        tokio::select! {
+            message = rx.recv() => {
+                let Some(message) = message else {
+                    if outbox.is_lagging() {
+                        send_resync(&mut sink).await;
+                    }
+                    break;
+                };
+                let closing = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+            }
+            _ = outbox.ready.notified() => {
+                if outbox.is_lagging() {
+                    return send_resync(&mut sink).await;
+                }
+                for message in outbox.take() {
+                    if sink.send(Message::Text(message.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tells a browser that fell behind to reload, past the queued messages, and closes.
+async fn send_resync(sink: &mut futures::stream::SplitSink<WebSocket, Message>) {
+    let hint =
+        json!({ "type": "resync", "reason": "the browser fell behind; reload and reconnect" });
+    let _ = sink.send(Message::Text(hint.to_string().into())).await;
+    let _ = sink.send(close(CLOSE_LAGGING, "fell behind; resync")).await;
+}
+
+struct Client {
+    tenant: TenantId,
+    /// Printers followed; empty means all.
+    subscribed: HashSet<String>,
+    outbox: Outbox,
+    tx: mpsc::Sender<Message>,
+}
+
+impl Client {
+    fn follows(&self, printer: Option<&str>) -> bool {
+        self.subscribed.is_empty() || printer.is_some_and(|p| self.subscribed.contains(p))
+    }
+
+    /// Queues a message; `false` when the browser has fallen behind.
+    fn queue(&self, message: Value) -> bool {
+        match self.tx.try_send(Message::Text(message.to_string().into())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
+        }
+    }
+
+    fn resync(&self) {
+        self.outbox.lag();
+    }
+
+    /// Sends the latest status of every followed printer (after auth or a subscribe).
+    fn snapshot(&self, app: &App) {
+        for status in app.realtime.printers_of(&self.tenant) {
+            if self.follows(Some(&status.printer_id)) {
+                let id = status.printer_id.clone();
+                let message =
+                    serde_json::to_value(ServerMessage::PrinterStatus(status)).unwrap_or_default();
+                self.outbox.put(id, message);
+            }
+        }
+    }
+
+    async fn follow(
+        &mut self,
+        app: &App,
+        mut events: broadcast::Receiver<crate::realtime::FarmEvent>,
+        stream: &mut futures::stream::SplitStream<WebSocket>,
+    ) {
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(event) if event.tenant == self.tenant => {
+                        let kind = event.message["type"].as_str().unwrap_or_default().to_string();
+                        let printer = event.message["printer_id"].as_str().map(str::to_string);
+                        match kind.as_str() {
+                            "printer_status" => {
+                                if self.follows(printer.as_deref()) {
+                                    self.outbox.put(printer.unwrap_or_default(), event.message);
+                                }
+                            }
+                            "job_update" if !self.follows(printer.as_deref()) => {}
+                            _ => {
+                                if !self.queue(event.message) {
+                                    self.resync();
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.resync();
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                incoming = stream.next() => {
+                    let text = match incoming {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                        Some(Ok(_)) => continue,
+                    };
+                    match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                        Ok(ClientMessage::Subscribe { printers, unsubscribe }) => {
+                            self.subscribed.extend(printers);
+                            for printer in unsubscribe {
+                                self.subscribed.remove(&printer);
+                            }
+                            self.snapshot(app);
+                        }
+                        Ok(ClientMessage::Ping) => {
+                            self.queue(json!({ "type": "pong" }));
+                        }
+                        Ok(ClientMessage::Auth { .. }) => {}
+                        Err(err) => {
+                            self.queue(json!({ "type": "error", "message": format!("not a dashboard message: {err}") }));
+                        }
+                    }
+                }
+                _ = self.tx.closed() => return,
+            }
+        }
+    }
+}
+
+async fn send(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    message: &ServerMessage,
+) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(message).map_err(axum::Error::new)?;
+    sink.send(Message::Text(text.into())).await
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}

@@ -1,0 +1,409 @@
+//! Both sockets over real WebSockets: a hub proves its secret and drives a print from its
+//! printer's reports, while a dashboard sees the printer and the job move, in order.
+
+mod common;
+
+use common::TestApp;
+use futures::{SinkExt, StreamExt};
+use proto::hub::{self as wire, HubToServer};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ws_url(app: &TestApp, path: &str) -> String {
+    format!("{}{path}", app.base.replacen("http", "ws", 1))
+}
+
+async fn open(app: &TestApp, path: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    tokio_tungstenite::connect_async(ws_url(app, path))
+        .await
+        .map(|(socket, _)| socket)
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next text message as JSON, or the close code; fails after a deadline.
+async fn next(socket: &mut Socket) -> Result<Value, Option<u16>> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a message within the deadline");
+        match message {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => return Err(None),
+        }
+    }
+}
+
+/// The next message of `kind`, skipping others.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let message = next(socket)
+            .await
+            .unwrap_or_else(|code| panic!("closed ({code:?}) waiting for {kind}"));
+        if message["type"] == kind {
+            return message;
+        }
+    }
+}
+
+fn hello(hub_id: &str, secret: &str, nonce: &str, timestamp: i64) -> Value {
+    let signature = wire::hello_signature(&wire::hello_key(secret), hub_id, timestamp, nonce);
+    serde_json::to_value(HubToServer::HubHello {
+        hub_id: hub_id.into(),
+        firmware_version: "1.0.0".into(),
+        hardware_version: None,
+        mac_address: None,
+        timestamp,
+        nonce: nonce.into(),
+        signature,
+    })
+    .unwrap()
+}
+
+fn status(serial: &str, state: &str, gcode: &str, progress: i64) -> Value {
+    json!({ "type": "printer_status", "printer_id": serial, "status": state, "is_connected": true,
+            "gcode_state": gcode, "progress_percentage": progress,
+            "temperatures": { "nozzle": 220.0, "nozzle_target": 220.0, "bed": 60.0, "bed_target": 60.0 } })
+}
+
+async fn eventually_json(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    farm: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = app.get(path, token, Some(farm)).await;
+        if check(answer.data()) {
+            return answer.data().clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never matched: {}",
+            answer.data()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_hub_proves_its_secret_and_its_printers_reports_drive_the_job_seen_live() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("hana").await;
+    let hub = app
+        .post(
+            "/api/v1/hubs/register",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "Rack A" }),
+        )
+        .await;
+    let hub_id = hub.data()["hub_id"].as_str().unwrap().to_string();
+    let secret = hub.data()["secret"].as_str().unwrap().to_string();
+    let serial = "0300AA000000002";
+    let printer = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": serial, "access_code": "12345678",
+                    "nozzle_size": 0.4, "current_filament_type": "PLA", "current_color_hex": "#F7D959", "hub_id": hub_id }),
+        )
+        .await;
+    printer.expect(201);
+    let printer_id = printer.data()["id"].as_str().unwrap().to_string();
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            Some(&farm),
+            json!({ "print_file_id": file }),
+        )
+        .await;
+    let job_id = job.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/jobs/{job_id}/assign"),
+        &owner.token,
+        Some(&farm),
+        json!({ "printer_id": printer_id }),
+    )
+    .await
+    .expect(200);
+
+    // A dashboard of the farm.
+    let mut dashboard = open(&app, "/ws/dashboard").await.unwrap();
+    send(
+        &mut dashboard,
+        json!({ "type": "auth", "token": owner.token, "tenant_id": farm }),
+    )
+    .await;
+    assert_eq!(next(&mut dashboard).await.unwrap()["type"], "auth_success");
+    send(
+        &mut dashboard,
+        json!({ "type": "subscribe", "printers": [] }),
+    )
+    .await;
+
+    // Unknown hubs are not found; a wrong secret, a stale timestamp or a replayed nonce is refused.
+    match open(&app, "/ws/hub/pfhub-nobody").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 404)
+        }
+        other => panic!("an unknown hub connected: {other:?}"),
+    }
+    let now = chrono::Utc::now().timestamp();
+    for (bad, code) in [
+        (
+            hello(&hub_id, "pfhs_wrong", "n-1", now),
+            wire::close::BAD_SIGNATURE,
+        ),
+        (
+            hello(&hub_id, &secret, "n-2", now - 3600),
+            wire::close::BAD_SIGNATURE,
+        ),
+        (
+            hello("another-hub", &secret, "n-3", now),
+            wire::close::WRONG_HUB,
+        ),
+        (json!({ "type": "heartbeat" }), wire::close::NO_HELLO),
+    ] {
+        let mut socket = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+        send(&mut socket, bad).await;
+        assert_eq!(next(&mut socket).await, Err(Some(code)));
+    }
+    let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    send(&mut hub, hello(&hub_id, &secret, "n-ok", now)).await;
+    let welcome = next(&mut hub).await.unwrap();
+    assert_eq!(welcome["type"], "hub_welcome");
+    assert_eq!(welcome["tenant_id"], farm.as_str());
+    let configure = next_of(&mut hub, "configure_printer").await;
+    assert_eq!(configure["action"], "add");
+    assert_eq!(configure["printer"]["serial_number"], serial);
+    assert_eq!(
+        configure["printer"]["access_code"], "12345678",
+        "the hub gets the code it needs"
+    );
+    send(
+        &mut hub,
+        json!({ "type": "command_ack", "command_id": configure["command_id"], "success": true }),
+    )
+    .await;
+    let mut replay = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    send(&mut replay, hello(&hub_id, &secret, "n-ok", now)).await;
+    assert_eq!(
+        next(&mut replay).await,
+        Err(Some(wire::close::BAD_SIGNATURE)),
+        "a nonce is good once"
+    );
+    let hub_state = app
+        .get(
+            &format!("/api/v1/hubs/{hub_id}/connection"),
+            &owner.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(hub_state.data()["connected"], true);
+
+    // The printer reports in: it is connected and idle, and the dashboard sees it by its farm id.
+    send(&mut hub, status(serial, "idle", "IDLE", 0)).await;
+    let seen = next_of(&mut dashboard, "printer_status").await;
+    assert_eq!(seen["printer_id"], printer_id.as_str());
+    assert_eq!(seen["temperatures"]["bed"], 60.0);
+    eventually_json(
+        &app,
+        &format!("/api/v1/printers/{printer_id}"),
+        &owner.token,
+        &farm,
+        |p| p["is_connected"] == 1,
+    )
+    .await;
+
+    // Start: the hub gets print_command and acks it.
+    let starter = {
+        let app_base = app.base.clone();
+        let client = app.client.clone();
+        let token = owner.token.clone();
+        let farm = farm.clone();
+        let job_id = job_id.clone();
+        tokio::spawn(async move {
+            client
+                .post(format!("{app_base}/api/v1/jobs/{job_id}/start"))
+                .bearer_auth(token)
+                .header("x-tenant-id", farm)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let command = next_of(&mut hub, "print_command").await;
+    assert_eq!(command["job_id"], job_id.as_str());
+    assert_eq!(command["printer_id"], serial);
+    assert!(command["expires_at"].as_i64().unwrap() > now);
+    send(
+        &mut hub,
+        json!({ "type": "command_ack", "command_id": command["command_id"], "success": true }),
+    )
+    .await;
+    assert_eq!(starter.await.unwrap(), 200);
+
+    // The file travels, then the printer runs and finishes: the job follows, and so does the dashboard.
+    for stage in ["downloading", "uploading", "complete"] {
+        send(&mut hub, json!({ "type": "file_progress", "printer_id": serial, "job_id": job_id, "stage": stage, "progress_percentage": 100 })).await;
+    }
+    eventually_json(
+        &app,
+        &format!("/api/v1/jobs/{job_id}"),
+        &owner.token,
+        &farm,
+        |j| j["status"] == "uploaded",
+    )
+    .await;
+    send(&mut hub, status(serial, "printing", "RUNNING", 10)).await;
+    eventually_json(
+        &app,
+        &format!("/api/v1/jobs/{job_id}"),
+        &owner.token,
+        &farm,
+        |j| j["status"] == "printing",
+    )
+    .await;
+    send(&mut hub, status(serial, "idle", "FINISH", 100)).await;
+    let done = eventually_json(
+        &app,
+        &format!("/api/v1/jobs/{job_id}"),
+        &owner.token,
+        &farm,
+        |j| j["status"] == "completed",
+    )
+    .await;
+    assert_eq!(done["progress_percentage"], 100);
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("completed") {
+        let update = next_of(&mut dashboard, "job_update").await;
+        if update["job_id"] == job_id.as_str()
+            && seen.last() != update["status"].as_str().map(str::to_string).as_ref()
+        {
+            seen.push(update["status"].as_str().unwrap().to_string());
+        }
+    }
+    // processing: the file on its way (transfer progress), then the moves.
+    assert_eq!(seen, ["processing", "uploaded", "printing", "completed"]);
+    server::workers::drain_until_idle(&app.state, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let tasks = app
+        .get(
+            "/api/v1/worklist?task_type=collection",
+            &owner.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(tasks.data().as_array().unwrap().len(), 1);
+
+    // The hub goes away: it and its printer are offline, and the dashboard is told.
+    hub.close(None).await.unwrap();
+    let offline = next_of(&mut dashboard, "hub_status").await;
+    assert_eq!(offline["is_online"], false);
+    eventually_json(
+        &app,
+        &format!("/api/v1/printers/{printer_id}"),
+        &owner.token,
+        &farm,
+        |p| p["is_connected"] == 0 && p["status"] == "offline",
+    )
+    .await;
+    let pause = app
+        .post(
+            &format!("/api/v1/printers/{printer_id}/control"),
+            &owner.token,
+            Some(&farm),
+            json!({ "action": "pause" }),
+        )
+        .await;
+    pause.expect(409);
+    assert_eq!(pause.code(), "HUB_OFFLINE");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("dora").await;
+    let (stranger, _) = app.signed_up_owner("sam").await;
+
+    let mut anonymous = open(&app, "/ws/dashboard").await.unwrap();
+    send(
+        &mut anonymous,
+        json!({ "type": "subscribe", "printers": [] }),
+    )
+    .await;
+    assert_eq!(next(&mut anonymous).await.unwrap()["type"], "auth_error");
+    assert_eq!(next(&mut anonymous).await, Err(Some(4001)));
+
+    let mut bad = open(&app, "/ws/dashboard").await.unwrap();
+    send(
+        &mut bad,
+        json!({ "type": "auth", "token": "not-a-session" }),
+    )
+    .await;
+    assert_eq!(next(&mut bad).await.unwrap()["type"], "auth_error");
+
+    let mut outsider = open(&app, &format!("/ws/dashboard?tenant={farm}"))
+        .await
+        .unwrap();
+    send(
+        &mut outsider,
+        json!({ "type": "auth", "token": stranger.token }),
+    )
+    .await;
+    let refused = next(&mut outsider).await.unwrap();
+    assert_eq!(refused["type"], "auth_error");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a member")
+    );
+
+    let mut mine = open(&app, &format!("/ws/dashboard?tenant={farm}"))
+        .await
+        .unwrap();
+    send(&mut mine, json!({ "type": "auth", "token": owner.token })).await;
+    assert_eq!(next(&mut mine).await.unwrap()["type"], "auth_success");
+    let mut theirs = open(&app, "/ws/dashboard").await.unwrap();
+    send(
+        &mut theirs,
+        json!({ "type": "auth", "token": stranger.token }),
+    )
+    .await;
+    assert_eq!(next(&mut theirs).await.unwrap()["type"], "auth_success");
+    let counted = app.get("/ws/dashboard/status", &owner.token, None).await;
+    assert_eq!(counted.data()["connections"], 2);
+
+    // An event of my farm reaches me and not the stranger, whose next message is their own pong.
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    app.state.realtime.publish(
+        &tenant,
+        json!({ "type": "hub_status", "hub_id": "h1", "is_online": true }),
+    );
+    assert_eq!(next(&mut mine).await.unwrap()["hub_id"], "h1");
+    send(&mut theirs, json!({ "type": "ping" })).await;
+    assert_eq!(next(&mut theirs).await.unwrap()["type"], "pong");
+    app.stop().await;
+}
