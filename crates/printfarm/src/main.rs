@@ -1,4 +1,7 @@
-//! `printfarm`: the one binary. It only wires settings to the server.
+//! `printfarm`: the one binary. It only wires settings to the server, the hub agent,
+//! the printer simulator and the demo.
+
+mod demo;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +26,47 @@ enum Command {
     Migrate(ServerArgs),
     /// Print the settings in effect (secrets hidden) and exit.
     Config(ServerArgs),
+    /// A live demo farm in one process: server, hub and 12 simulated printers printing.
+    Demo(DemoArgs),
+    /// Run the hub agent on a farm's LAN (settings in a TOML file readable only by you).
+    Hub {
+        /// The hub's settings file (server_url, hub_id, hub_secret, data_dir).
+        #[arg(long, short = 'c')]
+        config: PathBuf,
+    },
+    /// Simulated Bambu printers (one JSON line per printer: serial, access code, ports).
+    Sim(SimArgs),
+}
+
+/// Options of `printfarm demo`.
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// A fresh data directory (default: a new one under the system's temporary directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// How many simulated printers.
+    #[arg(long, default_value_t = 12)]
+    printers: usize,
+    /// Simulated seconds per real second (30: a 15-minute plate prints in 30 s).
+    #[arg(long, default_value_t = 30.0)]
+    time_scale: f64,
+}
+
+/// Options of `printfarm sim`.
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// How many printers (cycling through X1C, P1S, P1P, A1, A1 mini).
+    #[arg(long, default_value_t = 5)]
+    printers: usize,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// The address the printers listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
 }
 
 /// Settings that can be given on the command line (they override file and environment).
@@ -151,6 +195,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 redact_url(&settings.database_url())
             );
             Ok(())
+        }
+        Command::Demo(args) => {
+            server::telemetry::init(LogFormat::Text);
+            let options = demo::DemoOptions {
+                listen: args.listen,
+                data_dir: args.data_dir,
+                printers: args.printers.max(1),
+                time_scale: args.time_scale.max(0.1),
+                clear_after: std::time::Duration::from_secs(5),
+            };
+            demo::run(options, shutdown_signal()).await
+        }
+        Command::Hub { config } => {
+            server::telemetry::init(LogFormat::Text);
+            hub::run_from_file(&config)
+                .await
+                .with_context(|| format!("hub with {}", config.display()))
+        }
+        Command::Sim(args) => {
+            server::telemetry::init(LogFormat::Text);
+            let mut config = sim::FarmConfig::mixed(args.printers);
+            config.time_scale = args.time_scale;
+            config.bind_ip = args.bind;
+            sim::run(config).await.context("simulator")
         }
         Command::Config(args) => {
             let mut settings = args.settings()?;
