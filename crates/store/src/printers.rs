@@ -5,7 +5,7 @@ use domain::{PrinterId, TenantId};
 use serde::Serialize;
 
 /// A printer row. `access_code` holds the sealed code (or none); the server masks it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Printer {
     pub id: String,
     pub tenant_id: String,
@@ -58,6 +58,11 @@ macro_rules! columns {
          is_active, cleared, sort_order, printer_id, in_maintenance, maintenance_type, created_at, updated_at"
     };
 }
+
+/// The columns as `json_object` / `json_build_object` arguments: a list is read as one JSON
+/// value, because sqlx hands each row of a result over from its SQLite worker thread and
+/// converts it to an `AnyRow` (about 14 µs a row: most of a 50-printer list's time).
+const JSON_PAIRS: &str = "'id', id, 'tenant_id', tenant_id, 'hub_id', hub_id, 'name', name, 'model', model, 'manufacturer', manufacturer, 'firmware_version', firmware_version, 'total_print_time', total_print_time, 'last_maintenance_date', last_maintenance_date, 'status', status, 'current_color', current_color, 'current_color_hex', current_color_hex, 'current_filament_type', current_filament_type, 'current_build_plate', current_build_plate, 'filament_level', filament_level, 'nozzle_size', nozzle_size, 'location', location, 'connection_type', connection_type, 'ip_address', ip_address, 'serial_number', serial_number, 'access_code', access_code, 'is_connected', is_connected, 'last_connection_attempt', last_connection_attempt, 'connection_error', connection_error, 'is_active', is_active, 'cleared', cleared, 'sort_order', sort_order, 'printer_id', printer_id, 'in_maintenance', in_maintenance, 'maintenance_type', maintenance_type, 'created_at', created_at, 'updated_at', updated_at";
 
 /// How a route names a printer: its id, or the farm's number for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,15 +157,22 @@ pub async fn list(
         .unwrap_or("sort_order");
     let direction = if query.ascending { "ASC" } else { "DESC" };
     // Only whitelisted column names and fixed words are spliced in; values are bound.
+    let order = format!("{sort_by} {direction}, printer_id ASC, id ASC");
+    // The one place this module's SQL differs by dialect: the JSON aggregate's name.
+    let aggregate = if conn.backend_name() == "PostgreSQL" {
+        format!("COALESCE(json_agg(json_build_object({JSON_PAIRS}) ORDER BY {order}), '[]'::json)::text")
+    } else {
+        format!("json_group_array(json_object({JSON_PAIRS}) ORDER BY {order})")
+    };
     let sql = format!(
-        "SELECT {} FROM printers WHERE {FILTER} ORDER BY {sort_by} {direction}, printer_id ASC, id ASC LIMIT $8 OFFSET $9",
+        "SELECT {aggregate} FROM (SELECT {} FROM printers WHERE {FILTER} ORDER BY {order} LIMIT $8 OFFSET $9) AS page",
         columns!()
     );
     let search = query
         .search
         .as_ref()
         .map(|s| format!("%{}%", s.to_lowercase()));
-    let rows = sqlx::query_as::<_, Printer>(sqlx::AssertSqlSafe(sql))
+    let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
         .bind(query.status.as_deref())
         .bind(query.hub_id.as_deref())
@@ -170,8 +182,10 @@ pub async fn list(
         .bind(search.as_deref())
         .bind(limit)
         .bind(offset)
-        .fetch_all(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
+    let rows: Vec<Printer> = serde_json::from_str(&json)
+        .map_err(|e| StoreError::Corrupt(format!("printer list as JSON: {e}")))?;
     // A first page that is not full holds them all: no need to count.
     if offset == 0 && (rows.len() as i64) < limit {
         let total = rows.len() as i64;
