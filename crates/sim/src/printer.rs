@@ -512,6 +512,8 @@ pub(crate) struct Printer {
     pub mqtt_connections: AtomicUsize,
     pub max_mqtt_clients: Option<usize>,
     kicks: AtomicU64,
+    /// `project_file` requests received, started or refused.
+    print_requests: AtomicU64,
     report_topic: String,
     request_topic: String,
 }
@@ -533,6 +535,7 @@ impl Printer {
             mqtt_connections: AtomicUsize::new(0),
             max_mqtt_clients,
             kicks: AtomicU64::new(0),
+            print_requests: AtomicU64::new(0),
             report_topic: mqtt::report_topic(&info.serial),
             request_topic: mqtt::request_topic(&info.serial),
             info,
@@ -596,6 +599,9 @@ impl Printer {
             }
         };
         tracing::debug!(serial = %self.info.serial, command = request.command.name(), "request");
+        if matches!(request.command, Command::ProjectFile(_)) {
+            self.print_requests.fetch_add(1, Ordering::Relaxed);
+        }
         if request.command.needs_developer_mode() && self.core().faults.commands_refused {
             self.refuse(&request);
             return;
@@ -881,6 +887,16 @@ impl PrinterHandle {
     /// The content of one file (`path` from the card root).
     pub fn file(&self, path: &str) -> Option<Bytes> {
         self.0.card().get(&crate::storage::resolve("", path))
+    }
+
+    /// Uploads stored on the card so far (a replaced file counts again).
+    pub fn uploads(&self) -> u64 {
+        self.0.card().stored
+    }
+
+    /// `project_file` requests received so far, started or refused.
+    pub fn print_requests(&self) -> u64 {
+        self.0.print_requests.load(Ordering::Relaxed)
     }
 
     /// Open MQTT connections.

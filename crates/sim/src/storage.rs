@@ -25,6 +25,8 @@ pub(crate) struct Card {
     pub full: bool,
     /// Quirk: answer 426 after a complete upload, as P1/X1 sometimes do.
     pub answer_426_after_store: bool,
+    /// Uploads stored since the printer started (a replaced file counts again).
+    pub stored: u64,
 }
 
 impl Card {
@@ -39,6 +41,7 @@ impl Card {
             limit,
             full: false,
             answer_426_after_store: false,
+            stored: 0,
         }
     }
 
@@ -60,6 +63,7 @@ impl Card {
     }
 
     pub fn put(&mut self, path: String, content: Bytes) {
+        self.stored += 1;
         self.files.insert(path, content);
     }
 

@@ -396,3 +396,118 @@ impl TestApp {
         answer.data()["id"].as_str().unwrap().to_string()
     }
 }
+
+/// Runs a server on a runtime of its own (its own thread): when it stops, the runtime
+/// ends with everything the server still runs — hub and dashboard sockets included —
+/// as a process exit would. Returns its address, its state, the stop signal and a task
+/// that ends once the runtime is gone.
+async fn serve_apart(
+    settings: Settings,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    server::App,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (gone_tx, gone_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            let server = match server::Server::bind(settings).await {
+                Ok(server) => server,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            let addr = server.local_addr().expect("bound");
+            let _ = ready_tx.send(Ok((addr, server.app())));
+            let _ = server
+                .serve(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+        });
+        // Upgraded sockets outlive a graceful shutdown; a process exit ends them.
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        let _ = gone_tx.send(());
+    });
+    let (addr, state) = ready_rx.await.expect("server thread")?;
+    let gone = tokio::spawn(async move {
+        let _ = gone_rx.await;
+    });
+    Ok((addr, state, stop_tx, gone))
+}
+
+impl TestApp {
+    /// A server like [`TestApp::spawn`], but on a runtime of its own, so that stopping it
+    /// (or [`TestApp::restart`]) also ends its hub and dashboard sockets, as a process exit does.
+    pub async fn spawn_apart() -> TestApp {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::new().await;
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.path().join("data"),
+            database_url: Some(database.url.clone()),
+            ..Settings::default()
+        };
+        let (addr, state, shutdown, served) = serve_apart(settings).await.expect("server starts");
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            data_dir,
+            state,
+            shutdown: Some(shutdown),
+            served: Some(served),
+            _database: database,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database, data directory and
+    /// port (so clients, hubs included, find it again at the same URL). Use it on a server
+    /// from [`TestApp::spawn_apart`]: one from [`TestApp::spawn`] leaves its open sockets
+    /// running on the old state. The new server runs on a runtime of its own too.
+    pub async fn restart(mut self) -> TestApp {
+        let addr: std::net::SocketAddr = self
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("base is http://ip:port");
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.served.take() {
+            let _ = handle.await;
+        }
+        let mut settings = self.state.settings.clone();
+        settings.listen = addr;
+        // The port was just released; something else may hold it for a moment.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let (_, state, shutdown, served) = loop {
+            match serve_apart(settings.clone()).await {
+                Ok(started) => break started,
+                Err(err) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "the server did not start again on {addr}: {err:#}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        self.state = state;
+        self.shutdown = Some(shutdown);
+        self.served = Some(served);
+        self
+    }
+}

@@ -1,0 +1,693 @@
+//! The web dashboard over HTTP, as a browser without JavaScript sees it: forms that answer
+//! in words next to the field, pages behind the sign-in, the farm in use checked on every
+//! request, printer cards from the API's printers and live reports, the overview's counts,
+//! and static files with long caching.
+
+mod common;
+
+use common::{Account, PASSWORD, TestApp};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, SET_COOKIE};
+use serde_json::json;
+use std::sync::Arc;
+
+/// A browser: keeps cookies, does not follow redirects (tests look at them).
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Arc<reqwest::cookie::Jar>,
+}
+
+/// What a page request answered.
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[track_caller]
+    fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        self
+    }
+
+    #[track_caller]
+    fn shows(&self, text: &str) -> &Self {
+        assert!(
+            self.body.contains(text),
+            "the page should show {text:?}; it is:\n{}",
+            self.body
+        );
+        self
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        let cookies = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(cookies.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser {
+            app,
+            client,
+            cookies,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.app.base, path)
+    }
+
+    fn set_cookie(&self, cookie: &str) {
+        let url = self.app.base.parse().expect("base url");
+        self.cookies.add_cookie_str(cookie, &url);
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        Self::read(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// Submits a form as a browser does (same-origin `Origin`, url-encoded body).
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("origin", &self.app.base)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
+            .send()
+            .await
+            .expect("POST");
+        Self::read(response).await
+    }
+
+    async fn sign_in(&self, account: &Account) {
+        let page = self
+            .post(
+                "/sign-in",
+                &[
+                    ("email", &account.email),
+                    ("password", PASSWORD),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        page.expect(303);
+        assert_eq!(page.location(), "/");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_up_with_a_bad_email_shows_the_error_next_to_the_field_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    let form = browser.get("/sign-up").await;
+    form.expect(200)
+        .shows(r#"<label for="email">Email</label>"#)
+        .shows("novalidate");
+
+    let page = browser
+        .post(
+            "/sign-up",
+            &[
+                ("name", "Ada"),
+                ("email", "ada-at-example.com"),
+                ("password", PASSWORD),
+                ("farm_name", "Ada Prints"),
+            ],
+        )
+        .await;
+    page.expect(400)
+        .shows(r#"<p class="field-error" id="email-error">"#)
+        .shows("Email must look like name@example.com.")
+        .shows(r#"aria-invalid="true""#)
+        .shows(r##"<a href="#email">"##)
+        // What was typed comes back, except the password.
+        .shows(r#"value="ada-at-example.com""#)
+        .shows(r#"value="Ada Prints""#);
+    assert!(!page.body.contains(PASSWORD), "the password is not echoed");
+    assert!(page.headers.get(SET_COOKIE).is_none(), "no session");
+
+    let short = browser
+        .post(
+            "/sign-up",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    short
+        .expect(400)
+        .shows(r#"id="password-error""#)
+        .shows("Password must be at least 8 characters.");
+    let mut conn = app.state.store.conn().await.expect("database");
+    let found = store::users::find_by_email(&mut conn, "ada@example.com")
+        .await
+        .expect("lookup");
+    assert!(found.is_none(), "no account was created");
+}
+
+#[tokio::test]
+async fn signing_up_on_the_form_opens_the_new_farms_overview() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    let done = browser
+        .post(
+            "/sign-up",
+            &[
+                ("name", "Ada Lovelace"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("farm_name", "Ada Prints"),
+            ],
+        )
+        .await;
+    done.expect(303);
+    assert_eq!(done.location(), "/");
+
+    let overview = browser.get("/").await;
+    overview
+        .expect(200)
+        .shows("<h1>Ada Prints</h1>")
+        .shows(r#"<a href="/" aria-current="page">Overview</a>"#)
+        .shows("Ada Lovelace")
+        .shows("No printers yet")
+        .shows(r#"<svg class="chart""#)
+        .shows(r#"aria-live="polite""#);
+    let headers = &overview.headers;
+    assert_eq!(headers[CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(headers[CACHE_CONTROL], "no-store");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"));
+
+    // The same email again is refused next to the field, in the API's words.
+    let again = Browser::new(&app)
+        .post(
+            "/sign-up",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    again
+        .expect(409)
+        .shows(r#"id="email-error""#)
+        .shows("An account with this email already exists; sign in instead.");
+
+    // Signing out ends the session: pages send the visitor to sign in again.
+    browser.post("/sign-out", &[]).await.expect(303);
+    let after = browser.get("/").await;
+    after.expect(303);
+    assert!(after.location().starts_with("/sign-in"));
+}
+
+#[tokio::test]
+async fn the_sign_in_form_answers_a_wrong_password_in_words_and_returns_to_the_page_asked_for() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.signed_up_owner("olga").await;
+    let browser = Browser::new(&app);
+    let wrong = browser
+        .post(
+            "/sign-in",
+            &[
+                ("email", &owner.email),
+                ("password", "not the password"),
+                ("next", "/printers"),
+            ],
+        )
+        .await;
+    wrong
+        .expect(401)
+        .shows("Wrong email or password.")
+        .shows(r#"name="next" value="/printers""#);
+
+    let right = browser
+        .post(
+            "/sign-in",
+            &[
+                ("email", &owner.email),
+                ("password", PASSWORD),
+                ("next", "/printers"),
+            ],
+        )
+        .await;
+    right.expect(303);
+    assert_eq!(right.location(), "/printers");
+    // A `next` pointing elsewhere is not followed.
+    let elsewhere = Browser::new(&app)
+        .post(
+            "/sign-in",
+            &[
+                ("email", &owner.email),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.location(), "/");
+}
+
+#[tokio::test]
+async fn an_anonymous_page_request_goes_to_the_sign_in_page() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    for path in ["/", "/printers", "/sign-out"] {
+        let page = browser.get(path).await;
+        page.expect(303);
+        let next = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", path)
+            .finish();
+        assert_eq!(page.location(), format!("/sign-in?{next}"), "{path}");
+    }
+    // The script's fragment requests get 401, not a sign-in page inside a card.
+    let fragment = browser
+        .client
+        .get(browser.url("/printers/cards"))
+        .header("x-pf-fragment", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status(), StatusCode::UNAUTHORIZED);
+    browser
+        .get("/sign-in?next=%2Fprinters")
+        .await
+        .expect(200)
+        .shows(r#"name="next" value="/printers""#);
+}
+
+#[tokio::test]
+async fn the_printers_page_shows_the_api_printers_with_their_state_and_live_reports() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let first = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "X1C-01", "model": "X1C", "location": "Rack A" }),
+        )
+        .await;
+    first.expect(201);
+    let first_id = first.data()["id"].as_str().unwrap().to_string();
+    let second = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "P1S-02", "model": "P1S" }),
+        )
+        .await;
+    second.expect(201);
+    let second_id = second.data()["id"].as_str().unwrap().to_string();
+    app.put(
+        &format!("/api/v1/printers/{second_id}/maintenance"),
+        &owner.token,
+        Some(&farm),
+        json!({ "in_maintenance": true }),
+    )
+    .await
+    .expect(200);
+    // The hub's newest report of the first printer, as the dashboard socket has it.
+    app.state.realtime.printer_status(
+        &domain::TenantId::parse(&farm).unwrap(),
+        proto::PrinterStatus {
+            printer_id: first_id.clone(),
+            status: "printing".into(),
+            progress_percentage: Some(42),
+            remaining_time_seconds: Some(65 * 60),
+            current_layer: Some(12),
+            total_layers: Some(200),
+            temperatures: Some(proto::Temperatures {
+                nozzle: Some(219.6),
+                nozzle_target: Some(220.0),
+                bed: Some(60.0),
+                bed_target: Some(60.0),
+                chamber: None,
+            }),
+            filaments: vec![proto::status::FilamentSlot {
+                slot: 0,
+                filament_type: Some("PLA".into()),
+                colour: Some("F7D959FF".into()),
+                remaining: Some(80),
+            }],
+            ..Default::default()
+        },
+    );
+
+    let browser = Browser::new(&app);
+    browser.sign_in(&owner).await;
+    let page = browser.get("/printers").await;
+    page.expect(200)
+        .shows("X1C-01")
+        .shows("P1S-02")
+        .shows(&format!(
+            r#"id="printer-{first_id}" data-printer-id="{first_id}" data-state="printing""#
+        ))
+        .shows(&format!(
+            r#"id="printer-{second_id}" data-printer-id="{second_id}" data-state="maintenance""#
+        ))
+        .shows("In maintenance")
+        .shows(r#"<progress max="100" value="42""#)
+        .shows("1 h 05 min")
+        .shows("12 of 200")
+        .shows("220 / 220 °C")
+        .shows(r##"fill="#F7D959""##)
+        .shows("AMS 1 · slot 1: PLA, 80 %")
+        // Operators get the buttons, which call the JSON API.
+        .shows(&format!(
+            r#"data-api="/api/v1/printers/{first_id}/control""#
+        ))
+        .shows(&format!(
+            r#"data-api="/api/v1/printers/{second_id}/maintenance""#
+        ))
+        .shows("End maintenance")
+        .shows(r#"role="status""#)
+        .shows(r#"data-fragment="/printers/cards""#);
+
+    // The fragments the script swaps in.
+    let cards = browser.get("/printers/cards").await;
+    cards.expect(200).shows("X1C-01").shows("P1S-02");
+    assert!(!cards.body.contains("<html"), "a fragment, not a page");
+    let one = browser.get("/printers/2/card").await;
+    one.expect(200).shows("P1S-02");
+    assert!(!one.body.contains("X1C-01"));
+    browser
+        .get("/printers/99/card")
+        .await
+        .expect(404)
+        .shows("The printer was not found in this farm.");
+
+    // A viewer sees the cards without the buttons.
+    let viewer = app.signed_up("vera").await;
+    app.add_member(&owner, &farm, &viewer, "viewer").await;
+    let viewer_browser = Browser::new(&app);
+    viewer_browser.sign_in(&viewer).await;
+    let seen = viewer_browser.get("/printers").await;
+    seen.expect(200).shows("X1C-01");
+    assert!(!seen.body.contains("data-api="), "no buttons for viewers");
+}
+
+#[tokio::test]
+async fn the_overview_counts_printers_by_state_and_shows_jobs_in_progress_and_today() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let mut printers = Vec::new();
+    for name in ["A-1", "A-2", "A-3"] {
+        let created = app
+            .post(
+                "/api/v1/printers",
+                &owner.token,
+                Some(&farm),
+                json!({ "name": name, "model": "P1S" }),
+            )
+            .await;
+        created.expect(201);
+        printers.push(created.data()["id"].as_str().unwrap().to_string());
+    }
+    app.put(
+        &format!("/api/v1/printers/{}/maintenance", printers[2]),
+        &owner.token,
+        Some(&farm),
+        json!({ "in_maintenance": true }),
+    )
+    .await
+    .expect(200);
+    // Three jobs: one printing on A-1, one completed and one failed today.
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let job = app
+            .post(
+                "/api/v1/jobs",
+                &owner.token,
+                Some(&farm),
+                json!({ "print_file_id": file }),
+            )
+            .await;
+        job.expect(201);
+        let id = job.data()["id"].as_str().unwrap().to_string();
+        // The hub would have sent it to the printer; its first progress starts the print.
+        let mut conn = app.state.store.conn().await.unwrap();
+        sqlx::query(
+            "UPDATE print_jobs SET status = 'uploaded', printer_id = $1, printer_name = 'A-1' WHERE id = $2",
+        )
+        .bind(&printers[0])
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        app.put(
+            &format!("/api/v1/jobs/{id}/progress"),
+            &owner.token,
+            Some(&farm),
+            json!({ "progress_percentage": 30 }),
+        )
+        .await
+        .expect(200);
+        jobs.push(id);
+    }
+    app.post(
+        &format!("/api/v1/jobs/{}/complete", jobs[1]),
+        &owner.token,
+        Some(&farm),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/jobs/{}/fail", jobs[2]),
+        &owner.token,
+        Some(&farm),
+        json!({ "reason": "spaghetti" }),
+    )
+    .await
+    .expect(200);
+
+    let browser = Browser::new(&app);
+    browser.sign_in(&owner).await;
+    let overview = browser.get("/").await;
+    overview
+        .expect(200)
+        .shows("olga farm")
+        .shows("Printers <span class=\"muted\">(3)</span>")
+        .shows(r#"data-state="idle"><span class="tile-count">2</span> <span class="tile-label">Idle</span>"#)
+        .shows(r#"<span class="tile-count">1</span> <span class="tile-label">In maintenance</span>"#)
+        .shows("Printing now <span class=\"muted\">(1)</span>")
+        .shows("sample-a")
+        .shows(&format!(r#"<tr data-printer-id="{}">"#, printers[0]))
+        .shows(r#"<progress max="100" value="30""#)
+        .shows(r#"<span class="tile-count">1</span> <span class="tile-label">Completed</span>"#)
+        .shows(r#"<span class="tile-count">1</span> <span class="tile-label">Failed</span>"#)
+        .shows("1 completed, 1 failed");
+    let fragment = browser.get("/overview/live").await;
+    fragment.expect(200).shows("Printing now");
+    assert!(!fragment.body.contains("<html"));
+}
+
+#[tokio::test]
+async fn a_page_of_a_farm_you_are_not_a_member_of_is_refused() {
+    let app = TestApp::spawn().await;
+    let (alice, _) = app.signed_up_owner("alice").await;
+    let (_, bobs_farm) = app.signed_up_owner("bob").await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&alice).await;
+
+    browser.set_cookie(&format!("pf_farm={bobs_farm}; Path=/"));
+    for path in ["/", "/printers", "/printers/cards", "/overview/live"] {
+        let refused = browser.get(path).await;
+        refused
+            .expect(403)
+            .shows("You are not a member of this farm");
+        assert!(!refused.body.contains("bob farm"), "{path}");
+        // The refused choice is forgotten: the next page shows Alice's own farm.
+        browser.set_cookie(&format!("pf_farm={bobs_farm}; Path=/"));
+    }
+    let refused = browser.get("/").await;
+    let cleared = refused.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cleared.starts_with("pf_farm=;") && cleared.contains("Max-Age=0"));
+    browser.get("/").await.expect(200).shows("alice farm");
+
+    // The switcher checks membership too.
+    browser
+        .post("/farm", &[("farm", &bobs_farm), ("next", "/")])
+        .await
+        .expect(403);
+    browser.set_cookie("pf_farm=not-a-farm-id; Path=/");
+    browser.get("/").await.expect(403);
+}
+
+#[tokio::test]
+async fn the_farm_switcher_shows_another_farm_of_the_member() {
+    let app = TestApp::spawn().await;
+    let (alice, _) = app.signed_up_owner("alice").await;
+    let (bob, bobs_farm) = app.signed_up_owner("bob").await;
+    app.add_member(&bob, &bobs_farm, &alice, "viewer").await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&alice).await;
+    let overview = browser.get("/").await;
+    overview
+        .expect(200)
+        .shows("<h1>alice farm</h1>")
+        .shows(&format!(
+            r#"<option value="{bobs_farm}">bob farm (viewer)</option>"#
+        ));
+
+    let switched = browser
+        .post("/farm", &[("farm", &bobs_farm), ("next", "/printers")])
+        .await;
+    switched.expect(303);
+    assert_eq!(switched.location(), "/printers");
+    browser
+        .get("/")
+        .await
+        .expect(200)
+        .shows("<h1>bob farm</h1>")
+        .shows(&format!(
+            r#"<option value="{bobs_farm}" selected>bob farm (viewer)</option>"#
+        ))
+        .shows(&format!(r#"data-farm="{bobs_farm}" data-role="viewer""#));
+}
+
+#[tokio::test]
+async fn an_account_without_a_farm_is_asked_to_make_one() {
+    let app = TestApp::spawn().await;
+    let loner = app.signed_up("lone").await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&loner).await;
+    let page = browser.get("/").await;
+    page.expect(303);
+    assert_eq!(page.location(), "/farms/new");
+    browser
+        .get("/farms/new")
+        .await
+        .expect(200)
+        .shows("You are not a member of any farm yet");
+    browser
+        .post("/farms/new", &[("farm_name", "")])
+        .await
+        .expect(400)
+        .shows(r#"id="farm_name-error""#)
+        .shows("Farm name is required.");
+    let made = browser
+        .post("/farms/new", &[("farm_name", "Lone Prints")])
+        .await;
+    made.expect(303);
+    browser
+        .get("/")
+        .await
+        .expect(200)
+        .shows("<h1>Lone Prints</h1>");
+}
+
+#[tokio::test]
+async fn static_files_are_served_with_their_type_and_cached_by_content_hash() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    let page = browser.get("/sign-in").await;
+    let link = |prefix: &str, ext: &str| -> String {
+        let start = page.body.find(prefix).expect("an asset link") + r#"href=""#.len();
+        let rest = &page.body[start..];
+        rest[..rest.find(ext).expect("extension") + ext.len()].to_string()
+    };
+    let css = link(r#"href="/assets/app."#, ".css");
+    let icons = link(r#"href="/assets/icons."#, ".svg");
+    for (path, kind) in [(&css, "text/css"), (&icons, "image/svg+xml")] {
+        let asset = browser.get(path).await;
+        asset.expect(200);
+        assert!(
+            asset.headers[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(kind),
+            "{path}"
+        );
+        assert_eq!(
+            asset.headers[CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let etag = asset.headers[ETAG].clone();
+        let again = browser
+            .client
+            .get(browser.url(path))
+            .header(IF_NONE_MATCH, etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    // The script is linked from signed-in pages.
+    let js = browser
+        .get(&css.replace("app.", "live.").replace(".css", ".js"))
+        .await;
+    js.expect(200);
+    assert!(
+        js.headers[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(
+        js.headers[CACHE_CONTROL], "no-cache",
+        "another hash: not pinned"
+    );
+    assert!(js.body.contains("/ws/dashboard"));
+    browser.get("/assets/nothing.0.css").await.expect(404);
+}
+
+#[tokio::test]
+async fn pages_are_not_operations_of_the_api_document() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/openapi.json",
+            common::As::Nobody,
+            None,
+            None,
+        )
+        .await;
+    doc.expect(200);
+    let paths = doc.body["paths"].as_object().expect("paths");
+    for page in [
+        "/",
+        "/printers",
+        "/sign-in",
+        "/sign-up",
+        "/sign-out",
+        "/farm",
+        "/assets/{file}",
+    ] {
+        assert!(
+            !paths.contains_key(page),
+            "{page} is a page, not an API operation"
+        );
+    }
+}
