@@ -341,7 +341,23 @@ pub fn router(app: App) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(app)
+}
+
+/// Adds `Server-Timing: app;dur=<ms>`: the time from the request's head to the answer's head,
+/// reading the request body included. Benchmarks read the server's own time from it, and a
+/// browser's network panel shows it.
+async fn server_timing(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let start = Instant::now();
+    let mut response = next.run(req).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={ms:.3}")) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("server-timing"), value);
+    }
+    response
 }
 
 /// A server bound to its address, not yet serving.
