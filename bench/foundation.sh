@@ -9,7 +9,7 @@ set -euo pipefail
 secs="${1:-20}"
 conns="${2:-64}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$root/target/release/printfarm"
+bin="${PRINTFARM_BIN:-$root/target/release/printfarm}"
 [ -x "$bin" ] || { echo "build first: cargo build --release -p printfarm"; exit 1; }
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk"; exit 1; }
 dir="$(mktemp -d)"

@@ -10,7 +10,7 @@ set -euo pipefail
 secs="${1:-15}"
 calls="${2:-200}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$root/target/release/printfarm"
+bin="${PRINTFARM_BIN:-$root/target/release/printfarm}"
 fixture="$root/../shared/fixtures/3mf/sample-a.3mf"
 [ -x "$bin" ] || { echo "build first: cargo build --release -p printfarm"; exit 1; }
 dir="$(mktemp -d)"

@@ -331,6 +331,8 @@ pub fn router(app: App) -> Router {
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     });
     routes
+        // The dashboard's pages: not API operations, so not in the route table's document.
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(app.clone(), auth::session::resolve))
@@ -341,8 +343,40 @@ pub fn router(app: App) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(from_fn_with_state(app.clone(), forget_cached_reads))
         .layer(axum::middleware::from_fn(server_timing))
         .with_state(app)
+}
+
+/// A request that may write (any method but GET, HEAD and OPTIONS) makes the cached reads
+/// of its farm stale ([`crate::read_cache`]) once it has run, so a client always reads its
+/// own writes. The farm is the one the request names, as the `Member` extractor
+/// finds it (path, then `X-Tenant-ID`, then `?tenant=`); without one, every farm's.
+async fn forget_cached_reads(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let in_path = req
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/tenants/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(domain::TenantId::parse);
+    let farm = in_path.or_else(|| {
+        crate::auth::member::tenant_hint(req.uri(), req.headers())
+            .and_then(|hint| domain::TenantId::parse(&hint))
+    });
+    let response = next.run(req).await;
+    // After the change: a read that began before it holds an older generation.
+    match &farm {
+        Some(farm) => app.realtime.answers.farm_changed(farm),
+        None => app.realtime.answers.anything_changed(),
+    }
+    response
 }
 
 /// Adds `Server-Timing: app;dur=<ms>`: the time from the request's head to the answer's head,

@@ -85,6 +85,33 @@ struct Body<'a, T> {
     meta: Option<&'a Meta>,
 }
 
+impl<T: Serialize> Envelope<T> {
+    /// The answer's status and JSON body, for an answer kept to be sent again.
+    pub fn into_json(self) -> (StatusCode, axum::body::Bytes) {
+        let body = Body {
+            success: true,
+            data: &self.data,
+            meta: self.meta.as_ref(),
+        };
+        // Serialising plain data to a Vec cannot fail; an empty body would show if it did.
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        (self.status, bytes.into())
+    }
+}
+
+/// An answer from a JSON body kept earlier ([`Envelope::into_json`]).
+pub fn json_response(status: StatusCode, body: axum::body::Bytes) -> Response {
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
         let body = Body {

@@ -114,7 +114,8 @@ impl ApiError {
         ApiError::Internal(err.into())
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this error answers with (the API and the web pages alike).
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,

@@ -217,10 +217,9 @@ pub async fn create(
             .requires_assembly
             .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
     };
+    // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
+    let job = store::jobs::create(&mut conn, &member.tenant, &new, &store::now_text()).await?;
     drop(conn);
-    let mut tx = app.store.begin().await?;
-    let job = store::jobs::create(&mut tx, &member.tenant, &new, &store::now_text()).await?;
-    tx.commit().await?;
     crate::dispatch::wake(&app, &member.tenant);
     tracing::info!(tenant_id = %member.tenant, job_id = %job.id, file_id = %file.id, "job queued");
     Ok(Envelope::created(job))

@@ -1,5 +1,5 @@
 //! PrintFarm's server: the `/api/v1` HTTP API with its envelope, accounts and farms,
-//! health, and the OpenAPI document.
+//! health, the OpenAPI document, and the web dashboard (`web`).
 
 pub mod api;
 pub mod app;
@@ -22,10 +22,12 @@ pub mod maintenance;
 pub mod members;
 pub mod printers;
 pub mod production;
+pub mod read_cache;
 pub mod realtime;
 pub mod settings;
 pub mod telemetry;
 pub mod tenants;
+pub mod web;
 pub mod workers;
 
 pub use app::{App, Server};

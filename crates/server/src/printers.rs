@@ -4,11 +4,13 @@
 use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
-use crate::envelope::{ApiResult, Envelope, Paging};
+use crate::envelope::{ApiResult, Envelope, Paging, json_response};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, ClientInfo, OptionalJson};
 use crate::hubs::{HubCommand, PrinterAction};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use domain::printers::{
     ConnectionType, HexColour, MASKED_SECRET, PrinterStatus, parse_access_code, parse_name,
     parse_nozzle, parse_serial,
@@ -109,8 +111,9 @@ fn flag(field: &str, raw: &Option<String>) -> Result<Option<i64>, Invalid> {
 pub async fn list(
     State(app): State<App>,
     member: Member<roles::Viewer>,
+    RawQuery(raw): RawQuery,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Vec<Printer>> {
+) -> Result<Response, ApiError> {
     let mut invalid = Invalid::default();
     let status = q
         .status
@@ -165,6 +168,13 @@ pub async fn list(
         sort_by: sort_by.unwrap_or("sort_order"),
         ascending,
     };
+    // Dashboards poll this list; an unchanged farm's answer is sent again as it was.
+    let key = raw.unwrap_or_default();
+    let cache = &app.realtime.answers;
+    if let Some(body) = cache.get(&member.tenant, &key) {
+        return Ok(json_response(StatusCode::OK, body));
+    }
+    let generation = cache.generation(&member.tenant);
     let mut conn = app.store.conn().await?;
     let (printers, total) = store::printers::list(
         &mut conn,
@@ -174,8 +184,11 @@ pub async fn list(
         paging.offset(),
     )
     .await?;
-    let views = printers.iter().map(|p| view(&app, p, false)).collect();
-    Ok(Envelope::list(views, paging.meta(total)))
+    drop(conn);
+    let views: Vec<Printer> = printers.iter().map(|p| view(&app, p, false)).collect();
+    let (status, body) = Envelope::list(views, paging.meta(total)).into_json();
+    cache.put(&member.tenant, &key, generation, body.clone());
+    Ok(json_response(status, body))
 }
 
 /// GET /api/v1/printers/{printer_id} — one printer (by id or the farm's number).

@@ -27,6 +27,8 @@ pub struct Realtime {
     printers: Mutex<HashMap<String, (TenantId, proto::PrinterStatus)>>,
     /// Connected dashboards per farm.
     dashboards: Arc<Mutex<HashMap<TenantId, usize>>>,
+    /// Cached answers to hot reads; every farm event makes the farm's stale.
+    pub answers: crate::read_cache::ReadCache,
 }
 
 /// Counts a dashboard as connected until dropped.
@@ -53,6 +55,7 @@ impl Default for Realtime {
             sender: broadcast::channel(BACKLOG).0,
             printers: Mutex::default(),
             dashboards: Arc::default(),
+            answers: crate::read_cache::ReadCache::default(),
         }
     }
 }
@@ -60,6 +63,7 @@ impl Default for Realtime {
 impl Realtime {
     /// Publishes to every listener; nobody listening is fine.
     pub fn publish(&self, tenant: &TenantId, message: Value) {
+        self.answers.farm_changed(tenant);
         let _ = self.sender.send(FarmEvent {
             tenant: tenant.clone(),
             message,

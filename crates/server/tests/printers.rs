@@ -483,3 +483,67 @@ async fn commands_to_a_printer_without_a_connected_hub_say_so() {
     bad.expect(400);
     assert_eq!(bad.fields(), ["action"]);
 }
+
+#[tokio::test]
+async fn the_printer_list_shows_a_change_at_once_to_everyone_in_the_farm() {
+    let app = TestApp::spawn().await;
+    let farm = farm(&app).await;
+    let printer = farm
+        .add_printer(&app, json!({ "name": "P1S-01", "model": "P1S" }))
+        .await;
+    let names = |answer: &common::Answer| -> Vec<String> {
+        answer
+            .data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Read twice (the second may come from the server's cache): the same answer.
+    let first = app
+        .get("/api/v1/printers", &farm.operator.token, Some(&farm.id))
+        .await;
+    let again = app
+        .get("/api/v1/printers", &farm.operator.token, Some(&farm.id))
+        .await;
+    assert_eq!(first.body, again.body);
+
+    // The owner renames it; the operator's very next read shows the new name.
+    app.put(
+        &format!("/api/v1/printers/{}", printer["id"].as_str().unwrap()),
+        &farm.owner.token,
+        Some(&farm.id),
+        json!({ "name": "P1S-Front" }),
+    )
+    .await
+    .expect(200);
+    let after = app
+        .get("/api/v1/printers", &farm.operator.token, Some(&farm.id))
+        .await;
+    assert_eq!(names(&after), ["P1S-Front"]);
+
+    // Marking the bed not cleared shows at once too.
+    app.put(
+        &format!(
+            "/api/v1/printers/{}/cleared",
+            printer["id"].as_str().unwrap()
+        ),
+        &farm.operator.token,
+        Some(&farm.id),
+        json!({ "cleared": false }),
+    )
+    .await
+    .expect(200);
+    let after = app
+        .get("/api/v1/printers", &farm.owner.token, Some(&farm.id))
+        .await;
+    assert_eq!(after.data()[0]["cleared"], 0);
+
+    // Another farm's list is its own.
+    let (other, other_farm) = app.signed_up_owner("oscar").await;
+    let theirs = app
+        .get("/api/v1/printers", &other.token, Some(&other_farm))
+        .await;
+    assert_eq!(theirs.body["meta"]["total"], 0);
+}

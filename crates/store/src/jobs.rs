@@ -468,3 +468,22 @@ pub async fn set_wait_reason(
     .await?;
     Ok(())
 }
+
+/// The farm's jobs that completed or failed at or after `since`: (status, time_completed),
+/// oldest first. The overview buckets them by hour.
+pub async fn finished_since(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    since: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, time_completed FROM print_jobs
+         WHERE tenant_id = $1 AND status IN ('completed', 'failed')
+           AND time_completed IS NOT NULL AND time_completed >= $2
+         ORDER BY time_completed",
+    )
+    .bind(tenant.as_str())
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
+}

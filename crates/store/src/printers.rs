@@ -160,7 +160,9 @@ pub async fn list(
     let order = format!("{sort_by} {direction}, printer_id ASC, id ASC");
     // The one place this module's SQL differs by dialect: the JSON aggregate's name.
     let aggregate = if conn.backend_name() == "PostgreSQL" {
-        format!("COALESCE(json_agg(json_build_object({JSON_PAIRS}) ORDER BY {order}), '[]'::json)::text")
+        format!(
+            "COALESCE(json_agg(json_build_object({JSON_PAIRS}) ORDER BY {order}), '[]'::json)::text"
+        )
     } else {
         format!("json_group_array(json_object({JSON_PAIRS}) ORDER BY {order})")
     };
@@ -571,4 +573,21 @@ pub async fn hub_belongs(conn: &mut Conn, tenant: &TenantId, hub_id: &str) -> St
             .await?
             .is_some(),
     )
+}
+
+/// How many of the farm's printers are in each state, for the overview; a printer in
+/// maintenance counts as `maintenance` whatever it last reported.
+pub async fn counts_by_state(
+    conn: &mut Conn,
+    tenant: &TenantId,
+) -> StoreResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT state, CAST(COUNT(*) AS BIGINT) FROM (
+             SELECT CASE WHEN in_maintenance = 1 THEN 'maintenance' ELSE status END AS state
+             FROM printers WHERE tenant_id = $1
+         ) AS states GROUP BY state ORDER BY state",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use domain::{Role, TenantId};
+use domain::{Role, TenantId, UserId};
 use std::marker::PhantomData;
 use store::users::User;
 
@@ -80,25 +80,41 @@ impl<R: RoleFloor> Member<R> {
 
 /// The farm a request names, if any.
 fn requested_tenant(parts: &Parts, path: Option<&RawPathParams>) -> Option<String> {
-    if let Some(id) = path.and_then(|p| {
+    path.and_then(|p| {
         p.iter()
             .find(|(k, _)| *k == "tenant_id")
             .map(|(_, v)| v.to_string())
-    }) {
-        return Some(id);
-    }
-    if let Some(id) = parts
-        .headers
-        .get("x-tenant-id")
-        .and_then(|v| v.to_str().ok())
-    {
+    })
+    .or_else(|| tenant_hint(&parts.uri, &parts.headers))
+}
+
+/// The farm named outside the path: the `X-Tenant-ID` header, else the `tenant` query parameter.
+pub fn tenant_hint(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(id) = headers.get("x-tenant-id").and_then(|v| v.to_str().ok()) {
         return Some(id.trim().to_string());
     }
-    parts.uri.query().and_then(|q| {
+    uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "tenant")
             .map(|(_, v)| v.into_owned())
     })
+}
+
+/// A user's role in a farm, or `None` when they are not an active member of an active
+/// farm: the one membership check of the API guard and the web pages (cached for `TTL`).
+pub async fn role_in(
+    app: &App,
+    tenant: &TenantId,
+    user: &UserId,
+) -> Result<Option<Role>, ApiError> {
+    if let Some(known) = app.auth_cache.role(tenant, user) {
+        return Ok(known);
+    }
+    let mut conn = app.store.conn().await?;
+    let role = store::members::role_of(&mut conn, tenant, user).await?;
+    app.auth_cache
+        .remember_role(tenant.clone(), user.clone(), role);
+    Ok(role)
 }
 
 impl<R: RoleFloor> FromRequestParts<App> for Member<R> {
@@ -116,17 +132,9 @@ impl<R: RoleFloor> FromRequestParts<App> for Member<R> {
         let not_member =
             || ApiError::forbidden("NOT_A_MEMBER", "you are not a member of this farm");
         let tenant = TenantId::parse(&requested).ok_or_else(not_member)?;
-        let user = auth.user.user_id();
-        let role = match app.auth_cache.role(&tenant, &user) {
-            Some(known) => known,
-            None => {
-                let mut conn = app.store.conn().await?;
-                let role = store::members::role_of(&mut conn, &tenant, &user).await?;
-                app.auth_cache.remember_role(tenant.clone(), user, role);
-                role
-            }
-        }
-        .ok_or_else(not_member)?;
+        let role = role_in(app, &tenant, &auth.user.user_id())
+            .await?
+            .ok_or_else(not_member)?;
         if !role.at_least(R::ROLE) {
             return Err(ApiError::forbidden(
                 "INSUFFICIENT_ROLE",

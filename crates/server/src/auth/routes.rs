@@ -105,13 +105,18 @@ async fn open_session(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SignUpBody {
-    email: String,
-    password: String,
+    /// The account's email.
+    pub email: String,
+    /// The password, as typed.
+    pub password: String,
+    /// The person's name (taken from the email when left out).
     #[serde(alias = "full_name", alias = "fullName")]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// The first farm's name (register only; "Ada's Farm" when left out).
     #[serde(alias = "companyName", alias = "farm_name")]
-    company_name: Option<String>,
-    subdomain: Option<String>,
+    pub company_name: Option<String>,
+    /// The first farm's subdomain (register only; made from the name when left out).
+    pub subdomain: Option<String>,
 }
 
 /// The parsed new account.
@@ -193,6 +198,44 @@ pub async fn register(
     client: ClientInfo,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
+    let Registered {
+        user,
+        tenant,
+        token,
+        session,
+    } = register_account(&app, &client, &body).await?;
+    let body = Envelope::created(json!({
+        "user": UserView::from(&user),
+        "session": session,
+        "token": token,
+        "tenant": {
+            "id": tenant.id,
+            "subdomain": tenant.subdomain,
+            "company_name": tenant.company_name,
+            "role": Role::Owner,
+        },
+    }));
+    Ok(with_cookie(&app, &token, body))
+}
+
+/// A new account with its first farm, signed in.
+pub struct Registered {
+    /// The new user.
+    pub user: User,
+    /// Their farm (they own it).
+    pub tenant: store::tenants::Tenant,
+    /// The session token (for the cookie; shown once).
+    pub token: String,
+    session: SessionView,
+}
+
+/// Creates an account and its first farm and opens a session: what the register route
+/// and the web sign-up form share. Invalid fields are one `Validation` error naming each.
+pub async fn register_account(
+    app: &App,
+    client: &ClientInfo,
+    body: &SignUpBody,
+) -> Result<Registered, ApiError> {
     let mut invalid = Invalid::default();
     let account = body.account(&mut invalid);
     let farm_name = match &body.company_name {
@@ -218,27 +261,21 @@ pub async fn register(
     let tenant = crate::tenants::create_farm(
         &mut tx,
         &user,
-        &client,
+        client,
         &farm_name,
         subdomain.as_ref(),
         &now_text,
     )
     .await?;
-    let (token, session) = open_session(&app, &mut tx, &user, &client, now).await?;
+    let (token, session) = open_session(app, &mut tx, &user, client, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, tenant_id = %tenant.id, "account and farm registered");
-    let body = Envelope::created(json!({
-        "user": UserView::from(&user),
-        "session": session,
-        "token": token,
-        "tenant": {
-            "id": tenant.id,
-            "subdomain": tenant.subdomain,
-            "company_name": tenant.company_name,
-            "role": Role::Owner,
-        },
-    }));
-    Ok(with_cookie(&app, &token, body))
+    Ok(Registered {
+        user,
+        tenant,
+        token,
+        session,
+    })
 }
 
 /// "Ada's Farm" for a user who gave no farm name.
@@ -251,8 +288,10 @@ pub fn default_farm_name(person: &str) -> Result<FarmName, ApiError> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SignInBody {
-    email: String,
-    password: String,
+    /// The account's email.
+    pub email: String,
+    /// The password, as typed.
+    pub password: String,
 }
 
 /// POST /api/v1/auth/sign-in/email — a session for the right email and password.
@@ -261,8 +300,22 @@ pub async fn sign_in(
     client: ClientInfo,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let email = Email::parse("email", &body.email)?;
-    if body.password.is_empty() {
+    let (user, token) = sign_in_with_password(&app, &client, &body.email, &body.password).await?;
+    let body =
+        Envelope::ok(json!({ "redirect": false, "token": token, "user": UserView::from(&user) }));
+    Ok(with_cookie(&app, &token, body))
+}
+
+/// Checks an email and password within the attempt limits and opens a session: what the
+/// sign-in route and the web sign-in form share. Returns the user and the session token.
+pub async fn sign_in_with_password(
+    app: &App,
+    client: &ClientInfo,
+    email: &str,
+    password: &str,
+) -> Result<(User, String), ApiError> {
+    let email = Email::parse("email", email)?;
+    if password.is_empty() {
         return Err(ApiError::field("password", "password is required"));
     }
     app.throttle.attempt(client.ip, email.as_str())?;
@@ -271,7 +324,7 @@ pub async fn sign_in(
     let found = store::users::find_by_email(&mut conn, email.as_str()).await?;
     let user = match found {
         Some((user, Some(hash))) if user.is_active == 1 => {
-            if !store::passwords::verify(body.password.clone(), hash).await {
+            if !store::passwords::verify(password.to_string(), hash).await {
                 app.throttle.failed(email.as_str());
                 tracing::info!(user_id = %user.id, "sign-in refused: wrong password");
                 return Err(wrong());
@@ -280,7 +333,7 @@ pub async fn sign_in(
         }
         _ => {
             // Same work and answer as a wrong password: no telling which emails exist.
-            store::passwords::dummy_verify(body.password.clone()).await;
+            store::passwords::dummy_verify(password.to_string()).await;
             app.throttle.failed(email.as_str());
             return Err(wrong());
         }
@@ -292,12 +345,10 @@ pub async fn sign_in(
     let mut tx = app.store.begin().await?;
     store::users::record_login(&mut tx, &user.user_id(), &now_text).await?;
     store::members::accept_invitations(&mut tx, &user.user_id(), &now_text).await?;
-    let (token, _) = open_session(&app, &mut tx, &user, &client, now).await?;
+    let (token, _) = open_session(app, &mut tx, &user, client, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "signed in");
-    let body =
-        Envelope::ok(json!({ "redirect": false, "token": token, "user": UserView::from(&user) }));
-    Ok(with_cookie(&app, &token, body))
+    Ok((user, token))
 }
 
 /// POST /api/v1/auth/sign-out — ends the session and clears the cookie.
@@ -305,21 +356,28 @@ pub async fn sign_out(
     State(app): State<App>,
     auth: Option<Extension<Authenticated>>,
 ) -> Result<Response, ApiError> {
-    if let Some(Extension(Authenticated {
-        credential: Credential::Session { token, .. },
-        ..
-    })) = auth
-    {
-        let mut conn = app.store.conn().await?;
-        let hash = token_hash(&token);
-        store::sessions::revoke(&mut conn, &hash).await?;
-        app.auth_cache.forget_token(&hash);
-    }
+    end_session(&app, auth.as_ref().map(|Extension(a)| a)).await?;
     let mut response = Envelope::ok(json!({ "success": true })).into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, cleared_cookie(&app));
     Ok(response)
+}
+
+/// Ends the caller's session, if the request carried one (an API token stays valid):
+/// what the sign-out route and the web sign-out share.
+pub async fn end_session(app: &App, caller: Option<&Authenticated>) -> Result<(), ApiError> {
+    if let Some(Authenticated {
+        credential: Credential::Session { token, .. },
+        ..
+    }) = caller
+    {
+        let mut conn = app.store.conn().await?;
+        let hash = token_hash(token);
+        store::sessions::revoke(&mut conn, &hash).await?;
+        app.auth_cache.forget_token(&hash);
+    }
+    Ok(())
 }
 
 /// GET /api/v1/auth/get-session — the caller's session and user, or nulls.

@@ -59,14 +59,19 @@ fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
             .or_else(|| value.strip_prefix("bearer "))?;
         return Some((token.trim().to_string(), false));
     }
+    cookie(headers, COOKIE).map(|value| (value, true))
+}
+
+/// The value of the request's cookie `name`, if it carries one.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| (value.to_string(), true))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.trim().to_string())
 }
 
 /// Middleware: looks up the caller (if any credential is presented), refreshes a

@@ -420,6 +420,8 @@ impl Session {
             )
             .await?;
             drop(conn);
+            // The list answers cached during the write may hold the old state.
+            self.app.realtime.answers.farm_changed(&self.tenant);
             if reported.status == "idle" && reported.is_connected {
                 crate::dispatch::wake(&self.app, &self.tenant);
             }
