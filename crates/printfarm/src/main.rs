@@ -36,6 +36,8 @@ enum Command {
     },
     /// Simulated Bambu printers (one JSON line per printer: serial, access code, ports).
     Sim(SimArgs),
+    /// Measure the live farm's scale figures on loopback (server, fanout, hub, ftps).
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 /// Options of `printfarm demo`.
@@ -219,6 +221,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.time_scale = args.time_scale;
             config.bind_ip = args.bind;
             sim::run(config).await.context("simulator")
+        }
+        Command::Loadtest(args) => {
+            // The children log to files; here only what the caller asks for.
+            if std::env::var_os("RUST_LOG").is_some() {
+                server::telemetry::init(LogFormat::Text);
+            }
+            let exe = std::env::current_exe().context("find the printfarm executable")?;
+            let report = loadtest::run(&args, &exe).await?;
+            let mut out = std::io::stdout().lock();
+            write!(out, "{}", report.summary())?;
+            if args.json {
+                writeln!(out, "{}", report.json_line())?;
+            }
+            Ok(())
         }
         Command::Config(args) => {
             let mut settings = args.settings()?;
