@@ -3,9 +3,7 @@
 //! (`auth::routes::{register_account, sign_in_with_password, end_session}`) and, when it
 //! refuses, show its words next to the field concerned.
 
-use super::{
-    PageError, PageUser, PlainLayout, farm_cookie, html, local_path, see_other, words_of,
-};
+use super::{PageError, PageUser, PlainLayout, farm_cookie, html, local_path, see_other, words_of};
 use crate::app::App;
 use crate::auth::Authenticated;
 use crate::auth::routes::{SignUpBody, end_session, register_account, sign_in_with_password};
