@@ -42,7 +42,9 @@ pub async fn connect(
     ApiQuery(query): ApiQuery<SocketQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| session(app, socket, query.tenant))
+    upgrade
+        .read_buffer_size(crate::realtime::SOCKET_READ_BUFFER)
+        .on_upgrade(move |socket| session(app, socket, query.tenant))
 }
 
 /// GET /ws/dashboard/status — how many dashboards are connected, and to how many farms (signed-in users).

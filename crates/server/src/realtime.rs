@@ -7,6 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
+/// The read buffer of each hub and dashboard socket. The default (128 KiB) is allocated
+/// for every socket and cleared on every read; their messages are a few KiB at most
+/// (larger ones still arrive whole), and 5,000 hub sockets held 840 MiB with the default.
+pub const SOCKET_READ_BUFFER: usize = 8 * 1024;
+
 /// How many events a slow listener may fall behind before it misses some (and must resync).
 const BACKLOG: usize = 1024;
 

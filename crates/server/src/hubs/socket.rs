@@ -51,6 +51,7 @@ pub async fn connect(
     let key = hex::decode(store::hubs::secret_hash(&mut conn, &hub_id).await?)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hub key: {e}")))?;
     drop(conn);
+    let upgrade = upgrade.read_buffer_size(crate::realtime::SOCKET_READ_BUFFER);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let session = Session {
             app,
@@ -458,6 +459,12 @@ impl Session {
         let mut conn = self.app.store.conn().await?;
         let Some(job) = store::jobs::active_on_printer(&mut conn, &self.tenant, printer_id).await?
         else {
+            // No job here: remember that this progress was looked at, or every report of an
+            // idle printer would ask the database again (a state change still asks at once).
+            if let Some(k) = self.printers.get_mut(&status.printer_id) {
+                let value = status.progress_percentage.map_or(0, |p| p.clamp(0, 100));
+                k.progress_written = Some((value, Instant::now()));
+            }
             return Ok(());
         };
         drop(conn);
