@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::envelope::{ApiResult, Envelope};
 use crate::extract::ApiQuery;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use domain::TenantId;
 use futures::{SinkExt, StreamExt};
@@ -152,14 +152,14 @@ async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
 /// Printer statuses waiting for the writer, newest per printer.
 #[derive(Clone, Default)]
 struct Outbox {
-    statuses: Arc<Mutex<HashMap<String, Value>>>,
+    statuses: Arc<Mutex<HashMap<String, Utf8Bytes>>>,
     ready: Arc<Notify>,
     /// Set when the browser fell behind: the writer sends the resync hint and closes.
     lagging: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Outbox {
-    fn put(&self, printer: String, message: Value) {
+    fn put(&self, printer: String, message: Utf8Bytes) {
         self.statuses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -177,7 +177,7 @@ impl Outbox {
         self.lagging.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    fn take(&self) -> Vec<Value> {
+    fn take(&self) -> Vec<Utf8Bytes> {
         self.statuses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -211,10 +211,14 @@ async fn write(
                 if outbox.is_lagging() {
                     return send_resync(&mut sink).await;
                 }
+                // One flush (one write to the socket) for everything waiting.
                 for message in outbox.take() {
-                    if sink.send(Message::Text(message.to_string().into())).await.is_err() {
+                    if sink.feed(Message::Text(message)).await.is_err() {
                         return;
                     }
+                }
+                if sink.flush().await.is_err() {
+                    return;
                 }
             }
         }
@@ -243,8 +247,8 @@ impl Client {
     }
 
     /// Queues a message; `false` when the browser has fallen behind.
-    fn queue(&self, message: Value) -> bool {
-        match self.tx.try_send(Message::Text(message.to_string().into())) {
+    fn queue(&self, message: Utf8Bytes) -> bool {
+        match self.tx.try_send(Message::Text(message)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => false,
             Err(mpsc::error::TrySendError::Closed(_)) => true,
@@ -260,9 +264,9 @@ impl Client {
         for status in app.realtime.printers_of(&self.tenant) {
             if self.follows(Some(&status.printer_id)) {
                 let id = status.printer_id.clone();
-                let message =
-                    serde_json::to_value(ServerMessage::PrinterStatus(status)).unwrap_or_default();
-                self.outbox.put(id, message);
+                let message = serde_json::to_string(&ServerMessage::PrinterStatus(status))
+                    .unwrap_or_default();
+                self.outbox.put(id, message.into());
             }
         }
     }
@@ -270,24 +274,23 @@ impl Client {
     async fn follow(
         &mut self,
         app: &App,
-        mut events: broadcast::Receiver<crate::realtime::FarmEvent>,
+        mut events: broadcast::Receiver<Arc<crate::realtime::FarmEvent>>,
         stream: &mut futures::stream::SplitStream<WebSocket>,
     ) {
         loop {
             tokio::select! {
                 event = events.recv() => match event {
                     Ok(event) if event.tenant == self.tenant => {
-                        let kind = event.message["type"].as_str().unwrap_or_default().to_string();
-                        let printer = event.message["printer_id"].as_str().map(str::to_string);
-                        match kind.as_str() {
+                        let printer = event.printer_id.as_deref();
+                        match event.kind.as_str() {
                             "printer_status" => {
-                                if self.follows(printer.as_deref()) {
-                                    self.outbox.put(printer.unwrap_or_default(), event.message);
+                                if self.follows(printer) {
+                                    self.outbox.put(printer.unwrap_or_default().to_string(), event.text.clone());
                                 }
                             }
-                            "job_update" if !self.follows(printer.as_deref()) => {}
+                            "job_update" if !self.follows(printer) => {}
                             _ => {
-                                if !self.queue(event.message) {
+                                if !self.queue(event.text.clone()) {
                                     self.resync();
                                     return;
                                 }
@@ -316,11 +319,11 @@ impl Client {
                             self.snapshot(app);
                         }
                         Ok(ClientMessage::Ping) => {
-                            self.queue(json!({ "type": "pong" }));
+                            self.queue(json!({ "type": "pong" }).to_string().into());
                         }
                         Ok(ClientMessage::Auth { .. }) => {}
                         Err(err) => {
-                            self.queue(json!({ "type": "error", "message": format!("not a dashboard message: {err}") }));
+                            self.queue(json!({ "type": "error", "message": format!("not a dashboard message: {err}") }).to_string().into());
                         }
                     }
                 }

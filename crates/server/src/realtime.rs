@@ -1,6 +1,7 @@
 //! Farm events for live clients: what happened in a farm, published once and fanned out
 //! to whoever listens (the dashboard socket, tests).
 
+use axum::extract::ws::Utf8Bytes;
 use domain::TenantId;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -15,19 +16,27 @@ pub const SOCKET_READ_BUFFER: usize = 8 * 1024;
 /// How many events a slow listener may fall behind before it misses some (and must resync).
 const BACKLOG: usize = 1024;
 
-/// One event of one farm: a dashboard message (`{"type": ..., ...}`).
-#[derive(Debug, Clone)]
+/// One event of one farm: a dashboard message (`{"type": ..., ...}`). Listeners share one
+/// copy (`Arc`), serialised once: a farm with a thousand dashboards still builds each
+/// message one time.
+#[derive(Debug)]
 pub struct FarmEvent {
     /// The farm it belongs to.
     pub tenant: TenantId,
+    /// The message's `type`.
+    pub kind: String,
+    /// The printer it is about, if any (for subscriptions and per-printer coalescing).
+    pub printer_id: Option<String>,
     /// The message as clients receive it.
     pub message: Value,
+    /// The message as text, as it goes out on the socket.
+    pub text: Utf8Bytes,
 }
 
 /// The in-process publisher of farm events, and the printers' latest live status.
 #[derive(Debug)]
 pub struct Realtime {
-    sender: broadcast::Sender<FarmEvent>,
+    sender: broadcast::Sender<Arc<FarmEvent>>,
     /// The newest status of each printer (by its farm id), for clients that just connected.
     printers: Mutex<HashMap<String, (TenantId, proto::PrinterStatus)>>,
     /// Connected dashboards per farm.
@@ -69,10 +78,19 @@ impl Realtime {
     /// Publishes to every listener; nobody listening is fine.
     pub fn publish(&self, tenant: &TenantId, message: Value) {
         self.answers.farm_changed(tenant);
-        let _ = self.sender.send(FarmEvent {
+        if self.sender.receiver_count() == 0 {
+            return;
+        }
+        let kind = message["type"].as_str().unwrap_or_default().to_string();
+        let printer_id = message["printer_id"].as_str().map(str::to_string);
+        let text = Utf8Bytes::from(message.to_string());
+        let _ = self.sender.send(Arc::new(FarmEvent {
             tenant: tenant.clone(),
+            kind,
+            printer_id,
             message,
-        });
+            text,
+        }));
     }
 
     /// Keeps a printer's newest status and publishes it as `printer_status`.
@@ -120,7 +138,7 @@ impl Realtime {
     }
 
     /// A new listener, receiving events published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<FarmEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FarmEvent>> {
         self.sender.subscribe()
     }
 }
