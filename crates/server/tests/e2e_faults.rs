@@ -138,6 +138,33 @@ fn printed_once(printer: &sim::PrinterHandle, watch: &Watch) {
     );
 }
 
+/// Starts the hub again with the same settings and data directory and waits until the
+/// farm sees the printer connected and still printing.
+async fn hub_back_printing(
+    app: &TestApp,
+    setup: &Farm,
+    hub_data: &std::path::Path,
+    printer_path: &str,
+) -> RunningHub {
+    let hub = RunningHub::start(setup.hub_config(app, hub_data));
+    setup.hub_connected(app, true).await;
+    setup
+        .until(app, printer_path, |p| {
+            p["is_connected"] == 1 && p["status"] == "printing"
+        })
+        .await;
+    hub
+}
+
+/// Speeds the print up and checks that the job completed at 100 % after printing once.
+async fn finishes_once(app: &TestApp, setup: &Farm, job_id: &str, watch: &Watch) {
+    setup.printer().set_time_scale(FAST);
+    let done = setup.job_reaches(app, job_id, "completed").await;
+    assert_eq!(done["progress_percentage"], 100);
+    assert_eq!(job_statuses(app, job_id).await, PRINTED_ONCE);
+    printed_once(setup.printer(), watch);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_restarted_mid_print_carries_on_without_starting_the_print_again() {
     let app = TestApp::spawn().await;
@@ -161,20 +188,10 @@ async fn a_hub_restarted_mid_print_carries_on_without_starting_the_print_again()
     assert_eq!(job.data()["status"], "printing", "{}", job.body);
 
     // A new agent with the same settings and data directory picks the print up.
-    let hub = RunningHub::start(setup.hub_config(&app, hub_data.path()));
-    setup.hub_connected(&app, true).await;
-    setup
-        .until(&app, &printer_path, |p| {
-            p["is_connected"] == 1 && p["status"] == "printing"
-        })
-        .await;
+    let hub = hub_back_printing(&app, &setup, hub_data.path(), &printer_path).await;
     assert_eq!(setup.printer().status().gcode_state, GcodeState::Running);
 
-    setup.printer().set_time_scale(FAST);
-    let done = setup.job_reaches(&app, &job_id, "completed").await;
-    assert_eq!(done["progress_percentage"], 100);
-    assert_eq!(job_statuses(&app, &job_id).await, PRINTED_ONCE);
-    printed_once(setup.printer(), &watch);
+    finishes_once(&app, &setup, &job_id, &watch).await;
 
     hub.stop().await;
     app.stop().await;
@@ -200,11 +217,7 @@ async fn a_server_restarted_mid_print_completes_the_job_exactly_once() {
     assert_eq!(job.data()["status"], "printing", "{}", job.body);
     assert_eq!(setup.printer().status().gcode_state, GcodeState::Running);
 
-    setup.printer().set_time_scale(FAST);
-    let done = setup.job_reaches(&app, &job_id, "completed").await;
-    assert_eq!(done["progress_percentage"], 100);
-    assert_eq!(job_statuses(&app, &job_id).await, PRINTED_ONCE);
-    printed_once(setup.printer(), &watch);
+    finishes_once(&app, &setup, &job_id, &watch).await;
 
     // One completion: one print event, one print's worth of stock, one collection task.
     server::workers::drain_until_idle(&app.state, Duration::from_secs(20))
@@ -395,17 +408,8 @@ async fn a_command_to_an_offline_hub_is_refused_at_once_and_never_replayed() {
     assert_eq!(job.data()["status"], "printing", "{}", job.body);
 
     // The hub comes back: nothing was kept for it, so the printer never pauses.
-    let hub = RunningHub::start(setup.hub_config(&app, hub_data.path()));
-    setup.hub_connected(&app, true).await;
-    setup
-        .until(&app, &printer_path, |p| {
-            p["is_connected"] == 1 && p["status"] == "printing"
-        })
-        .await;
-    setup.printer().set_time_scale(FAST);
-    setup.job_reaches(&app, &job_id, "completed").await;
-    assert_eq!(job_statuses(&app, &job_id).await, PRINTED_ONCE);
-    printed_once(setup.printer(), &watch);
+    let hub = hub_back_printing(&app, &setup, hub_data.path(), &printer_path).await;
+    finishes_once(&app, &setup, &job_id, &watch).await;
 
     hub.stop().await;
     app.stop().await;

@@ -270,6 +270,24 @@ pub fn serial(h: usize, p: usize) -> String {
     format!("LT{h:07}P{p:04}")
 }
 
+/// Starts a fresh server (a child `printfarm serve`), runs `plan` against it and stops it.
+pub async fn run_on_fresh_server(
+    children: &crate::process::Children,
+    database_url: Option<&str>,
+    plan: &Plan,
+) -> Result<LiveFigures> {
+    let mut server = ServerProcess::start(children, database_url).await?;
+    note!(
+        "server listening on {} (pid {}); its log and data are in {}",
+        server.addr(),
+        server.pid(),
+        server.dir().display()
+    );
+    let figures = run(&mut server, plan).await;
+    server.stop().await;
+    figures
+}
+
 /// Sets the farm up, runs it under load and measures.
 pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures> {
     plan.validate()?;

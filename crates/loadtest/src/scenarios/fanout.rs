@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::live::{self, Plan};
-use crate::process::{Children, ServerProcess};
+use crate::process::Children;
 use crate::report::{Check, LiveReport};
 use std::time::Duration;
 
@@ -66,16 +66,8 @@ pub async fn run(options: &FanoutOptions, children: &Children) -> Result<LiveRep
         gcode_state: !options.no_gcode_state,
         batch: options.batch,
     };
-    let mut server = ServerProcess::start(children, options.database_url.as_deref()).await?;
-    note!(
-        "server listening on {} (pid {}); its log and data are in {}",
-        server.addr(),
-        server.pid(),
-        server.dir().display()
-    );
-    let figures = live::run(&mut server, &plan).await;
-    server.stop().await;
-    let figures = figures?;
+    let figures =
+        live::run_on_fresh_server(children, options.database_url.as_deref(), &plan).await?;
     // The target rate needs enough dashboards × reports to be reachable at all.
     let smaller =
         figures.target_reports_per_s * (figures.dashboards as f64) < TARGET_DELIVERIES_PER_S;

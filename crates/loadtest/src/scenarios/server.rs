@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::live::{self, Plan};
-use crate::process::{Children, ServerProcess};
+use crate::process::Children;
 use crate::report::{Check, LiveReport};
 use std::time::Duration;
 
@@ -71,16 +71,8 @@ pub async fn run(options: &ServerOptions, children: &Children) -> Result<LiveRep
         gcode_state: !options.no_gcode_state,
         batch: options.batch,
     };
-    let mut server = ServerProcess::start(children, options.database_url.as_deref()).await?;
-    note!(
-        "server listening on {} (pid {}); its log and data are in {}",
-        server.addr(),
-        server.pid(),
-        server.dir().display()
-    );
-    let figures = live::run(&mut server, &plan).await;
-    server.stop().await;
-    let figures = figures?;
+    let figures =
+        live::run_on_fresh_server(children, options.database_url.as_deref(), &plan).await?;
     let smaller = figures.printers < TARGET_PRINTERS || figures.hubs < TARGET_HUBS;
     let scale = "50,000 printers over 5,000 hub sockets";
     let checks = vec![

@@ -404,11 +404,6 @@ impl Session {
             return Ok(());
         };
         let printer_id = known.printer.id.clone();
-        // Dashboards see every report (coalesced per client), keyed by the farm's id.
-        let mut shown = status.clone();
-        shown.printer_id = printer_id.clone();
-        self.app.realtime.printer_status(&self.tenant, shown);
-
         let reported = reported(&status);
         if known.reported.as_ref() != Some(&reported) {
             let mut conn = self.app.store.conn().await?;
@@ -421,12 +416,15 @@ impl Session {
             )
             .await?;
             drop(conn);
-            // The list answers cached during the write may hold the old state.
-            self.app.realtime.answers.farm_changed(&self.tenant);
             if reported.status == "idle" && reported.is_connected {
                 crate::dispatch::wake(&self.app, &self.tenant);
             }
         }
+        // Dashboards see every report (coalesced per client), keyed by the farm's id; published
+        // after the write, so the farm's cached answers (read_cache) go stale after it too.
+        let mut shown = status.clone();
+        shown.printer_id = printer_id.clone();
+        self.app.realtime.printer_status(&self.tenant, shown);
         let state_changed = known.gcode_state != status.gcode_state;
         if let Some(k) = self.printers.get_mut(&status.printer_id) {
             k.reported = Some(reported);
