@@ -10,6 +10,8 @@
 //   printer_state: a printer changed state, hub_status).
 // - Buttons with data-api call the JSON API (cookie session, the farm in X-Tenant-ID) and
 //   put the API's error message in words next to them (the card's .action-out).
+// - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
+//   its field errors next to the fields; [data-reorder] lists save a dragged order.
 (function () {
   'use strict';
 
@@ -365,6 +367,8 @@
       var kind = result.ok ? 'ok' : 'error';
       // A change the socket does not carry (bed, maintenance): draw the card again.
       var after = result.ok && card ? refreshCard(card.dataset.printerId) : Promise.resolve(null);
+      // Elsewhere (a job's row, a hub): the page's fragments show the change.
+      if (result.ok && !card) refreshAll();
       return after.then(function (fresh) {
         var target = fresh ? fresh.querySelector('.action-out') : out;
         if (target) { target.textContent = words; target.dataset.kind = kind; }
@@ -380,6 +384,233 @@
       button.disabled = false;
       button.removeAttribute('aria-busy');
     });
+  });
+
+
+  // API forms: <form data-api="/api/v1/…" data-method="POST"> sends its fields as JSON
+  // (a multipart form, e.g. a file upload, is sent as it is, with a progress bar). Field
+  // types come from the input: number inputs send numbers, checkboxes booleans, and
+  // data-json="list" splits on commas; empty optional fields are left out. The API's
+  // field errors go next to their fields, anything else to the form's .action-out. On
+  // success data-then says what follows: "refresh" (every fragment on the page, the
+  // default), "reload", or a path, where {id} is the new thing's id.
+  function fieldValue(input) {
+    if (input.type === 'checkbox') return input.checked;
+    var v = input.value;
+    if (v === '' ) return undefined;
+    if (input.type === 'number') return Number(v);
+    if (input.dataset.json === 'list') return v.split(',').map(function (x) { return x.trim(); }).filter(Boolean);
+    if (input.dataset.json === 'number') return Number(v);
+    if (input.dataset.json === 'bool') return v === 'true';
+    return v;
+  }
+
+  function formBody(form) {
+    var body = {};
+    Array.prototype.forEach.call(form.elements, function (input) {
+      if (!input.name || input.disabled || input.type === 'submit' || input.type === 'button') return;
+      if (input.type === 'radio' && !input.checked) return;
+      var v = fieldValue(input);
+      if (v !== undefined) body[input.name] = v;
+    });
+    return body;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll('.field-error[data-for]').forEach(function (p) { p.remove(); });
+    form.querySelectorAll('[aria-invalid]').forEach(function (input) {
+      input.removeAttribute('aria-invalid');
+      var ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(function (id) { return id && id.slice(-6) !== '-error'; });
+      if (ids.length) input.setAttribute('aria-describedby', ids.join(' ')); else input.removeAttribute('aria-describedby');
+      var box = input.closest('.field');
+      if (box) box.classList.remove('invalid');
+    });
+  }
+
+  // Puts "message" next to the form's field "name"; false when the form has no such field.
+  function showFieldError(form, name, message) {
+    var input = form.elements[name];
+    if (!input || !input.id) return false;
+    var p = document.createElement('p');
+    p.className = 'field-error';
+    p.id = input.id + '-error';
+    p.dataset.for = name;
+    p.innerHTML = '<svg class="icon" aria-hidden="true"><use href="#alert"></use></svg><span class="vh">Error: </span>';
+    p.appendChild(document.createTextNode(message));
+    input.parentNode.insertBefore(p, input);
+    input.setAttribute('aria-invalid', 'true');
+    var ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    ids.push(p.id);
+    input.setAttribute('aria-describedby', ids.join(' '));
+    var box = input.closest('.field');
+    if (box) box.classList.add('invalid');
+    return true;
+  }
+
+  // The API's errors in words: field errors by their fields, the rest as one sentence.
+  function showErrors(form, out, status, body) {
+    var error = (body && body.error) || {};
+    var details = error.details || {};
+    var fields = details.fields || [];
+    if (details.field) fields = fields.concat([{ field: details.field, message: error.message }]);
+    var shown = 0;
+    var rest = [];
+    fields.forEach(function (f) {
+      if (showFieldError(form, f.field, f.message)) shown++; else rest.push(f.message);
+    });
+    var words = rest.length ? rest.join(' ') : (shown ? 'Check the ' + (shown === 1 ? 'field' : shown + ' fields') + ' marked.' : (error.message || 'The server answered ' + status + '.'));
+    if (out) { out.textContent = words; out.dataset.kind = 'error'; }
+    var first = form.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
+    announce(words);
+  }
+
+  function sendForm(form, onProgress) {
+    var url = form.dataset.api;
+    var method = (form.dataset.method || 'POST').toUpperCase();
+    var multipart = form.enctype === 'multipart/form-data';
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader('accept', 'application/json');
+      xhr.setRequestHeader('x-tenant-id', farm);
+      xhr.withCredentials = true;
+      if (onProgress && xhr.upload) {
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      }
+      xhr.onload = function () {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300 && body && body.success !== false, body: body });
+      };
+      xhr.onerror = function () { reject(new Error('the connection failed')); };
+      if (multipart) {
+        xhr.send(new FormData(form));
+      } else {
+        xhr.setRequestHeader('content-type', 'application/json');
+        xhr.send(JSON.stringify(formBody(form)));
+      }
+    });
+  }
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target.closest('form[data-api]');
+    if (!form) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    var out = form.querySelector('.action-out');
+    var submit = form.querySelector('[type="submit"]');
+    var bar = form.querySelector('progress[data-upload]');
+    clearErrors(form);
+    if (submit) { submit.disabled = true; submit.setAttribute('aria-busy', 'true'); }
+    if (out) { out.textContent = form.dataset.busy || 'Sending…'; delete out.dataset.kind; }
+    var progress = bar ? function (loaded, total) {
+      bar.hidden = false;
+      bar.max = total;
+      bar.value = loaded;
+      bar.textContent = Math.round(100 * loaded / total) + ' %';
+      if (out) out.textContent = 'Uploading… ' + Math.round(100 * loaded / total) + ' %';
+    } : null;
+    sendForm(form, progress).then(function (result) {
+      if (result.status === 401) { signIn(); return; }
+      if (!result.ok) { showErrors(form, out, result.status, result.body); return; }
+      var data = (result.body && result.body.data) || {};
+      var then = form.dataset.then || 'refresh';
+      var words = form.dataset.done || 'Done.';
+      if (out) { out.textContent = words; out.dataset.kind = 'ok'; }
+      announce(words);
+      if (then === 'reload') { window.location.reload(); return; }
+      if (then.charAt(0) === '/') {
+        var id = data.id || (data.job && data.job.id) || (data.file && data.file.id) || '';
+        window.location.assign(then.replace('{id}', encodeURIComponent(id)));
+        return;
+      }
+      if (form.dataset.reset !== undefined) form.reset();
+      if (then === 'show' && form.dataset.show) {
+        // Something the API shows once (a secret): fill the named element's [data-key] slots.
+        var target = document.getElementById(form.dataset.show);
+        if (target) {
+          target.querySelectorAll('[data-key]').forEach(function (el) {
+            var v = el.dataset.key.split('.').reduce(function (o, k) { return o == null ? o : o[k]; }, data);
+            el.textContent = v == null ? '' : String(v);
+          });
+          target.hidden = false;
+          target.focus();
+        }
+      }
+      refreshAll();
+    }).catch(function (error) {
+      if (out) { out.textContent = 'Could not reach the server: ' + error.message; out.dataset.kind = 'error'; }
+    }).then(function () {
+      if (submit) { submit.disabled = false; submit.removeAttribute('aria-busy'); }
+      if (bar && !bar.hidden && bar.value >= bar.max) bar.hidden = true;
+    });
+  });
+
+  // Reorder lists: <ol data-reorder="/api/v1/…/order" data-reorder-key="printer_ids"> with
+  // <li data-id> items. Drag an item, or use its "Move up"/"Move down" buttons
+  // (button[data-move="up"|"down"]), and the new order is sent as { key: [ids…] }.
+  function saveOrder(list) {
+    var ids = Array.prototype.map.call(list.querySelectorAll(':scope > [data-id]'), function (li) { return li.dataset.id; });
+    var body = {};
+    body[list.dataset.reorderKey || 'ids'] = ids;
+    var out = document.getElementById(list.dataset.out || '') || null;
+    if (out) { out.textContent = 'Saving the order…'; delete out.dataset.kind; }
+    return fetch(list.dataset.reorder, {
+      method: list.dataset.method || 'PUT',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-tenant-id': farm },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (b) {
+        var ok = response.ok && b && b.success !== false;
+        var words = ok ? 'Order saved.' : ((b && b.error && b.error.message) || 'The server answered ' + response.status + '.');
+        if (out) { out.textContent = words; out.dataset.kind = ok ? 'ok' : 'error'; }
+        announce(words);
+        if (!ok) refreshAll();
+      });
+    }).catch(function (error) {
+      if (out) { out.textContent = 'Could not reach the server: ' + error.message; out.dataset.kind = 'error'; }
+    });
+  }
+
+  var dragged = null;
+  document.addEventListener('dragstart', function (event) {
+    var item = event.target.closest && event.target.closest('[data-reorder] > [data-id]');
+    if (!item) return;
+    dragged = item;
+    item.classList.add('dragging');
+    event.dataTransfer.effectAllowed = 'move';
+    event.dataTransfer.setData('text/plain', item.dataset.id);
+  });
+  document.addEventListener('dragover', function (event) {
+    if (!dragged) return;
+    var over = event.target.closest && event.target.closest('[data-reorder] > [data-id]');
+    if (!over || over === dragged || over.parentNode !== dragged.parentNode) return;
+    event.preventDefault();
+    var box = over.getBoundingClientRect();
+    // Past the item's diagonal: after it (works for lists and for grids of cards alike).
+    var after = (event.clientY - box.top) / box.height + (event.clientX - box.left) / box.width > 1;
+    over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+  });
+  document.addEventListener('dragend', function () {
+    if (!dragged) return;
+    var list = dragged.parentNode;
+    dragged.classList.remove('dragging');
+    dragged = null;
+    saveOrder(list);
+  });
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest('button[data-move]');
+    if (!button) return;
+    var item = button.closest('[data-reorder] > [data-id]');
+    if (!item) return;
+    var list = item.parentNode;
+    var other = button.dataset.move === 'up' ? item.previousElementSibling : item.nextElementSibling;
+    if (!other) return;
+    list.insertBefore(item, button.dataset.move === 'up' ? other : other.nextSibling);
+    button.focus();
+    saveOrder(list);
   });
 
   localTimes(document);

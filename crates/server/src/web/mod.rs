@@ -17,8 +17,12 @@
 pub mod accounts;
 pub mod assets;
 pub mod chart;
+pub mod files;
+pub mod hubs;
+pub mod jobs;
 pub mod overview;
 pub mod printers;
+pub mod team;
 
 use crate::app::App;
 use crate::auth::Authenticated;
@@ -74,6 +78,10 @@ pub fn router() -> Router<App> {
             get(accounts::new_farm_page).post(accounts::create_farm),
         )
         .route("/assets/{file}", get(assets::serve))
+        .merge(jobs::routes())
+        .merge(files::routes())
+        .merge(hubs::routes())
+        .merge(team::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -85,12 +93,24 @@ pub enum Section {
     Overview,
     /// Printer cards.
     Printers,
+    /// The job queue and history.
+    Jobs,
+    /// The file library.
+    Files,
+    /// Hubs and adding printers through them.
+    Hubs,
+    /// Members, roles and personal API tokens.
+    Team,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
 pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Overview, "/", "Overview"),
     (Section::Printers, "/printers", "Printers"),
+    (Section::Jobs, "/jobs", "Jobs"),
+    (Section::Files, "/files", "Files"),
+    (Section::Hubs, "/hubs", "Hubs"),
+    (Section::Team, "/team", "Team"),
 ];
 
 /// One link of the navigation as a template shows it.
