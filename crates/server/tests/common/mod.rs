@@ -3,6 +3,9 @@
 //! `PRINTFARM_TEST_DATABASE_URL` is set), and one helper per common step.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod chrome;
+
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use server::Settings;

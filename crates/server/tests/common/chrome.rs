@@ -1,0 +1,118 @@
+//! Headless Chromium through chromedriver for the browser tests (skipped when
+//! `PRINTFARM_SKIP_BROWSER_TESTS` is set), and the steps they share.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A chromedriver started for one test, on a free loopback port; stopped when dropped.
+pub struct Driver {
+    child: Child,
+    /// chromedriver's URL.
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn driver() -> Option<Driver> {
+    if std::env::var_os("PRINTFARM_SKIP_BROWSER_TESTS").is_some() {
+        eprintln!("PRINTFARM_SKIP_BROWSER_TESTS is set: browser test skipped");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver runs (apt-get install chromium chromium-driver; \
+             PRINTFARM_SKIP_BROWSER_TESTS=1 skips the browser tests)",
+        );
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Some(driver)
+}
+
+pub async fn chromium(driver: &Driver) -> Client {
+    let mut options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,1000", "--lang=en-GB"],
+    });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Saves a screenshot as `target/screenshots/<name>.png`.
+pub async fn screenshot(client: &Client, name: &str) {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+}
+
+/// Runs `script` (which returns a value) until `ready` accepts it, for up to 15 s.
+pub async fn until(
+    client: &Client,
+    what: &str,
+    script: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = client.execute(script, vec![]).await.expect("script runs");
+        if ready(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}; last: {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn text_of(css: &str) -> String {
+    format!("const e = document.querySelector({css:?}); return e ? e.textContent.trim() : null;")
+}
+
+pub async fn fill(client: &Client, id: &str, text: &str) {
+    let input = client.find(Locator::Id(id)).await.expect("the field");
+    input.clear().await.expect("cleared");
+    input.send_keys(text).await.expect("typed");
+}
