@@ -120,6 +120,11 @@ pub async fn run(
     settings.listen = options.listen;
     settings.data_dir = data_dir.clone();
     settings.database_url = None;
+    // The sign-in page offers the demo account with one click: open the URL, press the button.
+    settings.demo_sign_in = Some(server::settings::DemoSignIn {
+        email: EMAIL.into(),
+        password: PASSWORD.into(),
+    });
     let server = server::Server::bind(settings).await?;
     let addr = server.local_addr()?;
     let base = format!("http://{addr}");
@@ -226,8 +231,8 @@ pub async fn run(
         let _ = hub_stopped.await;
     }));
 
-    println!("PrintFarm demo is running at {base}");
-    println!("  sign in as {EMAIL} / {PASSWORD}");
+    println!("PrintFarm demo is running: open {base}/printers in a browser");
+    println!("  press \"Open the demo farm\" (or sign in as {EMAIL} / {PASSWORD})");
     println!(
         "  {} simulated printers at {}× speed; data in {}",
         options.printers,

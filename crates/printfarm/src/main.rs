@@ -182,7 +182,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // A closed stdout (a supervisor that stopped reading) must not stop the server.
             let _ = writeln!(
                 std::io::stdout(),
-                "PrintFarm is listening on http://{addr} (public URL {public_url})"
+                "PrintFarm is listening on http://{addr} (public URL {public_url})\n  \
+                 the dashboard: open {public_url} in a browser and create your account"
             );
             server.serve(shutdown_signal()).await
         }

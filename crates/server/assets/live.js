@@ -238,6 +238,13 @@
       template.innerHTML = html.trim();
       var fresh = template.content.firstElementChild;
       if (!fresh) return null;
+      // The answer to the last button press stays on the redrawn card.
+      var said = card.querySelector('.action-out');
+      var keep = fresh.querySelector('.action-out');
+      if (said && keep && said.textContent) { keep.textContent = said.textContent; if (said.dataset.kind) keep.dataset.kind = said.dataset.kind; }
+      var current = document.getElementById('printer-' + id);
+      if (!current) return null;
+      card = current;
       swap(function () { card.replaceWith(fresh); });
       if (reports[id]) paint(fresh, reports[id]);
       return fresh;
@@ -324,6 +331,19 @@
       case 'hub_status':
         emit('hub_status');
         break;
+      case 'printer_updated':
+        // A change of the farm's record (bed cleared, maintenance, name …): redraw that
+        // card; a printer added, removed or moved redraws the lists that show them all.
+        if (m.printer_id && m.change !== 'created' && m.change !== 'deleted' && document.getElementById('printer-' + m.printer_id)) {
+          refreshCard(m.printer_id);
+        } else {
+          emit('printer_list');
+        }
+        emit('printer_updated');
+        break;
+      case 'printer_discovered':
+        emit('printer_discovered');
+        break;
       case 'resync':
         // The server closes next; the reconnect fetches every fragment again.
         connectedOnce = true;
@@ -362,6 +382,11 @@
       });
     }).then(function (result) {
       if (!result) return;
+      // data-then="/path": where to go once it is done (after removing what the page showed).
+      if (result.ok && button.dataset.then && button.dataset.then.charAt(0) === '/') {
+        window.location.assign(button.dataset.then);
+        return;
+      }
       var words = result.ok ? 'Done: ' + button.textContent.trim().replace(/\s+/g, ' ') + '.'
         : (result.body && result.body.error && result.body.error.message) || 'The server answered ' + result.status + '.';
       var kind = result.ok ? 'ok' : 'error';
@@ -397,7 +422,8 @@
   function fieldValue(input) {
     if (input.type === 'checkbox') return input.checked;
     var v = input.value;
-    if (v === '' ) return undefined;
+    // An edit form (data-empty="send") sends an emptied text field, so it can be cleared.
+    if (v === '') return input.form && input.form.dataset.empty === 'send' && input.type !== 'number' && !input.dataset.json ? '' : undefined;
     if (input.type === 'number') return Number(v);
     if (input.dataset.json === 'list') return v.split(',').map(function (x) { return x.trim(); }).filter(Boolean);
     if (input.dataset.json === 'number') return Number(v);

@@ -378,6 +378,8 @@ pub async fn create(
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer added");
+    changed(&app, &member.tenant, Some(&printer.id), "created");
+    tell_hub(&app, &printer, proto::hub::ConfigureAction::Add);
     Ok(Envelope::created(view(&app, &printer, true)))
 }
 
@@ -421,6 +423,13 @@ pub async fn update(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    changed(&app, &member.tenant, Some(&updated.id), "updated");
+    if printer.hub_id != updated.hub_id {
+        tell_hub(&app, &printer, proto::hub::ConfigureAction::Remove);
+        tell_hub(&app, &updated, proto::hub::ConfigureAction::Add);
+    } else {
+        tell_hub(&app, &updated, proto::hub::ConfigureAction::Update);
+    }
     Ok(Envelope::ok(view(&app, &updated, true)))
 }
 
@@ -456,6 +465,8 @@ pub async fn delete(
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer removed");
+    changed(&app, &member.tenant, Some(&printer.id), "deleted");
+    tell_hub(&app, &printer, proto::hub::ConfigureAction::Remove);
     Ok(Envelope::ok(json!({ "id": printer.id, "deleted": true })))
 }
 
@@ -484,6 +495,7 @@ pub async fn set_status(
         &store::now_text(),
     )
     .await?;
+    changed(&app, &member.tenant, Some(&updated.id), "status");
     Ok(Envelope::ok(view(&app, &updated, false)))
 }
 
@@ -528,6 +540,7 @@ async fn maintenance(
         &store::now_text(),
     )
     .await?;
+    changed(app, tenant, Some(&updated.id), "maintenance");
     if !on {
         crate::dispatch::wake(app, tenant);
     }
@@ -597,6 +610,7 @@ pub async fn set_cleared(
         store::worklist::complete_collections(&mut tx, &member.tenant, &printer.id, &now).await?;
     }
     tx.commit().await?;
+    changed(&app, &member.tenant, Some(&updated.id), "cleared");
     if cleared {
         crate::dispatch::wake(&app, &member.tenant);
     }
@@ -645,7 +659,39 @@ pub async fn set_order(
         .await
         .or_not_found("PRINTER_NOT_FOUND", "printer")?;
     tx.commit().await?;
+    changed(&app, &member.tenant, None, "order");
     Ok(Envelope::ok(json!({ "updated": order.len() })))
+}
+
+/// Tells the farm's dashboards that a printer's record changed (`printer_updated`): what
+/// the hub's reports do not carry (bed cleared, maintenance, name, order …), so every open
+/// browser shows it without a reload. Additive: older clients ignore unknown types.
+fn changed(app: &App, tenant: &TenantId, printer_id: Option<&str>, change: &'static str) {
+    app.realtime.publish(
+        tenant,
+        json!({ "type": "printer_updated", "printer_id": printer_id, "change": change }),
+    );
+}
+
+/// Tells the printer's hub, if it is online, to take the printer on, follow its new
+/// settings, or let it go, so a printer added on the dashboard comes online without a hub
+/// restart. In the background: the answer does not wait for the hub's acknowledgement, and
+/// an offline hub learns its printers from the welcome when it connects.
+fn tell_hub(app: &App, printer: &Printer, action: proto::hub::ConfigureAction) {
+    let Some(hub) = printer.hub_id.clone() else {
+        return;
+    };
+    if printer.serial_number.is_none() || !app.hub_link.is_connected(&hub) {
+        return;
+    }
+    let app = app.clone();
+    let command = configure(&app, printer, action);
+    let printer_id = printer.id.clone();
+    tokio::spawn(async move {
+        if let Err(err) = app.hub_link.send(&hub, command).await {
+            tracing::warn!(%hub, %printer_id, error = %err, "the hub did not take the printer's settings");
+        }
+    });
 }
 
 /// Sends a command to the printer's hub; 409 `HUB_OFFLINE` when no hub can take it.

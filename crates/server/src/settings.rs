@@ -42,6 +42,20 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
     pub hub_provisioning_key: Option<String>,
+    /// A public demo account the sign-in page offers with one click (`printfarm demo` sets
+    /// it; a real farm leaves it out).
+    pub demo_sign_in: Option<DemoSignIn>,
+}
+
+/// The demo account shown on the sign-in page. Its password is public by design: it opens
+/// a farm of simulated printers and nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSignIn {
+    /// The demo account's email.
+    pub email: String,
+    /// Its password.
+    pub password: String,
 }
 
 /// How logs are written.
@@ -119,6 +133,7 @@ impl Default for Settings {
             login_failures_per_account: 10,
             trusted_proxies: Vec::new(),
             hub_provisioning_key: None,
+            demo_sign_in: None,
             max_upload_bytes: 512 * 1024 * 1024,
         }
     }

@@ -407,3 +407,67 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
     assert_eq!(next(&mut theirs).await.unwrap()["type"], "pong");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_change_to_a_printers_record_reaches_every_open_dashboard() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("bea").await;
+    let created = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "P1S-01", "model": "P1S" }),
+        )
+        .await;
+    created.expect(201);
+    let printer = created.data()["id"].as_str().unwrap().to_string();
+    let mut dashboard = open(&app, &format!("/ws/dashboard?tenant={farm}"))
+        .await
+        .unwrap();
+    send(
+        &mut dashboard,
+        json!({ "type": "auth", "token": owner.token }),
+    )
+    .await;
+    assert_eq!(next(&mut dashboard).await.unwrap()["type"], "auth_success");
+
+    // What the hub's reports do not carry still moves other browsers' cards.
+    app.put(
+        &format!("/api/v1/printers/{printer}/cleared"),
+        &owner.token,
+        Some(&farm),
+        json!({ "cleared": true }),
+    )
+    .await
+    .expect(200);
+    let event = next_of(&mut dashboard, "printer_updated").await;
+    assert_eq!(event["printer_id"], printer.as_str());
+    assert_eq!(event["change"], "cleared");
+
+    app.put(
+        &format!("/api/v1/printers/{printer}/maintenance"),
+        &owner.token,
+        Some(&farm),
+        json!({ "in_maintenance": true }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        next_of(&mut dashboard, "printer_updated").await["change"],
+        "maintenance"
+    );
+
+    app.put(
+        "/api/v1/printers/order",
+        &owner.token,
+        Some(&farm),
+        json!({ "printer_ids": [printer] }),
+    )
+    .await
+    .expect(200);
+    let moved = next_of(&mut dashboard, "printer_updated").await;
+    assert_eq!(moved["change"], "order");
+    assert!(moved["printer_id"].is_null());
+    app.stop().await;
+}

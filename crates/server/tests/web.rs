@@ -304,6 +304,160 @@ async fn the_printers_page_shows_the_api_printers_with_their_state_and_live_repo
 }
 
 #[tokio::test]
+async fn admins_add_and_edit_printers_on_pages_that_never_show_the_access_code() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("ida").await;
+    let viewer = app.signed_up("vic").await;
+    app.add_member(&owner, &farm, &viewer, "viewer").await;
+    let created = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "A1-01", "model": "A1", "location": "Shelf 2",
+                    "serial_number": "03919A000000001", "access_code": "87654321" }),
+        )
+        .await;
+    created.expect(201);
+    let id = created.data()["id"].as_str().unwrap().to_string();
+
+    let browser = Browser::new(&app);
+    browser.sign_in(&owner).await;
+    let page = browser.get("/printers").await;
+    page.expect(200)
+        .shows(r#"<form class="form" id="printer-add" data-api="/api/v1/printers""#)
+        .shows(r#"<a class="btn btn-quiet" href="/printers/arrange">"#)
+        .shows(&format!(r#"href="/printers/{id}/edit""#));
+    let edit = browser.get(&format!("/printers/{id}/edit")).await;
+    edit.expect(200)
+        .shows(&format!(
+            r#"data-api="/api/v1/printers/{id}" data-method="PUT""#
+        ))
+        .shows(r#"value="A1-01""#)
+        .shows(r#"value="Shelf 2""#)
+        .shows(r#"value="03919A000000001""#)
+        .shows("Stored sealed; leave empty to keep it.");
+    assert!(
+        !edit.body.contains("87654321"),
+        "the access code is never shown"
+    );
+
+    // A viewer sees the cards without the forms or the edit links.
+    let looking = Browser::new(&app);
+    looking.sign_in(&viewer).await;
+    let page = looking.get("/printers").await;
+    page.expect(200).shows("A1-01");
+    assert!(!page.body.contains("printer-add"));
+    assert!(!page.body.contains("/edit"));
+    assert!(!page.body.contains("data-move"));
+
+    // Another farm's printer is not found, by id or by number.
+    let (outsider, _) = app.signed_up_owner("stranger").await;
+    let stranger = Browser::new(&app);
+    stranger.sign_in(&outsider).await;
+    stranger
+        .get(&format!("/printers/{id}/edit"))
+        .await
+        .expect(404);
+    stranger.get("/printers/1/edit").await.expect(404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_arrange_page_lists_printers_in_their_display_order() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("ari").await;
+    let mut ids = Vec::new();
+    for name in ["First", "Second", "Third"] {
+        let created = app
+            .post(
+                "/api/v1/printers",
+                &owner.token,
+                Some(&farm),
+                json!({ "name": name, "model": "P1S" }),
+            )
+            .await;
+        created.expect(201);
+        ids.push(created.data()["id"].as_str().unwrap().to_string());
+    }
+    let browser = Browser::new(&app);
+    browser.sign_in(&owner).await;
+    let position = |body: &str, name: &str| body.find(&format!("{name} <span")).unwrap();
+    let page = browser.get("/printers/arrange").await;
+    page.expect(200)
+        .shows(r#"data-reorder="/api/v1/printers/order" data-reorder-key="printer_ids""#)
+        .shows("Move up<span class=\"vh\"> Third</span>");
+    assert!(position(&page.body, "First") < position(&page.body, "Third"));
+
+    // The order the page sends (as live.js does after a drag) is the order it shows next.
+    app.put(
+        "/api/v1/printers/order",
+        &owner.token,
+        Some(&farm),
+        json!({ "printer_ids": [ids[2], ids[0], ids[1]] }),
+    )
+    .await
+    .expect(200);
+    let page = browser.get("/printers/arrange").await;
+    assert!(position(&page.body, "Third") < position(&page.body, "First"));
+    assert!(position(&page.body, "First") < position(&page.body, "Second"));
+    let cards = browser.get("/printers/cards").await;
+    assert!(cards.body.find(">Third<").unwrap() < cards.body.find(">First<").unwrap());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_demo_server_offers_its_demo_account_on_the_sign_in_page() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.demo_sign_in = Some(server::settings::DemoSignIn {
+            email: "demo@printfarm.local".into(),
+            password: PASSWORD.into(),
+        });
+    })
+    .await;
+    let demo = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/register",
+            common::As::Nobody,
+            None,
+            Some(json!({ "email": "demo@printfarm.local", "password": PASSWORD, "name": "Demo", "company_name": "Demo Farm" })),
+        )
+        .await;
+    demo.expect(201);
+    let browser = Browser::new(&app);
+    let page = browser.get("/sign-in?next=/printers").await;
+    page.expect(200)
+        .shows("Open the demo farm")
+        .shows(r#"<input type="hidden" name="email" value="demo@printfarm.local">"#);
+    // The one button is the sign-in form with the demo account: it opens the farm.
+    let signed = browser
+        .post(
+            "/sign-in",
+            &[
+                ("email", "demo@printfarm.local"),
+                ("password", PASSWORD),
+                ("next", "/printers"),
+            ],
+        )
+        .await;
+    signed.expect(303);
+    assert_eq!(signed.location(), "/printers");
+    browser
+        .get("/printers")
+        .await
+        .expect(200)
+        .shows("Demo Farm");
+
+    // A real server shows no such box.
+    let plain = TestApp::spawn().await;
+    let page = Browser::new(&plain).get("/sign-in").await;
+    assert!(!page.body.contains("demo farm"));
+    plain.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_overview_counts_printers_by_state_and_shows_jobs_in_progress_and_today() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
@@ -922,14 +1076,19 @@ mod browser {
             smallest.as_f64().unwrap() >= 44.0,
             "touch targets: {smallest}"
         );
+        // What sticks out past the window's right edge (none may): tag#id.class, width.
         let overflow = client
             .execute(
-                "return document.documentElement.scrollWidth > window.innerWidth;",
+                "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .sprite, .vh')).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 8);",
                 vec![],
             )
             .await
             .unwrap();
-        assert_eq!(overflow, false, "no sideways scrolling at phone width");
+        assert_eq!(
+            overflow,
+            serde_json::json!([]),
+            "no sideways scrolling at phone width"
+        );
         screenshot(&client, "printers-phone").await;
         client.goto(&format!("{}/", app.base)).await.unwrap();
         screenshot(&client, "overview-phone").await;

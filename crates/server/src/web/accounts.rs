@@ -173,6 +173,8 @@ struct SignInPage {
     fields: Vec<Field>,
     errors: FormErrors,
     next: String,
+    /// The demo account, offered with one click when the server runs the demo.
+    demo: Option<crate::settings::DemoSignIn>,
 }
 
 fn sign_in_fields(email: &str) -> Vec<Field> {
@@ -198,6 +200,7 @@ pub struct NextQuery {
 
 /// GET /sign-in — the sign-in form (a signed-in visitor goes on to `next`).
 pub async fn sign_in_page(
+    State(app): State<App>,
     caller: Option<Extension<Authenticated>>,
     Query(query): Query<NextQuery>,
 ) -> Response {
@@ -212,6 +215,7 @@ pub async fn sign_in_page(
             fields: sign_in_fields(""),
             errors: FormErrors::default(),
             next,
+            demo: app.settings.demo_sign_in.clone(),
         },
     )
 }
@@ -251,6 +255,7 @@ pub async fn sign_in(
                     fields,
                     errors,
                     next,
+                    demo: app.settings.demo_sign_in.clone(),
                 },
             )
         }

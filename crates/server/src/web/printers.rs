@@ -1,7 +1,9 @@
 //! The printers page: one live card per printer (state, progress, time left, layer,
 //! temperatures, AMS colours, errors in words) with the operator's buttons, which call the
 //! JSON API. The cards are also served alone, as fragments `live.js` swaps in after a
-//! resync or a change the socket does not carry (bed cleared, maintenance).
+//! resync or a `printer_updated` event (bed cleared, maintenance, a rename). Admins add a
+//! printer on the page, edit one on its own page, and anyone who runs the farm arranges
+//! the display order on `/printers/arrange` (drag, or move buttons for the keyboard).
 
 use super::{FarmPage, PageError, Section, duration_words, html};
 use crate::app::App;
@@ -362,27 +364,152 @@ pub async fn load_cards(app: &App, tenant: &TenantId) -> Result<Vec<PrinterCard>
         .collect())
 }
 
+/// Printer models the forms suggest (any other name is accepted, as the API does).
+pub const MODELS: &[&str] = &["X1C", "X1E", "X1", "P1S", "P1P", "A1", "A1 mini", "H2D"];
+
+/// A hub a printer can be managed by, for the forms' select.
+pub struct HubChoice {
+    /// The hub's id.
+    pub id: String,
+    /// Its name, or its id when unnamed.
+    pub name: String,
+    /// Whether the printer edited is on it.
+    pub selected: bool,
+}
+
+/// The farm's hubs as choices, `current` selected.
+async fn hub_choices(
+    app: &App,
+    tenant: &TenantId,
+    current: Option<&str>,
+) -> Result<Vec<HubChoice>, PageError> {
+    let hubs = {
+        let mut conn = app.store.conn().await?;
+        store::hubs::list(&mut conn, tenant).await?
+    };
+    Ok(hubs
+        .into_iter()
+        .map(|h| HubChoice {
+            selected: current == Some(h.id.as_str()),
+            name: h.name.clone().unwrap_or_else(|| h.id.clone()),
+            id: h.id,
+        })
+        .collect())
+}
+
 /// The printers page.
 #[derive(Template)]
 #[template(path = "printers.html", whitespace = "minimize")]
 struct PrintersPage {
     layout: super::Layout,
     operator: bool,
+    admin: bool,
     cards: Vec<PrinterCard>,
+    hubs: Vec<HubChoice>,
+    models: &'static [&'static str],
 }
 
-/// GET /printers — the farm's printers as live cards.
+/// GET /printers — the farm's printers as live cards (and, for admins, the add form).
 pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
     let cards = load_cards(&app, &member.tenant).await?;
+    let admin = member.role.at_least(domain::Role::Admin);
+    let hubs = if admin {
+        hub_choices(&app, &member.tenant, None).await?
+    } else {
+        Vec::new()
+    };
     let layout = member.layout(Section::Printers, "Printers");
     Ok(html(
         StatusCode::OK,
         &PrintersPage {
             operator: layout.operator(),
+            admin,
             layout,
             cards,
+            hubs,
+            models: MODELS,
         },
     ))
+}
+
+/// The page that edits one printer.
+#[derive(Template)]
+#[template(path = "printer_edit.html", whitespace = "minimize")]
+struct EditPage {
+    layout: super::Layout,
+    printer: Printer,
+    hubs: Vec<HubChoice>,
+    models: &'static [&'static str],
+}
+
+impl EditPage {
+    /// A text for a form field: the value or nothing.
+    fn text(value: &Option<String>) -> &str {
+        value.as_deref().unwrap_or("")
+    }
+}
+
+/// GET /printers/{printer_id}/edit — a printer's settings (admins; the API says no to others).
+pub async fn edit(
+    State(app): State<App>,
+    member: FarmPage,
+    Path(key): Path<String>,
+) -> Result<Response, PageError> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let hubs = hub_choices(&app, &member.tenant, printer.hub_id.as_deref()).await?;
+    let layout = member.layout(Section::Printers, &format!("Edit {}", printer.name));
+    Ok(html(
+        StatusCode::OK,
+        &EditPage {
+            layout,
+            printer,
+            hubs,
+            models: MODELS,
+        },
+    ))
+}
+
+/// The page that arranges the printers' display order.
+#[derive(Template)]
+#[template(path = "printers_arrange.html", whitespace = "minimize")]
+struct ArrangePage {
+    layout: super::Layout,
+    operator: bool,
+    printers: Vec<Printer>,
+}
+
+/// GET /printers/arrange — the display order, to drag or move with buttons (operators).
+pub async fn arrange(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
+    let query = PrinterQuery {
+        sort_by: "sort_order",
+        ascending: true,
+        ..Default::default()
+    };
+    let (printers, _) = {
+        let mut conn = app.store.conn().await?;
+        store::printers::list(&mut conn, &member.tenant, &query, MOST_CARDS, 0).await?
+    };
+    let layout = member.layout(Section::Printers, "Arrange printers");
+    Ok(html(
+        StatusCode::OK,
+        &ArrangePage {
+            operator: layout.operator(),
+            layout,
+            printers,
+        },
+    ))
+}
+
+/// The farm's printer by id or number, or the page's 404.
+async fn find(app: &App, tenant: &TenantId, key: &str) -> Result<Printer, PageError> {
+    let not_found = || PageError::NotFound("The printer".into());
+    let key = PrinterKey::parse(key).ok_or_else(not_found)?;
+    let mut conn = app.store.conn().await?;
+    match store::printers::get(&mut conn, tenant, &key).await {
+        Ok(printer) => Ok(printer),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// All cards, without the page around them.
@@ -390,6 +517,7 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
 #[template(path = "printer_cards.html", whitespace = "minimize")]
 struct CardsFragment {
     operator: bool,
+    admin: bool,
     cards: Vec<PrinterCard>,
 }
 
@@ -400,6 +528,7 @@ pub async fn cards(State(app): State<App>, member: FarmPage) -> Result<Response,
         StatusCode::OK,
         &CardsFragment {
             operator: member.role.at_least(domain::Role::Operator),
+            admin: member.role.at_least(domain::Role::Admin),
             cards,
         },
     ))
@@ -410,6 +539,7 @@ pub async fn cards(State(app): State<App>, member: FarmPage) -> Result<Response,
 #[template(path = "printer_card.html", whitespace = "minimize")]
 struct CardFragment {
     operator: bool,
+    admin: bool,
     card: PrinterCard,
 }
 
@@ -419,16 +549,7 @@ pub async fn card(
     member: FarmPage,
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
-    let not_found = || PageError::NotFound("The printer".into());
-    let key = PrinterKey::parse(&key).ok_or_else(not_found)?;
-    let printer = {
-        let mut conn = app.store.conn().await?;
-        match store::printers::get(&mut conn, &member.tenant, &key).await {
-            Ok(printer) => printer,
-            Err(StoreError::NotFound) => return Err(not_found()),
-            Err(other) => return Err(other.into()),
-        }
-    };
+    let printer = find(&app, &member.tenant, &key).await?;
     let live = app
         .realtime
         .printers_of(&member.tenant)
@@ -438,6 +559,7 @@ pub async fn card(
         StatusCode::OK,
         &CardFragment {
             operator: member.role.at_least(domain::Role::Operator),
+            admin: member.role.at_least(domain::Role::Admin),
             card: PrinterCard::new(&printer, live.as_ref()),
         },
     ))
