@@ -11,7 +11,7 @@ use super::accounts::FormErrors;
 use super::{FarmPage, PageError, Section, html, see_other};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::hubs::HubCommand;
+use crate::hubs::{CommandError, HubCommand};
 use crate::realtime::FarmEvent;
 use askama::Template;
 use axum::Router;
@@ -43,6 +43,8 @@ const MOST_PRINTERS: i64 = 1000;
 /// How long after the hub's ack the handler still waits for its findings (they are sent
 /// just before the ack, but travel as a farm event).
 const FINDINGS_AFTER_ACK: Duration = Duration::from_secs(3);
+/// How long findings that missed the page's answer are still waited for.
+const LATE_FINDINGS: Duration = Duration::from_secs(120);
 /// How long a discovery is shown on the page.
 const DISCOVERY_SHOWN: chrono::Duration = chrono::Duration::minutes(30);
 /// Model names the "add by hand" form suggests.
@@ -369,34 +371,61 @@ fn findings(event: &FarmEvent, tenant: &TenantId, hub: &str) -> Option<Vec<Disco
 
 /// Sends `discover_printers` to the hub and waits for its findings: the hub listens for a
 /// few seconds, sends what it heard, then acknowledges. The events are read while the
-/// ack is awaited, so a busy farm's other events do not push the findings out.
-async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> Outcome {
+/// ack is awaited, so a busy farm's other events do not push the findings out. Without
+/// findings yet, the events are handed back to keep listening.
+async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> (Outcome, Option<Events>) {
     let mut events = app.realtime.subscribe();
     let ack = app.hub_link.send(&hub.id, HubCommand::DiscoverPrinters);
     tokio::pin!(ack);
     let mut acked: Option<tokio::time::Instant> = None;
-    let mut listening = true;
     loop {
         let give_up = acked.map(|at| at + FINDINGS_AFTER_ACK);
         tokio::select! {
             result = &mut ack, if acked.is_none() => match result {
                 Ok(()) => acked = Some(tokio::time::Instant::now()),
+                // A hub told to listen longer than the ack deadline may still answer.
+                Err(CommandError::Timeout) => return (Outcome::NoAnswer, Some(events)),
                 Err(err) => {
                     let name = hub.name.clone().unwrap_or_else(|| hub.id.clone());
                     let err = crate::hubs::command_failed(err, format!("the hub {name} is offline"));
-                    return Outcome::Failed(in_words(&err));
+                    return (Outcome::Failed(in_words(&err)), None);
                 }
             },
-            event = events.recv(), if listening => match event {
+            event = events.recv() => match event {
                 Ok(event) => {
                     if let Some(found) = findings(&event, tenant, &hub.id) {
-                        return Outcome::Found(found);
+                        return (Outcome::Found(found), None);
                     }
                 }
                 Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => listening = false,
+                Err(RecvError::Closed) => return (Outcome::NoAnswer, None),
             },
-            _ = sleep_until(give_up) => return Outcome::NoAnswer,
+            _ = sleep_until(give_up) => return (Outcome::NoAnswer, Some(events)),
+        }
+    }
+}
+
+/// Farm events as one listener receives them.
+type Events = tokio::sync::broadcast::Receiver<std::sync::Arc<FarmEvent>>;
+
+/// Keeps listening for findings that come after the page was answered, and keeps them
+/// for the page (the same event makes open pages fetch their hub list again).
+async fn late_findings(mut events: Events, tenant: TenantId, hub: String, asked: DateTime<Utc>) {
+    let deadline = tokio::time::Instant::now() + LATE_FINDINGS;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(event)) => {
+                if let Some(found) = findings(&event, &tenant, &hub) {
+                    let discovery = Discovery {
+                        asked,
+                        outcome: Outcome::Found(found),
+                    };
+                    DISCOVERIES.remember(&tenant, &hub, discovery);
+                    return;
+                }
+            }
+            Ok(Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) | Err(_) => return,
         }
     }
 }
@@ -442,7 +471,15 @@ pub async fn discover(
         }
     };
     let asked = Utc::now();
-    let outcome = look_for_printers(&app, &member.tenant, &hub).await;
+    let (outcome, events) = look_for_printers(&app, &member.tenant, &hub).await;
+    if let Some(events) = events {
+        tokio::spawn(late_findings(
+            events,
+            member.tenant.clone(),
+            hub.id.clone(),
+            asked,
+        ));
+    }
     tracing::info!(
         tenant_id = %member.tenant,
         hub_id = %hub.id,
