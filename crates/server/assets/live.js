@@ -150,13 +150,32 @@
     return state;
   }
 
+  // Reports are merged as they come and drawn in batches, at most once a second
+  // (and not at all while the tab is hidden): a farm of 100 printers sends 100 reports a
+  // second, and drawing each at once made the browser lay the page out for every one.
+  var dirty = new Set();
+  var drawTimer = null;
+  var DRAW_EVERY_MS = 1000;
+
   function onReport(s) {
     var id = s.printer_id;
-    var merged = Object.assign({}, reports[id] || {}, s);
-    // A report without a field means the printer did not say; an offline printer says nothing new.
-    reports[id] = merged;
+    // A report without a field means the printer did not say; keep what it said before.
+    reports[id] = Object.assign(reports[id] || {}, s);
+    dirty.add(id);
+    if (drawTimer === null && !document.hidden) drawTimer = window.setTimeout(draw, DRAW_EVERY_MS);
+  }
+
+  function draw() {
+    drawTimer = null;
+    var ids = Array.from(dirty);
+    dirty.clear();
+    ids.forEach(drawPrinter);
+  }
+
+  function drawPrinter(id) {
+    var merged = reports[id];
     var name = null;
-    var state = s.status;
+    var state = merged.status;
     document.querySelectorAll('[data-printer-id="' + CSS.escape(id) + '"]').forEach(function (el) {
       state = paint(el, merged);
       var heading = el.querySelector('h2');
@@ -169,6 +188,10 @@
       emit('printer_state');
     }
   }
+
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && dirty.size && drawTimer === null) draw();
+  });
 
   // Fragments: [data-fragment] elements are fetched again after a reconnect or resync, and
   // on the events their data-fragment-on lists.

@@ -735,15 +735,40 @@ async fn pages_are_not_operations_of_the_api_document() {
     }
 }
 
-/// Not a timed test: prints what the issue's targets measure, for a farm of 100 printers
-/// each with a live report (`cargo test -p server --test web -- --ignored --nocapture`;
-/// a debug build, so the times are an upper bound).
-#[tokio::test]
-#[ignore]
-async fn measure_the_printers_page_of_a_hundred_printers() {
-    let app = TestApp::spawn().await;
+/// A live report of a printing printer, as the hub sends it: `progress` percent, four
+/// AMS slots, temperatures.
+fn printing_report(printer_id: &str, progress: i64) -> proto::PrinterStatus {
+    proto::PrinterStatus {
+        printer_id: printer_id.to_string(),
+        status: "printing".into(),
+        progress_percentage: Some(progress),
+        remaining_time_seconds: Some(3600 - progress * 36),
+        current_layer: Some(progress * 2),
+        total_layers: Some(200),
+        temperatures: Some(proto::Temperatures {
+            nozzle: Some(219.0 + (progress % 3) as f64),
+            nozzle_target: Some(220.0),
+            bed: Some(60.0),
+            bed_target: Some(60.0),
+            chamber: None,
+        }),
+        filaments: (0..4)
+            .map(|slot| proto::status::FilamentSlot {
+                slot,
+                filament_type: Some("PLA".into()),
+                colour: Some("F7D959FF".into()),
+                remaining: Some(80),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A farm of 100 printers, each with a live report of a print; the owner, farm and ids.
+async fn hundred_printing_printers(app: &TestApp) -> (common::Account, String, Vec<String>) {
     let (owner, farm) = app.signed_up_owner("olga").await;
     let tenant = domain::TenantId::parse(&farm).unwrap();
+    let mut ids = Vec::new();
     for n in 0..100 {
         let created = app
             .post(
@@ -754,34 +779,23 @@ async fn measure_the_printers_page_of_a_hundred_printers() {
             )
             .await;
         created.expect(201);
-        app.state.realtime.printer_status(
-            &tenant,
-            proto::PrinterStatus {
-                printer_id: created.data()["id"].as_str().unwrap().to_string(),
-                status: "printing".into(),
-                progress_percentage: Some(n),
-                remaining_time_seconds: Some(3600),
-                current_layer: Some(n),
-                total_layers: Some(200),
-                temperatures: Some(proto::Temperatures {
-                    nozzle: Some(220.0),
-                    nozzle_target: Some(220.0),
-                    bed: Some(60.0),
-                    bed_target: Some(60.0),
-                    chamber: None,
-                }),
-                filaments: (0..4)
-                    .map(|slot| proto::status::FilamentSlot {
-                        slot,
-                        filament_type: Some("PLA".into()),
-                        colour: Some("F7D959FF".into()),
-                        remaining: Some(80),
-                    })
-                    .collect(),
-                ..Default::default()
-            },
-        );
+        let id = created.data()["id"].as_str().unwrap().to_string();
+        app.state
+            .realtime
+            .printer_status(&tenant, printing_report(&id, n));
+        ids.push(id);
     }
+    (owner, farm, ids)
+}
+
+/// Not a timed test: prints what the issue's targets measure, for a farm of 100 printers
+/// each with a live report (`cargo test -p server --test web -- --ignored --nocapture`;
+/// a debug build, so the times are an upper bound).
+#[tokio::test]
+#[ignore]
+async fn measure_the_printers_page_of_a_hundred_printers() {
+    let app = TestApp::spawn().await;
+    let (owner, _, _) = hundred_printing_printers(&app).await;
     let browser = Browser::new(&app);
     browser.sign_in(&owner).await;
     let mut times = Vec::new();
@@ -830,7 +844,9 @@ async fn measure_the_printers_page_of_a_hundred_printers() {
 /// `chromium-driver` (`.ci/run` installs them); `PRINTFARM_SKIP_BROWSER_TESTS=1` skips.
 mod browser {
     use super::*;
-    use crate::common::chrome::{chromium, driver, fill, screenshot, text_of, until};
+    use crate::common::chrome::{
+        cdp, chromium, driver, fill, main_thread_seconds, screenshot, text_of, until,
+    };
     use fantoccini::Locator;
 
     #[tokio::test]
@@ -1094,5 +1110,89 @@ mod browser {
         screenshot(&client, "overview-phone").await;
 
         client.close().await.unwrap();
+    }
+
+    /// Live updates of 100 printers at one report a second each, as a browser on the
+    /// printers page takes them: how busy its main thread is (DevTools' task time over wall
+    /// time; run with `--ignored --nocapture`, release build for figures).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn measure_the_main_thread_with_a_hundred_printers_reporting_every_second() {
+        let Some(driver) = driver().await else {
+            return;
+        };
+        let app = TestApp::spawn().await;
+        let (owner, farm, ids) = hundred_printing_printers(&app).await;
+        let tenant = domain::TenantId::parse(&farm).unwrap();
+        let client = chromium(&driver).await;
+        client
+            .goto(&format!("{}/sign-in?next=/printers", app.base))
+            .await
+            .unwrap();
+        fill(&client, "email", &owner.email).await;
+        fill(&client, "password", PASSWORD).await;
+        client
+            .find(Locator::Css("form.form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(&client, "the live socket", &text_of("#live-state"), |v| {
+            v == "Live"
+        })
+        .await;
+        cdp(&client, "Performance.enable", json!({})).await;
+        if std::env::var_os("PRINTFARM_REDUCED_MOTION").is_some() {
+            cdp(
+                &client,
+                "Emulation.setEmulatedMedia",
+                json!({ "features": [{ "name": "prefers-reduced-motion", "value": "reduce" }] }),
+            )
+            .await;
+        }
+        // The page alone, with nothing arriving: what the browser spends doing nothing.
+        let idle_from = main_thread_seconds(&client).await;
+        let idle_started = std::time::Instant::now();
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let idle = (main_thread_seconds(&client).await - idle_from).tasks
+            / idle_started.elapsed().as_secs_f64();
+        println!("idle page: main thread busy {:.1} %", 100.0 * idle);
+        let seconds = 30;
+        let before = main_thread_seconds(&client).await;
+        let started = std::time::Instant::now();
+        // 100 reports a second, spread evenly (a farm's reports do not arrive in step).
+        let mut pace = tokio::time::interval(std::time::Duration::from_millis(10));
+        for second in 0..seconds {
+            for (n, id) in ids.iter().enumerate() {
+                pace.tick().await;
+                let progress = (n as i64 + second + 1) % 100;
+                app.state
+                    .realtime
+                    .printer_status(&tenant, printing_report(id, progress));
+            }
+        }
+        let last = ids.last().unwrap();
+        let expected = format!("{} %", (99 + seconds) % 100);
+        until(
+            &client,
+            "the last report painted",
+            &text_of(&format!("#printer-{last} [data-field=progress-text]")),
+            |v| v == expected.as_str(),
+        )
+        .await;
+        let busy = main_thread_seconds(&client).await - before;
+        let wall = started.elapsed().as_secs_f64();
+        let heap = cdp(&client, "Runtime.getHeapUsage", json!({})).await;
+        let share = |seconds: f64| 100.0 * seconds / wall;
+        println!(
+            "100 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % \
+             (script {:.1} %, style {:.1} %, layout {:.1} %); JS heap {:.1} MB used",
+            share(busy.tasks),
+            share(busy.script),
+            share(busy.style),
+            share(busy.layout),
+            heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
+        );
     }
 }

@@ -367,6 +367,19 @@ pub async fn load_cards(app: &App, tenant: &TenantId) -> Result<Vec<PrinterCard>
 /// Printer models the forms suggest (any other name is accepted, as the API does).
 pub const MODELS: &[&str] = &["X1C", "X1E", "X1", "P1S", "P1P", "A1", "A1 mini", "H2D"];
 
+/// Filament types the forms suggest.
+pub const FILAMENTS: &[&str] = &["PLA", "PETG", "ABS", "ASA", "TPU", "PA", "PC", "PVA"];
+
+/// Build plates as Bambu Studio names them in a 3MF (what the dispatcher matches), with words.
+pub const PLATES: &[(&str, &str)] = &[
+    ("", "Not stated"),
+    ("textured_plate", "Textured PEI plate"),
+    ("hot_plate", "Smooth PEI / high temperature plate"),
+    ("cool_plate", "Cool plate"),
+    ("engineering_plate", "Engineering plate"),
+    ("supertack_plate", "Cool plate SuperTack"),
+];
+
 /// A hub a printer can be managed by, for the forms' select.
 pub struct HubChoice {
     /// The hub's id.
@@ -407,6 +420,8 @@ struct PrintersPage {
     cards: Vec<PrinterCard>,
     hubs: Vec<HubChoice>,
     models: &'static [&'static str],
+    filaments: &'static [&'static str],
+    plates: &'static [(&'static str, &'static str)],
 }
 
 /// GET /printers — the farm's printers as live cards (and, for admins, the add form).
@@ -428,6 +443,8 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
             cards,
             hubs,
             models: MODELS,
+            filaments: FILAMENTS,
+            plates: PLATES,
         },
     ))
 }
@@ -440,6 +457,8 @@ struct EditPage {
     printer: Printer,
     hubs: Vec<HubChoice>,
     models: &'static [&'static str],
+    filaments: &'static [&'static str],
+    plates: &'static [(&'static str, &'static str)],
 }
 
 impl EditPage {
@@ -465,6 +484,8 @@ pub async fn edit(
             printer,
             hubs,
             models: MODELS,
+            filaments: FILAMENTS,
+            plates: PLATES,
         },
     ))
 }

@@ -116,3 +116,84 @@ pub async fn fill(client: &Client, id: &str, text: &str) {
     input.clear().await.expect("cleared");
     input.send_keys(text).await.expect("typed");
 }
+
+/// A Chrome DevTools Protocol command sent through chromedriver (`goog/cdp/execute`), for
+/// what WebDriver does not measure (the main thread's task time).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()),
+        )
+    }
+}
+
+/// Runs a DevTools command (`Performance.getMetrics` …) and returns its result.
+pub async fn cdp(client: &Client, cmd: &'static str, params: Value) -> Value {
+    client
+        .issue_cmd(Cdp { cmd, params })
+        .await
+        .unwrap_or_else(|err| panic!("{cmd}: {err}"))
+}
+
+/// The page's main-thread time so far, in seconds, from DevTools' metrics (needs
+/// `Performance.enable` first): all tasks (`TaskDuration`), then script, style and layout.
+pub async fn main_thread_seconds(client: &Client) -> MainThread {
+    let metrics = cdp(client, "Performance.getMetrics", json!({})).await;
+    let value = |name: &str| {
+        metrics["metrics"]
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["name"] == name))
+            .and_then(|m| m["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name} among the metrics: {metrics}"))
+    };
+    MainThread {
+        tasks: value("TaskDuration"),
+        script: value("ScriptDuration"),
+        style: value("RecalcStyleDuration"),
+        layout: value("LayoutDuration"),
+    }
+}
+
+/// Main-thread seconds by kind of work.
+#[derive(Debug, Clone, Copy)]
+pub struct MainThread {
+    /// Every task.
+    pub tasks: f64,
+    /// Running JavaScript.
+    pub script: f64,
+    /// Recalculating styles.
+    pub style: f64,
+    /// Layout.
+    pub layout: f64,
+}
+
+impl std::ops::Sub for MainThread {
+    type Output = MainThread;
+
+    fn sub(self, before: MainThread) -> MainThread {
+        MainThread {
+            tasks: self.tasks - before.tasks,
+            script: self.script - before.script,
+            style: self.style - before.style,
+            layout: self.layout - before.layout,
+        }
+    }
+}
