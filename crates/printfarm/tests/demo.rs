@@ -32,9 +32,11 @@ fn the_demo_farm_prints_clears_beds_and_starts_the_next_jobs() {
         stdout.read_line(&mut line).expect("a line");
         lines.push(line);
     }
+    // "PrintFarm demo is running: open http://127.0.0.1:PORT/printers in a browser"
     let base = lines[0]
-        .split("running at ")
+        .split("open ")
         .nth(1)
+        .and_then(|rest| rest.split("/printers").next())
         .expect("the URL first")
         .trim()
         .to_string();
@@ -51,6 +53,16 @@ fn the_demo_farm_prints_clears_beds_and_starts_the_next_jobs() {
         .unwrap();
     let finished = runtime.block_on(async {
         let client = reqwest::Client::new();
+        // The URL it prints opens on the sign-in page with the demo farm one click away.
+        let page = client
+            .get(format!("{base}/sign-in?next=/printers"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Open the demo farm"), "{page}");
         let signed_in: Value = client
             .post(format!("{base}/api/v1/auth/sign-in/email"))
             .json(&serde_json::json!({ "email": "demo@printfarm.local", "password": "print-farm-demo" }))

@@ -122,3 +122,92 @@ async fn a_queued_plate_prints_on_a_simulated_printer_through_the_hub() {
     agent.stop().await;
     app.stop().await;
 }
+
+/// The dispatcher's loop on a real printer: with auto-dispatch on, a queued job starts on the
+/// printer's cleared bed; when that print finishes the bed holds it, so the next job waits
+/// until an operator marks the bed cleared, and then starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_finished_print_clearing_the_bed_starts_the_next_queued_job() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = TestApp::spawn().await;
+    let setup = Farm::new(&app, "dina", 400.0).await;
+    let printer_id = setup.add_printer(&app, None).await;
+    // What the printer holds, as `sample-a.3mf` was sliced for.
+    setup
+        .put(
+            &app,
+            &format!("/api/v1/printers/{printer_id}"),
+            json!({ "current_filament_type": "PLA", "current_color_hex": "#F7D959",
+                    "current_build_plate": "textured_plate" }),
+        )
+        .await
+        .expect(200);
+    let data = tempfile::tempdir().unwrap();
+    let agent = RunningHub::start(setup.hub_config(&app, data.path()));
+    setup.printer_ready(&app, &printer_id).await;
+    setup
+        .put(
+            &app,
+            &format!("/api/v1/tenants/{}", setup.farm),
+            json!({ "auto_dispatch": true }),
+        )
+        .await
+        .expect(200);
+
+    let first = setup.queue(&app, None).await;
+    let file = setup
+        .get(&app, &format!("/api/v1/jobs/{first}"))
+        .await
+        .data()["print_file_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queued = setup
+        .post(&app, "/api/v1/jobs", json!({ "print_file_id": file }))
+        .await;
+    queued.expect(201);
+    let second = queued.data()["id"].as_str().unwrap().to_string();
+    let done = setup.job_reaches(&app, &first, "completed").await;
+    assert_eq!(done["printer_id"], printer_id.as_str());
+    let waiting = setup.get(&app, &format!("/api/v1/jobs/{second}")).await;
+    assert_eq!(
+        waiting.data()["status"],
+        "queued",
+        "never on a bed that holds a print"
+    );
+
+    setup
+        .put(
+            &app,
+            &format!("/api/v1/printers/{printer_id}/cleared"),
+            json!({ "cleared": true }),
+        )
+        .await
+        .expect(200);
+    let next = setup
+        .until(&app, &format!("/api/v1/jobs/{second}"), |j| {
+            j["status"] != "queued"
+        })
+        .await;
+    assert_eq!(next["printer_id"], printer_id.as_str(), "{next}");
+    setup.job_reaches(&app, &second, "completed").await;
+    agent.stop().await;
+    app.stop().await;
+}
+
+/// A printer added to a hub that is online is taken on by the hub at once: it reports in
+/// and is ready to print without the hub reconnecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_added_while_its_hub_is_online_comes_online_without_a_hub_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = TestApp::spawn().await;
+    let setup = Farm::new(&app, "olly", 400.0).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = RunningHub::start(setup.hub_config(&app, data.path()));
+    setup.hub_connected(&app, true).await;
+    let printer_id = setup.add_printer(&app, None).await;
+    let ready = setup.printer_ready(&app, &printer_id).await;
+    assert_eq!(ready["is_connected"], 1);
+    agent.stop().await;
+    app.stop().await;
+}

@@ -2,9 +2,10 @@
 //! simulated printer on loopback: a new operator signs up, switches the dispatcher on,
 //! registers a hub on the hubs page (and the hub agent dials in with what the page
 //! showed), adds the printer on the printers page and watches it come online, uploads a
-//! fixture 3MF on the files page, queues two jobs on the jobs page, marks the bed cleared,
-//! and watches the card print to 100 % without a reload, then clears the bed again. Screenshots of the overview, printers, jobs and files pages go to
-//! `target/screenshots/`.
+//! fixture 3MF on the files page, queues a job on the jobs page, watches the card print it
+//! to 100 % without a reload, queues the next job (which waits for the bed), clears the
+//! bed on the card, and the next job starts. Screenshots of the overview, printers, jobs
+//! and files pages go to `target/screenshots/`.
 
 mod common;
 #[path = "common/live.rs"]
@@ -52,12 +53,13 @@ fn card_of(name: &str) -> String {
     format!(
         "const c = Array.from(document.querySelectorAll('article.card')).find(c => c.querySelector('h2').textContent === {name:?});
          return c ? {{ state: c.dataset.state, progress: c.querySelector('[data-field=progress-text]').textContent,
+                      nozzle: c.querySelector('[data-field=nozzle]').textContent,
                       cleared: !!c.querySelector('button[data-do=cleared]:not([hidden])'), id: c.dataset.printerId }} : null;"
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_operator_runs_a_print_from_sign_up_to_the_next_job_in_the_browser() {
+async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browser() {
     let Some(driver) = driver().await else {
         return;
     };
@@ -108,9 +110,30 @@ async fn a_new_operator_runs_a_print_from_sign_up_to_the_next_job_in_the_browser
     let hub_id = shown["id"].as_str().unwrap().to_string();
     let secret = shown["secret"].as_str().unwrap().to_string();
 
-    // A printer on the farm's network (simulated), added on the printers page.
-    let printers = live::simulated_printers(1, 300.0).await;
+    // The hub agent on the farm's network (with a simulated printer beside it) dials in
+    // with what the page showed, and the hubs page shows it online.
+    let printers = live::simulated_printers(1, 150.0).await;
     let printer = &printers.printers()[0];
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = RunningHub::start(live::hub_config(
+        &base,
+        &hub_id,
+        &secret,
+        hub_dir.path(),
+        printers.printers(),
+    ));
+    until(
+        &client,
+        "the hub online",
+        &format!(
+            "const h = document.querySelector('[data-hub-id=\"{hub_id}\"]'); return h ? h.dataset.online : null;"
+        ),
+        |v| v == "1",
+    )
+    .await;
+
+    // Add the printer on the printers page: the online hub takes it on at once, and the
+    // card fills in from the printer's own reports (temperatures only a report carries).
     client.goto(&format!("{base}/printers")).await.unwrap();
     fill(&client, "add-name", "A1M-01").await;
     fill(&client, "add-model", "A1 mini").await;
@@ -123,39 +146,11 @@ async fn a_new_operator_runs_a_print_from_sign_up_to_the_next_job_in_the_browser
     fill(&client, "add-colour", "#F7D959").await;
     choose(&client, "#add-plate", "Textured PEI").await;
     click(&client, "#printer-add button[type=submit]").await;
-    until(&client, "the printer's card", &card_of("A1M-01"), |v| {
-        !v.is_null()
-    })
-    .await;
-    // The hub agent on the farm's network dials in with what the page showed; it takes
-    // the printer on, and the printer's card comes online by itself.
-    let hub_dir = tempfile::tempdir().unwrap();
-    let hub = RunningHub::start(live::hub_config(
-        &base,
-        &hub_id,
-        &secret,
-        hub_dir.path(),
-        printers.printers(),
-    ));
-    client.goto(&format!("{base}/hubs")).await.unwrap();
-    until(
-        &client,
-        "the hub online",
-        &format!(
-            "const h = document.querySelector('[data-hub-id=\"{hub_id}\"]'); return h ? h.dataset.online : null;"
-        ),
-        |v| v == "1",
-    )
-    .await;
-
-    client.goto(&format!("{base}/printers")).await.unwrap();
-    // No reload from here on: a marker on the window would be gone after one.
-    run(&client, "window.__sameDocument = true; return true;").await;
     let card = until(
         &client,
-        "the printer's card idle",
+        "the printer's card live",
         &card_of("A1M-01"),
-        |v| v["state"] == "idle",
+        |v| v["state"] == "idle" && v["nozzle"].as_str().is_some_and(|t| t.ends_with("°C")),
     )
     .await;
     let printer_id = card["id"].as_str().unwrap().to_string();
@@ -185,52 +180,30 @@ async fn a_new_operator_runs_a_print_from_sign_up_to_the_next_job_in_the_browser
     .await;
     screenshot(&client, "story-files").await;
 
-    // Queue two jobs of its plate on the jobs page.
+    // Queue a job of its plate on the jobs page: the dispatcher starts it on the new
+    // printer, whose bed is empty, and the queue shows it on the printer.
     client.goto(&format!("{base}/jobs")).await.unwrap();
-    for n in 1..=2 {
-        choose(&client, "#job-create select", "sample-a").await;
-        click(&client, "#job-create button[type=submit]").await;
-        until(
-            &client,
-            "the job in the queue",
-            "return document.querySelectorAll('#job-queue tr[data-job-id]').length;",
-            |v| v == n,
-        )
-        .await;
-    }
-    screenshot(&client, "story-jobs").await;
-    println!(
-        "queue: {}",
-        run(
-            &client,
-            "return document.getElementById('job-queue').innerText.slice(0, 400);"
-        )
-        .await
-    );
-
-    // Clear the bed on the card: the dispatcher starts the first job, and the card prints
-    // to 100 % from the printer's own reports, without a reload.
-    client.goto(&format!("{base}/printers")).await.unwrap();
-    run(&client, "window.__sameDocument = true; return true;").await;
-    until(&client, "the bed-cleared button", &card_of("A1M-01"), |v| {
-        v["cleared"] == true
-    })
-    .await;
-    click(
+    choose(&client, "#job-create select", "sample-a").await;
+    click(&client, "#job-create button[type=submit]").await;
+    until(
         &client,
-        &format!("#printer-{printer_id} button[data-do=cleared]"),
+        "the job on the printer",
+        "const r = document.querySelector('#job-queue tr[data-job-id]'); return r ? r.dataset.state : null;",
+        |v| ["processing", "uploaded", "printing"].contains(&v.as_str().unwrap_or("")),
     )
     .await;
+    screenshot(&client, "story-jobs").await;
+
+    // The card prints to 100 % from the printer's own reports, without a reload; then the
+    // finished print holds the bed.
+    client.goto(&format!("{base}/printers")).await.unwrap();
+    run(&client, "window.__sameDocument = true; return true;").await;
     until(&client, "the card printing", &card_of("A1M-01"), |v| {
         v["state"] == "printing"
     })
     .await;
     screenshot(&client, "story-printing").await;
-    until(&client, "the card at 100 %", &card_of("A1M-01"), |v| {
-        v["progress"] == "100 %"
-    })
-    .await;
-    let finished = until(&client, "the bed to clear", &card_of("A1M-01"), |v| {
+    let finished = until(&client, "the print done", &card_of("A1M-01"), |v| {
         v["state"] == "idle" && v["cleared"] == true
     })
     .await;
@@ -241,42 +214,29 @@ async fn a_new_operator_runs_a_print_from_sign_up_to_the_next_job_in_the_browser
         "the card moved without a reload"
     );
 
-    // The finished print is taken off and the bed marked cleared again. (Whether the
-    // dispatcher then starts the second job is not asserted here: after a finished print
-    // it did not within the deadline in this story; see the session note.)
+    // The next job waits for the bed: queued, not started on a bed that holds a print.
+    client.goto(&format!("{base}/jobs")).await.unwrap();
+    choose(&client, "#job-create select", "sample-a").await;
+    click(&client, "#job-create button[type=submit]").await;
+    until(
+        &client,
+        "the next job queued",
+        "return Array.from(document.querySelectorAll('#job-queue tr[data-job-id]')).map(r => r.dataset.state);",
+        |v| v == &serde_json::json!(["queued"]),
+    )
+    .await;
+
+    // Clear the bed on the card: the next job starts.
+    client.goto(&format!("{base}/printers")).await.unwrap();
     click(
         &client,
         &format!("#printer-{printer_id} button[data-do=cleared]"),
     )
     .await;
-    until(
-        &client,
-        "the bed cleared",
-        &text_of(&format!("#printer-{printer_id} .bed-state")),
-        |v| {
-            v.as_str()
-                .is_some_and(|t| t.starts_with("Bed cleared") || t.starts_with("Bed in use"))
-        },
-    )
+    until(&client, "the next job printing", &card_of("A1M-01"), |v| {
+        v["state"] == "printing"
+    })
     .await;
-    let signed = app.sign_in("nia@example.com", common::PASSWORD).await;
-    let owner_token = signed.data()["token"].as_str().unwrap().to_string();
-    let farm = app.get("/api/v1/tenants", &owner_token, None).await.data()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let jobs = app
-        .get("/api/v1/jobs?limit=10", &owner_token, Some(&farm))
-        .await;
-    let statuses: Vec<&str> = jobs
-        .data()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses.len(), 2, "{statuses:?}");
-    assert!(statuses.contains(&"completed"), "{statuses:?}");
 
     client.goto(&format!("{base}/")).await.unwrap();
     until(

@@ -268,6 +268,11 @@ impl Session {
                         return Ending::Close(close::REPLACED, "replaced by a newer connection");
                     };
                     let disconnect = matches!(&command, wire::HubCommand::HubCommand { action, .. } if action == "disconnect");
+                    if matches!(&command, wire::HubCommand::ConfigurePrinter { .. }) {
+                        // The hub is about to report a printer this session may not know
+                        // yet: its first report (an idle printer's only one) must find it.
+                        self.printers_loaded = None;
+                    }
                     let message = self.command(command, Some(ack));
                     if send(sink, &message).await.is_err() {
                         return Ending::Gone;
