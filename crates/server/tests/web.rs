@@ -1186,12 +1186,15 @@ mod browser {
         let heap = cdp(&client, "Runtime.getHeapUsage", json!({})).await;
         let share = |seconds: f64| 100.0 * seconds / wall;
         println!(
-            "100 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % \
-             (script {:.1} %, style {:.1} %, layout {:.1} %); JS heap {:.1} MB used",
+            "100 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % of wall time \
+             ({:.1} % CPU; script {:.1} %, style {:.1} %, layout {:.1} % in {} layouts); \
+             JS heap {:.1} MB used",
             share(busy.tasks),
+            share(busy.cpu),
             share(busy.script),
             share(busy.style),
             share(busy.layout),
+            busy.layouts,
             heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
         );
     }

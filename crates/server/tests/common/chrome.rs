@@ -166,23 +166,29 @@ pub async fn main_thread_seconds(client: &Client) -> MainThread {
     };
     MainThread {
         tasks: value("TaskDuration"),
+        cpu: value("ThreadTime"),
         script: value("ScriptDuration"),
         style: value("RecalcStyleDuration"),
         layout: value("LayoutDuration"),
+        layouts: value("LayoutCount"),
     }
 }
 
 /// Main-thread seconds by kind of work.
 #[derive(Debug, Clone, Copy)]
 pub struct MainThread {
-    /// Every task.
+    /// Every task, wall time.
     pub tasks: f64,
+    /// The main thread's CPU time (on a loaded machine, less than the tasks' wall time).
+    pub cpu: f64,
     /// Running JavaScript.
     pub script: f64,
     /// Recalculating styles.
     pub style: f64,
     /// Layout.
     pub layout: f64,
+    /// How many layouts.
+    pub layouts: f64,
 }
 
 impl std::ops::Sub for MainThread {
@@ -191,6 +197,8 @@ impl std::ops::Sub for MainThread {
     fn sub(self, before: MainThread) -> MainThread {
         MainThread {
             tasks: self.tasks - before.tasks,
+            cpu: self.cpu - before.cpu,
+            layouts: self.layouts - before.layouts,
             script: self.script - before.script,
             style: self.style - before.style,
             layout: self.layout - before.layout,
