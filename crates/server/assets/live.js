@@ -31,6 +31,7 @@
   var attempt = 0;
   var connectedOnce = false;
   var pingTimer = null;
+  var pongDue = null;
   var stopped = false;
 
   function signIn() {
@@ -308,12 +309,14 @@
       socket = new WebSocket(url);
       socket.onopen = function () { send({ type: 'auth', token: value, tenant_id: farm }); };
       socket.onmessage = function (event) {
+        window.clearTimeout(pongDue);
         var message;
         try { message = JSON.parse(event.data); } catch (e) { return; }
         onMessage(message);
       };
       socket.onclose = function () {
         window.clearInterval(pingTimer);
+        window.clearTimeout(pongDue);
         socket = null;
         if (!stopped) retry();
       };
@@ -337,7 +340,13 @@
         // What changed while the socket was down (or since the page was drawn) comes back.
         if (connectedOnce || Date.now() - loadedAt > 2000) refreshAll();
         connectedOnce = true;
-        pingTimer = window.setInterval(function () { send({ type: 'ping' }); }, 25000);
+        // A network that drops without closing the socket (Wi-Fi, a sleeping laptop) is
+        // found by the ping: no answer within 10 s closes the socket, and we reconnect.
+        pingTimer = window.setInterval(function () {
+          send({ type: 'ping' });
+          window.clearTimeout(pongDue);
+          pongDue = window.setTimeout(function () { if (socket) socket.close(); }, 10000);
+        }, 25000);
         break;
       case 'auth_error':
         stopped = true;

@@ -1198,4 +1198,94 @@ mod browser {
             heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
         );
     }
+
+    /// The server restarts under an open page: the page says it is reconnecting and keeps
+    /// trying; what changed meanwhile shows once it is back, without a reload (the
+    /// reconnect fetches the page's fragments again). DevTools holds the page's reconnect
+    /// back (its session lookup is blocked) until the change is made, so the order is sure.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_that_lost_its_connection_catches_up_when_it_returns() {
+        let Some(driver) = driver().await else {
+            return;
+        };
+        let app = TestApp::spawn_apart().await;
+        let (owner, farm) = app.signed_up_owner("rita").await;
+        let created = app
+            .post(
+                "/api/v1/printers",
+                &owner.token,
+                Some(&farm),
+                json!({ "name": "P1S-01", "model": "P1S" }),
+            )
+            .await;
+        created.expect(201);
+        let id = created.data()["id"].as_str().unwrap().to_string();
+        let client = chromium(&driver).await;
+        client
+            .goto(&format!("{}/sign-in?next=/printers", app.base))
+            .await
+            .unwrap();
+        fill(&client, "email", &owner.email).await;
+        fill(&client, "password", PASSWORD).await;
+        client
+            .find(Locator::Css("form.form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(&client, "the live socket", &text_of("#live-state"), |v| {
+            v == "Live"
+        })
+        .await;
+        client
+            .execute("window.__sameDocument = true; return true;", vec![])
+            .await
+            .unwrap();
+
+        cdp(&client, "Network.enable", json!({})).await;
+        let block = |urls: Vec<&str>| json!({ "urls": urls });
+        cdp(
+            &client,
+            "Network.setBlockedURLs",
+            block(vec!["*/api/v1/auth/get-session*"]),
+        )
+        .await;
+        let app = app.restart().await;
+        until(
+            &client,
+            "the page to notice",
+            &text_of("#live-state"),
+            |v| v == "Reconnecting…",
+        )
+        .await;
+        // Meanwhile the printer is renamed.
+        app.put(
+            &format!("/api/v1/printers/{id}"),
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "P1S-Renamed" }),
+        )
+        .await
+        .expect(200);
+        cdp(&client, "Network.setBlockedURLs", block(vec![])).await;
+        until(&client, "live again", &text_of("#live-state"), |v| {
+            v == "Live"
+        })
+        .await;
+        until(
+            &client,
+            "the change made while away",
+            &text_of(&format!("#printer-{id} h2")),
+            |v| v == "P1S-Renamed",
+        )
+        .await;
+        let same = client
+            .execute("return window.__sameDocument === true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(same, true, "caught up without a reload");
+        client.close().await.ok();
+        app.stop().await;
+    }
 }

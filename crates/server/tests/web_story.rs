@@ -145,6 +145,29 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     fill(&client, "add-filament", "PLA").await;
     fill(&client, "add-colour", "#F7D959").await;
     choose(&client, "#add-plate", "Textured PEI").await;
+    // A typo in the address: the API's words show next to the field, and nothing is added.
+    fill(&client, "add-ip", "192.168.1.300").await;
+    click(&client, "#printer-add button[type=submit]").await;
+    until(
+        &client,
+        "the address error",
+        &text_of("#add-ip-error"),
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains("ip_address must be an IPv4 or IPv6 address"))
+        },
+    )
+    .await;
+    assert_eq!(
+        run(
+            &client,
+            "return document.querySelector('#add-ip').getAttribute('aria-invalid');"
+        )
+        .await,
+        "true"
+    );
+    assert!(run(&client, &card_of("A1M-01")).await.is_null());
+    fill(&client, "add-ip", "127.0.0.1").await;
     click(&client, "#printer-add button[type=submit]").await;
     let card = until(
         &client,
