@@ -65,6 +65,9 @@ pub struct AppState {
     pub background: crate::workers::Background,
     /// Farm events for live clients.
     pub realtime: crate::realtime::Realtime,
+    /// What each hub found when asked to look for printers, for the hubs page (a moment's
+    /// view of a LAN, kept in memory for a while, not a farm record).
+    pub discoveries: crate::web::hubs::Discoveries,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -288,6 +291,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         session_policy: SessionPolicy::default(),
         background: crate::workers::Background::default(),
         realtime: crate::realtime::Realtime::default(),
+        discoveries: Default::default(),
         started: Instant::now(),
         routes: docs,
         settings,

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use domain::{Role, TenantId};
 use proto::hub::DiscoveredPrinter;
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use store::StoreError;
 use store::hubs::Hub;
@@ -73,8 +73,8 @@ struct Discovery {
 /// The latest discovery of each hub, by farm and hub. Kept in this process's memory: the
 /// findings are a moment's view of a LAN, not farm records, and the API has nowhere to
 /// store them (a node that did not serve the request does not show them).
-#[derive(Default)]
-struct Discoveries(Mutex<HashMap<(TenantId, String), Discovery>>);
+#[derive(Debug, Default)]
+pub struct Discoveries(Mutex<HashMap<(TenantId, String), Discovery>>);
 
 impl Discoveries {
     fn remember(&self, tenant: &TenantId, hub: &str, discovery: Discovery) {
@@ -92,8 +92,6 @@ impl Discoveries {
             .collect()
     }
 }
-
-static DISCOVERIES: LazyLock<Discoveries> = LazyLock::new(Discoveries::default);
 
 /// A time in words with its machine-readable form.
 pub struct When {
@@ -291,7 +289,7 @@ async fn load(app: &App, tenant: &TenantId) -> Result<Vec<HubView>, PageError> {
         (hubs, printers)
     };
     let now = Utc::now();
-    let discoveries = DISCOVERIES.of(tenant, now);
+    let discoveries = app.discoveries.of(tenant, now);
     Ok(hubs
         .iter()
         .map(|hub| {
@@ -410,7 +408,13 @@ type Events = tokio::sync::broadcast::Receiver<std::sync::Arc<FarmEvent>>;
 
 /// Keeps listening for findings that come after the page was answered, and keeps them
 /// for the page (the same event makes open pages fetch their hub list again).
-async fn late_findings(mut events: Events, tenant: TenantId, hub: String, asked: DateTime<Utc>) {
+async fn late_findings(
+    app: App,
+    mut events: Events,
+    tenant: TenantId,
+    hub: String,
+    asked: DateTime<Utc>,
+) {
     let deadline = tokio::time::Instant::now() + LATE_FINDINGS;
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -420,7 +424,7 @@ async fn late_findings(mut events: Events, tenant: TenantId, hub: String, asked:
                         asked,
                         outcome: Outcome::Found(found),
                     };
-                    DISCOVERIES.remember(&tenant, &hub, discovery);
+                    app.discoveries.remember(&tenant, &hub, discovery);
                     return;
                 }
             }
@@ -474,6 +478,7 @@ pub async fn discover(
     let (outcome, events) = look_for_printers(&app, &member.tenant, &hub).await;
     if let Some(events) = events {
         tokio::spawn(late_findings(
+            app.clone(),
             events,
             member.tenant.clone(),
             hub.id.clone(),
@@ -486,7 +491,8 @@ pub async fn discover(
         found = match &outcome { Outcome::Found(f) => f.len(), _ => 0 },
         "discovery from the dashboard"
     );
-    DISCOVERIES.remember(&member.tenant, &hub.id, Discovery { asked, outcome });
+    app.discoveries
+        .remember(&member.tenant, &hub.id, Discovery { asked, outcome });
     Ok(see_other(&format!("/hubs#hub-{}", hub.id)))
 }
 
