@@ -240,7 +240,27 @@
     });
   }
 
+  // A form being filled in inside a fragment (an add-printer form in the hub list) is
+  // not wiped by a refresh: the refresh waits until the form is sent, or left alone for a
+  // minute.
+  document.addEventListener('input', function (event) {
+    var form = event.target.form;
+    if (form && form.closest('[data-fragment]')) form.dataset.dirty = String(Date.now());
+  });
+
+  function busy(el) {
+    var active = document.activeElement;
+    if (el.contains(active) && active.matches('input, select, textarea')) return true;
+    return Array.prototype.some.call(el.querySelectorAll('form[data-dirty]'), function (form) {
+      return Date.now() - Number(form.dataset.dirty) < 60000;
+    });
+  }
+
   function refresh(el) {
+    if (busy(el)) {
+      timers.set(el, window.setTimeout(function () { timers.delete(el); refresh(el); }, 3000));
+      return Promise.resolve();
+    }
     return fetchHtml(el.dataset.fragment).then(function (html) {
       if (html == null) return;
       swap(function () { el.innerHTML = html; });
@@ -572,6 +592,7 @@
     sendForm(form, progress).then(function (result) {
       if (result.status === 401) { signIn(); return; }
       if (!result.ok) { showErrors(form, out, result.status, result.body); return; }
+      delete form.dataset.dirty;
       var data = (result.body && result.body.data) || {};
       var then = form.dataset.then || 'refresh';
       var words = form.dataset.done || 'Done.';
