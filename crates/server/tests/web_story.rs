@@ -48,6 +48,26 @@ async fn choose(client: &Client, css: &str, words: &str) {
     assert_eq!(picked, "ok", "choosing {words:?} in {css}");
 }
 
+/// What on the page a screen reader can't name: form fields without a label, buttons and
+/// links without words, images without `alt`. Each as `tag#id.class`.
+async fn unnamed(client: &Client) -> Value {
+    run(
+        client,
+        "const name = e => e.getAttribute('aria-label') || (e.id && document.querySelector('label[for=\"' + CSS.escape(e.id) + '\"]')) || e.closest('label') || e.getAttribute('aria-labelledby');
+         const fields = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => !name(e));
+         const buttons = [...document.querySelectorAll('button, a[href]')].filter(e => !e.textContent.trim() && !e.getAttribute('aria-label'));
+         const images = [...document.querySelectorAll('img')].filter(e => !e.hasAttribute('alt'));
+         return [...fields, ...buttons, ...images].map(e => e.tagName + '#' + e.id + '.' + e.className);",
+    )
+    .await
+}
+
+/// Checks that every page of the story names what it shows (see [`unnamed`]).
+async fn every_control_is_named(client: &Client, page: &str) {
+    let missing = unnamed(client).await;
+    assert_eq!(missing, serde_json::json!([]), "unnamed on {page}");
+}
+
 /// The state and progress words of the printer card with the printer's name.
 fn card_of(name: &str) -> String {
     format!(
@@ -107,6 +127,7 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
         |v| v["secret"].as_str().is_some_and(|s| !s.is_empty()),
     )
     .await;
+    every_control_is_named(&client, "the hubs page").await;
     let hub_id = shown["id"].as_str().unwrap().to_string();
     let secret = shown["secret"].as_str().unwrap().to_string();
 
@@ -178,6 +199,7 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     .await;
     let printer_id = card["id"].as_str().unwrap().to_string();
     screenshot(&client, "story-printers").await;
+    every_control_is_named(&client, "the printers page").await;
 
     // Upload the fixture on the files page, with the page's own form.
     client.goto(&format!("{base}/files")).await.unwrap();
@@ -202,6 +224,7 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     )
     .await;
     screenshot(&client, "story-files").await;
+    every_control_is_named(&client, "the files page").await;
 
     // Queue a job of its plate on the jobs page: the dispatcher starts it on the new
     // printer, whose bed is empty, and the queue shows it on the printer.
@@ -216,6 +239,7 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     )
     .await;
     screenshot(&client, "story-jobs").await;
+    every_control_is_named(&client, "the jobs page").await;
 
     // The card prints to 100 % from the printer's own reports, without a reload; then the
     // finished print holds the bed.
@@ -261,6 +285,28 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     })
     .await;
 
+    // The other pages name what they show too.
+    for page in [
+        "/team",
+        "/jobs/history",
+        "/printers/arrange",
+        &format!("/printers/{printer_id}/edit"),
+    ] {
+        client.goto(&format!("{base}{page}")).await.unwrap();
+        every_control_is_named(&client, page).await;
+    }
+    client.goto(&format!("{base}/files")).await.unwrap();
+    let file_page = run(
+        &client,
+        "return document.querySelector('#file-library a[href^=\"/files/\"]').getAttribute('href');",
+    )
+    .await;
+    client
+        .goto(&format!("{base}{}", file_page.as_str().unwrap()))
+        .await
+        .unwrap();
+    every_control_is_named(&client, "a file's page").await;
+
     client.goto(&format!("{base}/")).await.unwrap();
     until(
         &client,
@@ -270,6 +316,7 @@ async fn a_new_operator_runs_the_farm_from_sign_up_to_the_next_job_in_the_browse
     )
     .await;
     screenshot(&client, "story-overview").await;
+    every_control_is_named(&client, "the overview").await;
     client.close().await.ok();
     hub.stop().await;
     printers.shutdown();
