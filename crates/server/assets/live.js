@@ -282,13 +282,14 @@
       template.innerHTML = html.trim();
       var fresh = template.content.firstElementChild;
       if (!fresh) return null;
-      // The answer to the last button press stays on the redrawn card.
-      var said = card.querySelector('.action-out');
-      var keep = fresh.querySelector('.action-out');
-      if (said && keep && said.textContent) { keep.textContent = said.textContent; if (said.dataset.kind) keep.dataset.kind = said.dataset.kind; }
+      // Another redraw may have replaced the card meanwhile: replace the one shown now, and
+      // keep the answer to the last button press it shows.
       var current = document.getElementById('printer-' + id);
       if (!current) return null;
       card = current;
+      var said = card.querySelector('.action-out');
+      var keep = fresh.querySelector('.action-out');
+      if (said && keep && said.textContent) { keep.textContent = said.textContent; if (said.dataset.kind) keep.dataset.kind = said.dataset.kind; }
       swap(function () { card.replaceWith(fresh); });
       if (reports[id]) paint(fresh, reports[id]);
       return fresh;

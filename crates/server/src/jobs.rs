@@ -61,6 +61,9 @@ pub struct NewJobBody {
     product_id: Option<String>,
     product_sku_id: Option<String>,
     requires_assembly: Option<bool>,
+    /// A printer to assign the job to at once (id or the farm's number); empty or absent:
+    /// the job is left to the dispatcher. (An addition to the original API.)
+    printer_id: Option<String>,
 }
 
 /// Parses a priority given as a number or a level name.
@@ -100,6 +103,13 @@ pub async fn create(
         ));
     }
     let mut conn = app.store.conn().await?;
+    // The printer is checked before anything is queued, so a wrong one queues nothing.
+    let printer = match body.printer_id.as_deref().map(str::trim) {
+        Some(named) if !named.is_empty() => {
+            Some(named_printer(&mut conn, &member.tenant, named).await?)
+        }
+        _ => None,
+    };
     let file = store::files::get(&mut conn, &member.tenant, body.print_file_id.trim())
         .await
         .map_err(|e| match e {
@@ -218,7 +228,11 @@ pub async fn create(
             .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
     };
     // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
-    let job = store::jobs::create(&mut conn, &member.tenant, &new, &store::now_text()).await?;
+    let now = store::now_text();
+    let mut job = store::jobs::create(&mut conn, &member.tenant, &new, &now).await?;
+    if let Some(printer) = &printer {
+        job = store::jobs::assign(&mut conn, &member.tenant, &job.id, Some(printer), &now).await?;
+    }
     drop(conn);
     crate::dispatch::wake(&app, &member.tenant);
     tracing::info!(tenant_id = %member.tenant, job_id = %job.id, file_id = %file.id, "job queued");
@@ -791,17 +805,7 @@ pub async fn assign(
     };
     let (printers, _) = store::printers::list(&mut conn, &member.tenant, &query, 1000, 0).await?;
     let chosen = match body.printer_id.as_deref().filter(|p| !p.is_empty()) {
-        Some(named) => {
-            let key = store::printers::PrinterKey::parse(named).ok_or_else(|| {
-                ApiError::field("printer_id", "no printer with this id in this farm")
-            })?;
-            let printer = store::printers::get(&mut conn, &member.tenant, &key)
-                .await
-                .map_err(|_| {
-                    ApiError::field("printer_id", "no printer with this id in this farm")
-                })?;
-            (printer, None)
-        }
+        Some(named) => (named_printer(&mut conn, &member.tenant, named).await?, None),
         None => {
             let all: Vec<_> = printers
                 .iter()
@@ -857,6 +861,49 @@ pub async fn assign(
     Ok(Envelope::ok(
         json!({ "job": assigned, "printer_id": printer.id, "score": score }),
     ))
+}
+
+/// The farm's printer a request names (by id or the farm's number), or a 400 on `printer_id`.
+async fn named_printer(
+    conn: &mut store::Conn,
+    tenant: &TenantId,
+    named: &str,
+) -> Result<store::printers::Printer, ApiError> {
+    let unknown = || ApiError::field("printer_id", "no printer with this id in this farm");
+    let key = store::printers::PrinterKey::parse(named).ok_or_else(unknown)?;
+    match store::printers::get(conn, tenant, &key).await {
+        Ok(printer) => Ok(printer),
+        Err(StoreError::NotFound) => Err(unknown()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// POST /api/v1/jobs/{job_id}/unassign — a queued job assigned to a printer goes back to
+/// the dispatcher (operators). (An addition to the original API.)
+pub async fn unassign(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    Path(id): Path<String>,
+) -> ApiResult<Job> {
+    let job = find(&app, &member.tenant, &id).await?;
+    let mut conn = app.store.conn().await?;
+    let job = store::jobs::assign(&mut conn, &member.tenant, &job.id, None, &store::now_text())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::Conflict {
+                code: "JOB_NOT_QUEUED",
+                field: Some("status".into()),
+                message: format!(
+                    "a {} job can't go back to the dispatcher; only queued jobs can",
+                    job.status
+                ),
+            },
+            other => other.into(),
+        })?;
+    drop(conn);
+    crate::dispatch::wake(&app, &member.tenant);
+    tracing::info!(tenant_id = %member.tenant, job_id = %job.id, "job back to the dispatcher");
+    Ok(Envelope::ok(job))
 }
 
 /// POST /api/v1/jobs/{job_id}/start — sends an assigned job to its printer's hub (operators).

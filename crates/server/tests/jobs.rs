@@ -463,3 +463,71 @@ async fn a_job_is_assigned_by_the_rules_and_started_through_the_printers_hub_onc
         "a job is never started twice"
     );
 }
+
+#[tokio::test]
+async fn a_job_can_be_queued_for_a_printer_and_sent_back_to_the_dispatcher() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("pia").await;
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let printer = app
+        .post(
+            "/api/v1/printers",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "A1M-01", "model": "A1 mini" }),
+        )
+        .await;
+    printer.expect(201);
+    let printer_id = printer.data()["id"].as_str().unwrap().to_string();
+
+    // A printer that is not the farm's queues nothing.
+    let refused = queue(
+        &app,
+        &owner,
+        &farm,
+        json!({ "print_file_id": file, "printer_id": "no-such-printer" }),
+    )
+    .await;
+    refused.expect(400);
+    assert_eq!(refused.fields(), vec!["printer_id"]);
+    let none = app.get("/api/v1/jobs", &owner.token, Some(&farm)).await;
+    assert_eq!(none.data().as_array().unwrap().len(), 0);
+
+    // Named by its number, it is assigned at once.
+    let queued = queue(
+        &app,
+        &owner,
+        &farm,
+        json!({ "print_file_id": file, "printer_id": "1" }),
+    )
+    .await;
+    queued.expect(201);
+    assert_eq!(queued.data()["printer_id"], printer_id.as_str());
+    assert_eq!(queued.data()["status"], "queued");
+    let job = queued.data()["id"].as_str().unwrap().to_string();
+
+    let back = app
+        .post(
+            &format!("/api/v1/jobs/{job}/unassign"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    back.expect(200);
+    assert!(back.data()["printer_id"].is_null());
+
+    // Only a queued job goes back.
+    force_status(&app, &job, "printing", Some(&printer_id)).await;
+    let late = app
+        .post(
+            &format!("/api/v1/jobs/{job}/unassign"),
+            &owner.token,
+            Some(&farm),
+            json!({}),
+        )
+        .await;
+    late.expect(409);
+    assert_eq!(late.code(), "JOB_NOT_QUEUED");
+    app.stop().await;
+}

@@ -75,7 +75,7 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
     page.expect(200)
         .shows(r#"<a href="/jobs" aria-current="page">Jobs</a>"#)
         .shows(r#"<form id="job-create""#)
-        .shows(r#"<select id="file_id" name="file_id">"#)
+        .shows(r#"<select id="file_id" name="print_file_id">"#)
         .shows(&format!(r#"<option value="{file}">sample-a.3mf · 1 plate · A1 mini</option>"#))
         .shows(r#"id="plate_index" name="plate_index""#)
         .shows(r#"<option value="">Left to the dispatcher</option>"#)
@@ -121,27 +121,27 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
     );
     assert!(after.body.contains(r#"<span class="waits">"#));
 
-    // The queue form's route: a project file is refused next to the form's file field.
+    // The API the queue form calls: a project file is refused on the file field.
     let project = app
         .upload_fixture(&owner, &farm, "multiplate-4-plates-project.3mf")
         .await;
     let (status, refused) = send_json(
         &browser,
-        "/jobs",
+        "/api/v1/jobs",
         &farm,
-        json!({ "file_id": project, "plate_index": 1, "priority": "normal" }),
+        json!({ "print_file_id": project, "plate_index": 1, "priority": "normal" }),
     )
     .await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "FILE_NOT_SLICED");
-    assert_eq!(refused["error"]["details"]["field"], "file_id");
+    assert_eq!(refused["error"]["details"]["field"], "print_file_id");
 
     // A missing plate is named on the plate field.
     let (status, refused) = send_json(
         &browser,
-        "/jobs",
+        "/api/v1/jobs",
         &farm,
-        json!({ "file_id": file, "plate_index": 7 }),
+        json!({ "print_file_id": file, "plate_index": 7 }),
     )
     .await;
     assert_eq!(status, 400, "{refused}");
@@ -153,9 +153,9 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
     // Queued for a chosen printer: created and assigned in one go.
     let (status, created) = send_json(
         &browser,
-        "/jobs",
+        "/api/v1/jobs",
         &farm,
-        json!({ "file_id": file, "plate_index": 1, "printer_id": printer_id, "priority": "low", "number_of_units": 3 }),
+        json!({ "print_file_id": file, "plate_index": 1, "printer_id": printer_id, "priority": "low", "number_of_units": 3 }),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -172,12 +172,14 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
         .shows(r#"<span class="badge" data-state="assigned">Assigned</span>"#)
         .shows("<td>A1M-01</td>")
         .shows(&format!(r#"data-api="/api/v1/jobs/{assigned_id}/start""#))
-        .shows(&format!(r#"data-api="/jobs/{assigned_id}/unassign""#));
+        .shows(&format!(
+            r#"data-api="/api/v1/jobs/{assigned_id}/unassign""#
+        ));
 
     // Back to the dispatcher.
     let (status, back) = send_json(
         &browser,
-        &format!("/jobs/{assigned_id}/unassign"),
+        &format!("/api/v1/jobs/{assigned_id}/unassign"),
         &farm,
         json!({}),
     )
@@ -220,8 +222,14 @@ async fn a_viewer_sees_the_queue_and_the_library_without_buttons_or_forms() {
         .await
         .shows("sample-a.3mf")
         .shows(r#"data-state="queued""#);
-    // The viewer is refused by the queue form's route too.
-    let (status, _) = send_json(&browser, "/jobs", &farm, json!({ "file_id": file })).await;
+    // The viewer is refused by the API the queue form calls.
+    let (status, _) = send_json(
+        &browser,
+        "/api/v1/jobs",
+        &farm,
+        json!({ "print_file_id": file }),
+    )
+    .await;
     assert_eq!(status, 403);
 }
 
@@ -468,11 +476,17 @@ async fn another_farms_file_and_jobs_are_not_found() {
     assert!(!browser.get("/files").await.body.contains("sample-a.3mf"));
 
     // Nor can the queue form or the dispatcher button reach them.
-    let (status, _) = send_json(&browser, "/jobs", &other_farm, json!({ "file_id": file })).await;
+    let (status, _) = send_json(
+        &browser,
+        "/api/v1/jobs",
+        &other_farm,
+        json!({ "print_file_id": file }),
+    )
+    .await;
     assert_eq!(status, 400, "another farm's file is no file here");
     let (status, _) = send_json(
         &browser,
-        &format!("/jobs/{job_id}/unassign"),
+        &format!("/api/v1/jobs/{job_id}/unassign"),
         &other_farm,
         json!({}),
     )

@@ -5,34 +5,27 @@
 //! takes them, with the reason each waiting job waits, judged by the dispatcher's own
 //! rule (`domain::dispatch::why_waiting`) on the farm as it is now. Its table is also a
 //! fragment (`/jobs/queue`) that `live.js` fetches again on job and printer changes.
-//! The buttons call the JSON API. Two small JSON routes live here because the API has
-//! no single call for them: `POST /jobs` (the queue form: create, then assign to the
-//! printer chosen, both through the API's own handlers) and `POST /jobs/{id}/unassign`
-//! (back to the dispatcher).
+//! The queue form and the buttons call the JSON API (`POST /api/v1/jobs` with an optional
+//! `printer_id`, `…/assign`, `…/unassign`, `…/start` …).
 
 use super::{FarmPage, PageError, Section, duration_words, html};
 use crate::app::App;
-use crate::auth::{Member, roles};
-use crate::envelope::{ApiResult, Envelope};
-use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, OptionalJson};
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::Response;
+use axum::routing::get;
 use chrono::{DateTime, Utc};
 use domain::TenantId;
 use domain::dispatch::{JobNeeds, PrinterFacts};
 use domain::jobs::{JobStatus, Priority, PriorityInput};
 use domain::printers::HexColour;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
-use store::StoreError;
 use store::jobs::{Job, JobQuery, QueuedForDispatch};
-use store::printers::{Printer, PrinterKey, PrinterQuery};
+use store::printers::{Printer, PrinterQuery};
 
 /// Statuses shown in the queue: waiting, or holding a printer.
 const QUEUE: [JobStatus; 5] = [
@@ -66,11 +59,10 @@ const LEVELS: [(&str, &str, i64); 4] = [
 /// This area's routes (merged into the dashboard's router).
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/jobs", get(page).post(create))
+        .route("/jobs", get(page))
         .route("/jobs/queue", get(queue))
         .route("/jobs/history", get(history))
         .route("/jobs/history/list", get(history_list))
-        .route("/jobs/{job_id}/unassign", post(unassign))
 }
 
 /// A job's state in words; a queued job with a printer is "Assigned".
@@ -662,144 +654,6 @@ pub async fn history_list(
     Ok(html(StatusCode::OK, &HistoryFragment { list }))
 }
 
-/// Body of the queue form.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct QueueForm {
-    file_id: String,
-    plate_index: Option<i64>,
-    printer_id: Option<String>,
-    priority: Option<Value>,
-    number_of_units: Option<i64>,
-}
-
-/// The API's errors about `print_file_id` belong to the form's `file_id`.
-fn for_the_form(err: ApiError) -> ApiError {
-    let rename = |field: String| {
-        if field == "print_file_id" {
-            "file_id".to_string()
-        } else {
-            field
-        }
-    };
-    match err {
-        ApiError::Validation(mut invalid) => {
-            for problem in &mut invalid.0 {
-                problem.field = rename(std::mem::take(&mut problem.field));
-            }
-            ApiError::Validation(invalid)
-        }
-        ApiError::Conflict {
-            code,
-            field,
-            message,
-        } => ApiError::Conflict {
-            code,
-            field: field.map(rename),
-            message,
-        },
-        other => other,
-    }
-}
-
-/// The `data` of an API answer.
-fn data_of<T: serde::Serialize>(envelope: Envelope<T>) -> Value {
-    let (_, bytes) = envelope.into_json();
-    serde_json::from_slice::<Value>(&bytes)
-        .map(|mut v| v["data"].take())
-        .unwrap_or(Value::Null)
-}
-
-/// POST /jobs — the queue form: queues the plate through the API's own create, then
-/// assigns it to the printer chosen (if any) through the API's own assign (operators).
-pub async fn create(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
-    let (mut parts, body) = req.into_parts();
-    let member = Member::<roles::Operator>::from_request_parts(&mut parts, &app).await?;
-    // The assign call takes a member of its own (the extractor is the permission).
-    let assigner = Member::<roles::Operator>::from_request_parts(&mut parts, &app).await?;
-    let ApiJson(form) =
-        ApiJson::<QueueForm>::from_request(Request::from_parts(parts, body), &app).await?;
-    let printer = match form.printer_id.as_deref().map(str::trim) {
-        Some(id) if !id.is_empty() => {
-            let unknown = || ApiError::field("printer_id", "no printer with this id in this farm");
-            let key = PrinterKey::parse(id).ok_or_else(unknown)?;
-            let mut conn = app.store.conn().await?;
-            match store::printers::get(&mut conn, &member.tenant, &key).await {
-                Ok(printer) => Some(printer),
-                Err(StoreError::NotFound) => return Err(unknown()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        _ => None,
-    };
-    let body = serde_json::from_value(json!({
-        "print_file_id": form.file_id.trim(),
-        "plate_index": form.plate_index,
-        "priority": form.priority,
-        "number_of_units": form.number_of_units,
-    }))
-    .map_err(ApiError::internal)?;
-    let created = crate::jobs::create(State(app.clone()), member, ApiJson(body))
-        .await
-        .map_err(for_the_form)?;
-    let Some(printer) = printer else {
-        return Ok(created.into_response());
-    };
-    let job = data_of(created);
-    let job_id = job["id"].as_str().unwrap_or_default().to_string();
-    let assign_body =
-        serde_json::from_value(json!({ "printer_id": printer.id })).map_err(ApiError::internal)?;
-    match crate::jobs::assign(
-        State(app),
-        assigner,
-        Path(job_id),
-        OptionalJson(assign_body),
-    )
-    .await
-    {
-        Ok(answer) => Ok(Envelope::created(data_of(answer)["job"].take()).into_response()),
-        // The job is queued either way: say so, so it is not queued twice.
-        Err(err) => Err(ApiError::Conflict {
-            code: "JOB_NOT_ASSIGNED",
-            field: None,
-            message: format!(
-                "The job was queued but not assigned to {}: {}. Assign it in the queue.",
-                printer.name,
-                super::words_of(&err)
-            ),
-        }),
-    }
-}
-
-/// POST /jobs/{job_id}/unassign — a queued job goes back to the dispatcher (operators).
-pub async fn unassign(
-    State(app): State<App>,
-    member: Member<roles::Operator>,
-    Path(id): Path<String>,
-) -> ApiResult<Job> {
-    let mut conn = app.store.conn().await?;
-    let job = store::jobs::get(&mut conn, &member.tenant, &id)
-        .await
-        .or_not_found("JOB_NOT_FOUND", "print job")?;
-    let job = store::jobs::assign(&mut conn, &member.tenant, &job.id, None, &store::now_text())
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::Conflict {
-                code: "JOB_NOT_QUEUED",
-                field: Some("status".into()),
-                message: format!(
-                    "a {} job can't go back to the dispatcher; only queued jobs can",
-                    job.status
-                ),
-            },
-            other => other.into(),
-        })?;
-    drop(conn);
-    crate::dispatch::wake(&app, &member.tenant);
-    tracing::info!(tenant_id = %member.tenant, job_id = %job.id, "job back to the dispatcher");
-    Ok(Envelope::ok(job))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -939,23 +793,5 @@ mod tests {
             Priority::URGENT,
         ];
         assert_eq!(named, domain.map(|p| p.value()).to_vec());
-    }
-
-    #[test]
-    fn errors_about_the_file_land_on_the_forms_file_field() {
-        let err = for_the_form(ApiError::field(
-            "print_file_id",
-            "print_file_id is required",
-        ));
-        match err {
-            ApiError::Validation(invalid) => assert_eq!(invalid.0[0].field, "file_id"),
-            other => panic!("{other:?}"),
-        }
-        let err = for_the_form(ApiError::Conflict {
-            code: "FILE_NOT_SLICED",
-            field: Some("print_file_id".into()),
-            message: "slice it".into(),
-        });
-        assert!(matches!(err, ApiError::Conflict { field: Some(f), .. } if f == "file_id"));
     }
 }
