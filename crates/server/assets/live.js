@@ -397,6 +397,9 @@
       case 'printer_discovered':
         emit('printer_discovered');
         break;
+      case 'farm_updated':
+        emit('farm_updated');
+        break;
       case 'resync':
         // The server closes next; the reconnect fetches every fragment again.
         connectedOnce = true;

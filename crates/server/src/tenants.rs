@@ -224,6 +224,12 @@ pub async fn update(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    // Open dashboards show the farm's name and dispatcher switch: tell them (an addition
+    // to the socket's messages; older clients ignore unknown types).
+    app.realtime.publish(
+        &member.tenant,
+        json!({ "type": "farm_updated", "company_name": tenant.company_name, "auto_dispatch": tenant.auto_dispatch == 1 }),
+    );
     if tenant.auto_dispatch == 1 && before.auto_dispatch == 0 {
         crate::dispatch::wake(&app, &member.tenant);
     }

@@ -409,7 +409,7 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
 }
 
 #[tokio::test]
-async fn a_change_to_a_printers_record_reaches_every_open_dashboard() {
+async fn a_change_to_a_printers_record_or_the_farms_reaches_every_open_dashboard() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("bea").await;
     let created = app
@@ -469,5 +469,17 @@ async fn a_change_to_a_printers_record_reaches_every_open_dashboard() {
     let moved = next_of(&mut dashboard, "printer_updated").await;
     assert_eq!(moved["change"], "order");
     assert!(moved["printer_id"].is_null());
+
+    // The farm's own settings too: the dispatcher switched on shows on every overview.
+    app.put(
+        &format!("/api/v1/tenants/{farm}"),
+        &owner.token,
+        Some(&farm),
+        json!({ "auto_dispatch": true }),
+    )
+    .await
+    .expect(200);
+    let farm_changed = next_of(&mut dashboard, "farm_updated").await;
+    assert_eq!(farm_changed["auto_dispatch"], true);
     app.stop().await;
 }
