@@ -630,6 +630,26 @@
     });
   });
 
+  // Dependent selects: <select data-options-for="file_id"> offers only the options whose
+  // data-for is the value chosen in #file_id (a file's own plates), and picks the first.
+  function narrow(select) {
+    var chooser = document.getElementById(select.dataset.optionsFor);
+    if (!chooser) return;
+    var first = null;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var mine = option.dataset.for === chooser.value;
+      option.hidden = !mine;
+      option.disabled = !mine;
+      if (mine && !first) first = option;
+    });
+    if (first && (select.selectedOptions.length === 0 || select.selectedOptions[0].disabled)) select.value = first.value;
+  }
+  document.addEventListener('change', function (event) {
+    if (!event.target.id) return;
+    document.querySelectorAll('select[data-options-for="' + CSS.escape(event.target.id) + '"]').forEach(narrow);
+  });
+  document.querySelectorAll('select[data-options-for]').forEach(narrow);
+
   // Reorder lists: <ol data-reorder="/api/v1/…/order" data-reorder-key="printer_ids"> with
   // <li data-id> items. Drag an item, or use its "Move up"/"Move down" buttons
   // (button[data-move="up"|"down"]), and the new order is sent as { key: [ids…] }.

@@ -125,6 +125,18 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
     let project = app
         .upload_fixture(&owner, &farm, "multiplate-4-plates-project.3mf")
         .await;
+    // The plate select offers each file's own plates (live.js shows the chosen file's).
+    let form = browser.get("/jobs").await;
+    form.expect(200)
+        .shows(r#"data-options-for="file_id""#)
+        .shows(&format!(r#"<option value="4" data-for="{project}""#))
+        .shows(&format!(r#"<option value="1" data-for="{file}""#));
+    assert!(
+        !form
+            .body
+            .contains(&format!(r#"<option value="2" data-for="{file}""#)),
+        "sample-a has one plate"
+    );
     let (status, refused) = send_json(
         &browser,
         "/api/v1/jobs",

@@ -207,6 +207,10 @@ pub struct FileChoice {
     pub id: String,
     /// "bracket.3mf · 2 plates · A1 mini", or "(not sliced)".
     pub label: String,
+    /// Its plates' numbers (the plate select offers these for this file).
+    pub plates: Vec<u32>,
+    /// Whether it is the file the form shows first.
+    pub first: bool,
 }
 
 /// Sorts the queue as the dispatcher takes it: jobs on printers first (oldest first),
@@ -427,7 +431,6 @@ struct JobsPage {
     operator: bool,
     queue: Queue,
     files: Vec<FileChoice>,
-    plates: Vec<i64>,
 }
 
 /// GET /jobs — the queue, and (for operators) the form that queues a plate.
@@ -435,18 +438,18 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
     let queue = load_queue(&app, &member.tenant).await?;
     let layout = member.layout(Section::Jobs, "Jobs");
     let operator = layout.operator();
-    let (files, plates) = if operator {
+    let files = if operator {
         let mut conn = app.store.conn().await?;
         let (files, _) =
             store::files::list(&mut conn, &member.tenant, None, None, MOST_CHOICES, 0).await?;
-        let mut most = 1;
-        let choices = files
+        files
             .iter()
-            .map(|f| {
-                let plates = super::files::project_of(f)
-                    .map(|p| p.plates.len())
-                    .unwrap_or(0);
-                most = most.max(plates);
+            .enumerate()
+            .map(|(n, f)| {
+                let numbers: Vec<u32> = super::files::project_of(f)
+                    .map(|p| p.plates.iter().map(|plate| plate.index).collect())
+                    .unwrap_or_default();
+                let plates = numbers.len();
                 let mut label = f.name.clone();
                 if plates > 0 {
                     label.push_str(&format!(
@@ -463,12 +466,14 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
                 FileChoice {
                     id: f.id.clone(),
                     label,
+                    // A file without plate metadata still offers plate 1 (the API decides).
+                    plates: if numbers.is_empty() { vec![1] } else { numbers },
+                    first: n == 0,
                 }
             })
-            .collect();
-        (choices, (1..=most as i64).collect())
+            .collect()
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
     Ok(html(
         StatusCode::OK,
@@ -477,7 +482,6 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
             layout,
             queue,
             files,
-            plates,
         },
     ))
 }
