@@ -584,6 +584,23 @@
     var submit = form.querySelector('[type="submit"]');
     var bar = form.querySelector('progress[data-upload]');
     clearErrors(form);
+    // A file too large, or none chosen, is said at once, before any upload starts (the
+    // server would refuse it only after reading the start of it).
+    var problem = null;
+    form.querySelectorAll('input[type=file]').forEach(function (input) {
+      var file = input.files && input.files[0];
+      if (!file) {
+        problem = problem || [input, 'Choose a file first.'];
+      } else if (input.dataset.maxBytes && file.size > Number(input.dataset.maxBytes)) {
+        problem = problem || [input, file.name + ' is larger than the ' + (input.dataset.maxWords || input.dataset.maxBytes + ' bytes') + ' allowed.'];
+      }
+    });
+    if (problem) {
+      showFieldError(form, problem[0].name, problem[1]);
+      if (out) { out.textContent = problem[1]; out.dataset.kind = 'error'; }
+      problem[0].focus();
+      return;
+    }
     if (submit) { submit.disabled = true; submit.setAttribute('aria-busy', 'true'); }
     if (out) { out.textContent = form.dataset.busy || 'Sending…'; delete out.dataset.kind; }
     var progress = bar ? function (loaded, total) {

@@ -1288,4 +1288,72 @@ mod browser {
         client.close().await.ok();
         app.stop().await;
     }
+
+    /// The upload form says what is wrong with the file before sending anything: none
+    /// chosen, or larger than the server takes. Nothing reaches the library.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_upload_form_refuses_a_missing_or_too_large_file_before_sending_it() {
+        let Some(driver) = driver().await else {
+            return;
+        };
+        let app = TestApp::spawn_with(|settings| settings.max_upload_bytes = 1000).await;
+        let (owner, farm) = app.signed_up_owner("uma").await;
+        let client = chromium(&driver).await;
+        client
+            .goto(&format!("{}/sign-in?next=/files", app.base))
+            .await
+            .unwrap();
+        fill(&client, "email", &owner.email).await;
+        fill(&client, "password", PASSWORD).await;
+        client
+            .find(Locator::Css("form.form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(&client, "the files page", &text_of("h1"), |v| v == "Files").await;
+        let upload = || async {
+            client
+                .find(Locator::Css("#file-upload button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        };
+        upload().await;
+        until(&client, "the missing file", &text_of("#file-error"), |v| {
+            v.as_str()
+                .is_some_and(|t| t.ends_with("Choose a file first."))
+        })
+        .await;
+
+        let path = std::fs::canonicalize(format!(
+            "{}/../../../shared/fixtures/3mf/sample-a.3mf",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        client
+            .find(Locator::Id("file"))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+        upload().await;
+        until(&client, "the size error", &text_of("#file-error"), |v| {
+            v.as_str()
+                .is_some_and(|t| t.ends_with("sample-a.3mf is larger than the 1000 bytes allowed."))
+        })
+        .await;
+        let files = app.get("/api/v1/files", &owner.token, Some(&farm)).await;
+        assert_eq!(
+            files.data().as_array().unwrap().len(),
+            0,
+            "nothing was sent"
+        );
+        client.close().await.ok();
+        app.stop().await;
+    }
 }

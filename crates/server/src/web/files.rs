@@ -227,6 +227,8 @@ struct FilesPage {
     layout: super::Layout,
     operator: bool,
     most_bytes: String,
+    /// The same in bytes, for the browser to check before sending.
+    max_bytes: u64,
     library: Library,
 }
 
@@ -246,6 +248,7 @@ pub async fn page(
             most_bytes: size_words(
                 i64::try_from(app.settings.max_upload_bytes).unwrap_or(i64::MAX),
             ),
+            max_bytes: app.settings.max_upload_bytes,
             library,
         },
     ))
@@ -489,6 +492,8 @@ struct FilePage {
     layout: super::Layout,
     admin: bool,
     file: FileDetail,
+    /// The largest upload accepted, in bytes (checked in the browser before sending).
+    max_bytes: u64,
 }
 
 /// GET /files/{file_id} — a file's plates with their metadata, its versions, and the
@@ -506,6 +511,7 @@ pub async fn file_page(
             admin: layout.role.at_least(Role::Admin),
             layout,
             file,
+            max_bytes: app.settings.max_upload_bytes,
         },
     ))
 }
