@@ -344,13 +344,25 @@
     }).catch(retry);
   }
 
+  var retryTimer = null;
   function retry() {
     setLive('Reconnecting…', false);
     // 1 s, 2 s, 4 s … up to 30 s, spread so that many browsers don't return at once.
     var delay = Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
     attempt = Math.min(attempt + 1, 5);
-    window.setTimeout(connect, delay);
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(function () { retryTimer = null; connect(); }, delay);
   }
+
+  // Back on the network, or back to the tab: try at once instead of waiting out the backoff.
+  function soonerThanLater() {
+    if (retryTimer === null || stopped) return;
+    window.clearTimeout(retryTimer);
+    retryTimer = null;
+    connect();
+  }
+  window.addEventListener('online', soonerThanLater);
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) soonerThanLater(); });
 
   function onMessage(m) {
     switch (m.type) {
