@@ -38,6 +38,8 @@ pub mod close {
     pub const REPLACED: u16 = 4005;
     /// The server asked the hub to disconnect.
     pub const DISCONNECT: u16 = 4006;
+    /// The server is shutting down (WebSocket's "going away"): reconnect, to it or another.
+    pub const GOING_AWAY: u16 = 1001;
 }
 
 /// The HMAC key for a hub secret: SHA-256 of the secret (the server's stored hash, hex-decoded).

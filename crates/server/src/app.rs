@@ -445,6 +445,11 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serve");
+        // Hub sockets were upgraded, so axum does not wait for them: close them and let each
+        // write its hub offline while the database is still open.
+        app.hub_link
+            .close_all(std::time::Duration::from_secs(5))
+            .await;
         let _ = stop_tx.send(true);
         let _ = housekeeping.await;
         let _ = queue_worker.await;

@@ -483,3 +483,45 @@ async fn a_change_to_a_printers_record_or_the_farms_reaches_every_open_dashboard
     assert_eq!(farm_changed["auto_dispatch"], true);
     app.stop().await;
 }
+
+/// A server that stops closes its hub sockets ("going away") and writes each hub offline
+/// before its database closes: the farm does not show a hub online that nobody serves.
+#[tokio::test]
+async fn a_stopping_server_closes_its_hub_sockets_and_leaves_the_hubs_offline() {
+    let app = TestApp::spawn_apart().await;
+    let (owner, farm) = app.signed_up_owner("hugo").await;
+    let hub = app
+        .post(
+            "/api/v1/hubs/register",
+            &owner.token,
+            Some(&farm),
+            json!({ "name": "Rack A" }),
+        )
+        .await;
+    hub.expect(201);
+    let hub_id = hub.data()["hub_id"].as_str().unwrap().to_string();
+    let secret = hub.data()["secret"].as_str().unwrap().to_string();
+    let mut socket = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    let now = chrono::Utc::now().timestamp();
+    send(&mut socket, hello(&hub_id, &secret, "n-stop", now)).await;
+    next_of(&mut socket, "hub_welcome").await;
+    let online = app
+        .get(&format!("/api/v1/hubs/{hub_id}"), &owner.token, Some(&farm))
+        .await;
+    assert_eq!(online.data()["is_online"], 1);
+
+    let app = app.restart().await;
+    // The hub was told the server is going away (and may reconnect to it or another).
+    let closed = loop {
+        match next(&mut socket).await {
+            Ok(_) => continue,
+            Err(code) => break code,
+        }
+    };
+    assert_eq!(closed, Some(wire::close::GOING_AWAY));
+    let after = app
+        .get(&format!("/api/v1/hubs/{hub_id}"), &owner.token, Some(&farm))
+        .await;
+    assert_eq!(after.data()["is_online"], 0, "{}", after.data());
+    app.stop().await;
+}

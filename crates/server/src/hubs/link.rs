@@ -7,9 +7,10 @@
 
 pub use proto::hub::{HubCommand, PrinterAction};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long a hub has to acknowledge a command.
 pub const ACK_DEADLINE: Duration = Duration::from_secs(30);
@@ -38,10 +39,36 @@ pub struct Outgoing {
 }
 
 /// Routes commands to connected hubs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HubLink {
     sessions: Mutex<HashMap<String, (u64, mpsc::Sender<Outgoing>)>>,
     generations: std::sync::atomic::AtomicU64,
+    /// Set when the server shuts down: hub sockets close with 1001 and write their hub offline.
+    closing: AtomicBool,
+    /// Hub socket tasks running (from the upgrade to their last write), for the shutdown to
+    /// wait on: upgraded sockets outlive axum's graceful shutdown.
+    running: Arc<watch::Sender<usize>>,
+}
+
+impl Default for HubLink {
+    fn default() -> Self {
+        HubLink {
+            sessions: Mutex::default(),
+            generations: std::sync::atomic::AtomicU64::default(),
+            closing: AtomicBool::new(false),
+            running: Arc::new(watch::channel(0).0),
+        }
+    }
+}
+
+/// Counts a hub socket task as running until dropped.
+#[derive(Debug)]
+pub struct Running(Arc<watch::Sender<usize>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 /// A hub socket's place in the link: its commands, and its generation (to detach only itself).
@@ -89,6 +116,36 @@ impl HubLink {
         self.lock()
             .get(hub_id)
             .is_some_and(|(_, tx)| !tx.is_closed())
+    }
+
+    /// Counts a hub socket task as running while the guard lives.
+    pub fn session_started(&self) -> Running {
+        self.running.send_modify(|n| *n += 1);
+        Running(self.running.clone())
+    }
+
+    /// Whether the server is shutting down (a socket whose commands end then closes with 1001).
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Closes every hub socket (each writes its hub offline) and waits, at most `within`,
+    /// until their tasks are done: on shutdown, before the database pool closes, so no hub
+    /// is left "online" by a server that stopped.
+    pub async fn close_all(&self, within: Duration) {
+        self.closing.store(true, Ordering::Relaxed);
+        // Dropping the senders ends each session's command stream: its cue to close.
+        self.lock().clear();
+        let mut running = self.running.subscribe();
+        if tokio::time::timeout(within, running.wait_for(|n| *n == 0))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = *running.borrow(),
+                "hub sockets still closing at shutdown"
+            );
+        }
     }
 
     /// Sends a command and waits for the hub's ack (at most `ACK_DEADLINE`).

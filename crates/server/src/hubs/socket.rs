@@ -97,6 +97,8 @@ enum Ending {
 
 impl Session {
     async fn run(mut self, socket: WebSocket, key: Vec<u8>) {
+        // Counted until its offline write is done, so a shutdown waits for it.
+        let _running = self.app.hub_link.session_started();
         let (mut sink, mut stream) = socket.split();
         let hello = tokio::time::timeout(
             Duration::from_secs(wire::HELLO_DEADLINE_SECS),
@@ -206,6 +208,9 @@ impl Session {
         stream: &mut futures::stream::SplitStream<WebSocket>,
         commands: &mut tokio::sync::mpsc::Receiver<Outgoing>,
     ) -> Ending {
+        if self.app.hub_link.is_closing() {
+            return Ending::Close(close::GOING_AWAY, "the server is shutting down");
+        }
         let welcome = ServerToHub::Notice(ServerNotice::HubWelcome {
             hub_id: self.hub_id.clone(),
             hub_name: self.hub_name.clone(),
@@ -263,8 +268,12 @@ impl Session {
                     }
                 }
                 outgoing = commands.recv() => {
-                    // The link dropped our sender: a newer socket of this hub took over.
+                    // The link dropped our sender: the server is shutting down, or a newer
+                    // socket of this hub took over.
                     let Some(Outgoing { command, ack }) = outgoing else {
+                        if self.app.hub_link.is_closing() {
+                            return Ending::Close(close::GOING_AWAY, "the server is shutting down");
+                        }
                         return Ending::Close(close::REPLACED, "replaced by a newer connection");
                     };
                     let disconnect = matches!(&command, wire::HubCommand::HubCommand { action, .. } if action == "disconnect");

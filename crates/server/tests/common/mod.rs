@@ -437,7 +437,8 @@ async fn serve_apart(
                 })
                 .await;
         });
-        // Upgraded sockets outlive a graceful shutdown; a process exit ends them.
+        // Hub sockets are closed by the graceful shutdown (they write their hubs offline);
+        // anything still open when the runtime ends dies as in a process exit.
         runtime.shutdown_timeout(Duration::from_secs(5));
         let _ = gone_tx.send(());
     });
