@@ -199,11 +199,7 @@ pub struct Pass {
 /// queued job it can print; every job left waiting records why.
 pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, ApiError> {
     let mut conn = app.store.conn().await?;
-    let query = store::printers::PrinterQuery {
-        sort_by: "sort_order",
-        ascending: true,
-        ..Default::default()
-    };
+    let query = store::printers::PrinterQuery::display_order();
     let (printers, _) = store::printers::list(&mut conn, tenant, &query, 10_000, 0).await?;
     let rows = store::jobs::queued_for_dispatch(&mut conn, tenant).await?;
     let busy = store::printers::with_active_jobs(&mut conn, tenant).await?;

@@ -227,13 +227,21 @@ pub async fn create(
             .requires_assembly
             .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
     };
-    // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
     let now = store::now_text();
-    let mut job = store::jobs::create(&mut conn, &member.tenant, &new, &now).await?;
-    if let Some(printer) = &printer {
-        job = store::jobs::assign(&mut conn, &member.tenant, &job.id, Some(printer), &now).await?;
-    }
-    drop(conn);
+    let job = match &printer {
+        // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
+        None => store::jobs::create(&mut conn, &member.tenant, &new, &now).await?,
+        // Queued and assigned together or not at all, so a client's retry never queues twice.
+        Some(printer) => {
+            drop(conn);
+            let mut tx = app.store.begin().await?;
+            let job = store::jobs::create(&mut tx, &member.tenant, &new, &now).await?;
+            let job =
+                store::jobs::assign(&mut tx, &member.tenant, &job.id, Some(printer), &now).await?;
+            tx.commit().await?;
+            job
+        }
+    };
     crate::dispatch::wake(&app, &member.tenant);
     tracing::info!(tenant_id = %member.tenant, job_id = %job.id, file_id = %file.id, "job queued");
     Ok(Envelope::created(job))
@@ -798,11 +806,7 @@ pub async fn assign(
     let mut conn = app.store.conn().await?;
     let file = store::files::get(&mut conn, &member.tenant, &job.print_file_id).await?;
     let needs = crate::dispatch::needs(&job, &file);
-    let query = store::printers::PrinterQuery {
-        sort_by: "sort_order",
-        ascending: true,
-        ..Default::default()
-    };
+    let query = store::printers::PrinterQuery::display_order();
     let (printers, _) = store::printers::list(&mut conn, &member.tenant, &query, 1000, 0).await?;
     let chosen = match body.printer_id.as_deref().filter(|p| !p.is_empty()) {
         Some(named) => (named_printer(&mut conn, &member.tenant, named).await?, None),

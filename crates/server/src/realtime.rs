@@ -106,6 +106,16 @@ impl Realtime {
         self.publish(tenant, message);
     }
 
+    /// The newest status of one printer of the farm, if it reported since the server started.
+    pub fn printer(&self, tenant: &TenantId, printer_id: &str) -> Option<proto::PrinterStatus> {
+        self.printers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(printer_id)
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, s)| s.clone())
+    }
+
     /// The newest status of each of the farm's printers.
     pub fn printers_of(&self, tenant: &TenantId) -> Vec<proto::PrinterStatus> {
         self.printers

@@ -122,6 +122,17 @@ pub struct PrinterQuery {
     pub ascending: bool,
 }
 
+impl PrinterQuery {
+    /// Every printer, in the farm's display order (as the dashboard and the dispatcher take them).
+    pub fn display_order() -> PrinterQuery {
+        PrinterQuery {
+            sort_by: "sort_order",
+            ascending: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Columns a list may be sorted by (client names; the same as the column names).
 pub const SORTABLE: &[&str] = &[
     "sort_order",

@@ -382,9 +382,7 @@ impl Session {
         self.printers_loaded = Some(Instant::now());
         let query = store::printers::PrinterQuery {
             hub_id: Some(self.hub_id.clone()),
-            sort_by: "sort_order",
-            ascending: true,
-            ..Default::default()
+            ..store::printers::PrinterQuery::display_order()
         };
         let mut conn = self.app.store.conn().await?;
         let (printers, _) =

@@ -279,11 +279,7 @@ async fn load(app: &App, tenant: &TenantId) -> Result<Vec<HubView>, PageError> {
     let (hubs, printers) = {
         let mut conn = app.store.conn().await?;
         let hubs = store::hubs::list(&mut conn, tenant).await?;
-        let query = PrinterQuery {
-            sort_by: "sort_order",
-            ascending: true,
-            ..Default::default()
-        };
+        let query = PrinterQuery::display_order();
         let (printers, _) =
             store::printers::list(&mut conn, tenant, &query, MOST_PRINTERS, 0).await?;
         (hubs, printers)

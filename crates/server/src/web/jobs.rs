@@ -347,11 +347,7 @@ pub struct Queue {
 
 /// The farm's printers in display order.
 async fn printers_of(conn: &mut store::Conn, tenant: &TenantId) -> Result<Vec<Printer>, PageError> {
-    let query = PrinterQuery {
-        sort_by: "sort_order",
-        ascending: true,
-        ..Default::default()
-    };
+    let query = PrinterQuery::display_order();
     Ok(store::printers::list(conn, tenant, &query, MOST_CHOICES, 0)
         .await?
         .0)
@@ -364,9 +360,10 @@ fn printer_choice(p: &Printer) -> PrinterChoice {
     }
 }
 
-/// Reads the queue of `tenant`.
-pub async fn load_queue(app: &App, tenant: &TenantId) -> Result<Queue, PageError> {
-    let (jobs, waiting, printers, busy, farm) = {
+/// Reads the queue of the member's farm.
+pub async fn load_queue(app: &App, member: &FarmPage) -> Result<Queue, PageError> {
+    let tenant = &member.tenant;
+    let (jobs, waiting, printers, busy) = {
         let mut conn = app.store.conn().await?;
         let query = JobQuery {
             statuses: QUEUE.iter().map(|s| s.as_str().to_string()).collect(),
@@ -378,8 +375,7 @@ pub async fn load_queue(app: &App, tenant: &TenantId) -> Result<Queue, PageError
         let waiting = store::jobs::queued_for_dispatch(&mut conn, tenant).await?;
         let printers = printers_of(&mut conn, tenant).await?;
         let busy = store::printers::with_active_jobs(&mut conn, tenant).await?;
-        let farm = store::tenants::get(&mut conn, tenant).await?;
-        (jobs, waiting, printers, busy, farm)
+        (jobs, waiting, printers, busy)
     };
     // The dispatcher's view of the printers: a printer holding a job is busy whatever it reports.
     let fleet: Vec<PrinterFacts> = printers
@@ -400,7 +396,7 @@ pub async fn load_queue(app: &App, tenant: &TenantId) -> Result<Queue, PageError
         .collect();
     let waiting: HashMap<&str, &QueuedForDispatch> =
         waiting.iter().map(|w| (w.id.as_str(), w)).collect();
-    let auto_dispatch = farm.auto_dispatch == 1;
+    let auto_dispatch = member.auto_dispatch;
     let now = Utc::now();
     let mut rows: Vec<QueueRow> = jobs
         .iter()
@@ -435,7 +431,7 @@ struct JobsPage {
 
 /// GET /jobs — the queue, and (for operators) the form that queues a plate.
 pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let queue = load_queue(&app, &member.tenant).await?;
+    let queue = load_queue(&app, &member).await?;
     let layout = member.layout(Section::Jobs, "Jobs");
     let operator = layout.operator();
     let files = if operator {
@@ -496,7 +492,7 @@ struct QueueFragment {
 
 /// GET /jobs/queue — the queue alone, for the script to swap in.
 pub async fn queue(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let queue = load_queue(&app, &member.tenant).await?;
+    let queue = load_queue(&app, &member).await?;
     Ok(html(
         StatusCode::OK,
         &QueueFragment {

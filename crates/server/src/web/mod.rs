@@ -446,6 +446,8 @@ pub struct FarmPage {
     pub tenant: TenantId,
     /// Its name.
     pub farm_name: String,
+    /// Whether its dispatcher starts queued jobs by itself.
+    pub auto_dispatch: bool,
     /// The member's role in it.
     pub role: Role,
     /// All the member's farms (for the switcher).
@@ -475,15 +477,18 @@ impl FromRequestParts<App> for FarmPage {
         let role = crate::auth::member::role_in(app, &tenant, &user_id)
             .await?
             .ok_or(PageError::NotMember)?;
-        let farm_name = farms
+        // The farm's own row came with the member's farms: no second query for it.
+        let farm = farms
             .iter()
             .find(|f| f.tenant.id == tenant.as_str())
-            .map(|f| f.tenant.company_name.clone())
+            .map(|f| &f.tenant)
             .ok_or(PageError::NotMember)?;
+        let (farm_name, auto_dispatch) = (farm.company_name.clone(), farm.auto_dispatch == 1);
         Ok(FarmPage {
             user: caller.user,
             tenant,
             farm_name,
+            auto_dispatch,
             role,
             farms,
             path: parts.uri.path().to_string(),

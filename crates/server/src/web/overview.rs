@@ -12,8 +12,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Local, Timelike, Utc};
+use domain::Role;
 use domain::printers::PrinterStatus;
-use domain::{Role, TenantId};
 use std::collections::HashMap;
 use store::jobs::JobQuery;
 
@@ -109,12 +109,12 @@ fn start_of_today() -> DateTime<Utc> {
 }
 
 /// Reads what the overview shows for a farm.
-pub async fn load(app: &App, tenant: &TenantId, role: Role) -> Result<OverviewLive, PageError> {
+pub async fn load(app: &App, member: &FarmPage) -> Result<OverviewLive, PageError> {
+    let tenant = &member.tenant;
     let now = Utc::now();
     let since = start_of_today();
-    let (counts, jobs, finished, farm) = {
+    let (counts, jobs, finished) = {
         let mut conn = app.store.conn().await?;
-        let farm = store::tenants::get(&mut conn, tenant).await?;
         let counts = store::printers::counts_by_state(&mut conn, tenant).await?;
         let query = JobQuery {
             statuses: IN_PROGRESS.iter().map(|s| s.to_string()).collect(),
@@ -125,7 +125,7 @@ pub async fn load(app: &App, tenant: &TenantId, role: Role) -> Result<OverviewLi
         let (jobs, _) = store::jobs::list(&mut conn, tenant, &query, MOST_JOBS, 0).await?;
         let finished =
             store::jobs::finished_since(&mut conn, tenant, &domain::time::format(since)).await?;
-        (counts, jobs, finished, farm)
+        (counts, jobs, finished)
     };
 
     let mut per_state: HashMap<&'static str, i64> = HashMap::new();
@@ -228,9 +228,9 @@ pub async fn load(app: &App, tenant: &TenantId, role: Role) -> Result<OverviewLi
         completed,
         failed,
         chart,
-        auto_dispatch: farm.auto_dispatch == 1,
+        auto_dispatch: member.auto_dispatch,
         farm_id: tenant.to_string(),
-        admin: role.at_least(Role::Admin),
+        admin: member.role.at_least(Role::Admin),
     })
 }
 
@@ -244,7 +244,7 @@ struct OverviewPage {
 
 /// GET / — the farm at a glance.
 pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let live = load(&app, &member.tenant, member.role).await?;
+    let live = load(&app, &member).await?;
     Ok(html(
         StatusCode::OK,
         &OverviewPage {
@@ -263,6 +263,6 @@ struct OverviewFragment {
 
 /// GET /overview/live — the overview's live part, for the script to swap in.
 pub async fn fragment(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let live = load(&app, &member.tenant, member.role).await?;
+    let live = load(&app, &member).await?;
     Ok(html(StatusCode::OK, &OverviewFragment { live }))
 }

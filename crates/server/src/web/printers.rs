@@ -341,17 +341,20 @@ fn actions(printer: &Printer, state: PrinterStatus) -> Vec<Action> {
     list
 }
 
+/// The farm's printers in display order (as many as a page shows).
+async fn in_display_order(app: &App, tenant: &TenantId) -> Result<Vec<Printer>, PageError> {
+    let mut conn = app.store.conn().await?;
+    let query = PrinterQuery::display_order();
+    Ok(
+        store::printers::list(&mut conn, tenant, &query, MOST_CARDS, 0)
+            .await?
+            .0,
+    )
+}
+
 /// The cards of a farm, in its display order.
 pub async fn load_cards(app: &App, tenant: &TenantId) -> Result<Vec<PrinterCard>, PageError> {
-    let query = PrinterQuery {
-        sort_by: "sort_order",
-        ascending: true,
-        ..Default::default()
-    };
-    let (printers, _) = {
-        let mut conn = app.store.conn().await?;
-        store::printers::list(&mut conn, tenant, &query, MOST_CARDS, 0).await?
-    };
+    let printers = in_display_order(app, tenant).await?;
     let live: HashMap<String, proto::PrinterStatus> = app
         .realtime
         .printers_of(tenant)
@@ -501,15 +504,7 @@ struct ArrangePage {
 
 /// GET /printers/arrange — the display order, to drag or move with buttons (operators).
 pub async fn arrange(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let query = PrinterQuery {
-        sort_by: "sort_order",
-        ascending: true,
-        ..Default::default()
-    };
-    let (printers, _) = {
-        let mut conn = app.store.conn().await?;
-        store::printers::list(&mut conn, &member.tenant, &query, MOST_CARDS, 0).await?
-    };
+    let printers = in_display_order(&app, &member.tenant).await?;
     let layout = member.layout(Section::Printers, "Arrange printers");
     Ok(html(
         StatusCode::OK,
@@ -571,11 +566,7 @@ pub async fn card(
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
     let printer = find(&app, &member.tenant, &key).await?;
-    let live = app
-        .realtime
-        .printers_of(&member.tenant)
-        .into_iter()
-        .find(|s| s.printer_id == printer.id);
+    let live = app.realtime.printer(&member.tenant, &printer.id);
     Ok(html(
         StatusCode::OK,
         &CardFragment {
