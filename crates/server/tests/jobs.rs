@@ -469,16 +469,13 @@ async fn a_job_can_be_queued_for_a_printer_and_sent_back_to_the_dispatcher() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("pia").await;
     let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
-    let printer = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
+    let printer_id = app
+        .add_printer(
+            &owner,
+            &farm,
             json!({ "name": "A1M-01", "model": "A1 mini" }),
         )
         .await;
-    printer.expect(201);
-    let printer_id = printer.data()["id"].as_str().unwrap().to_string();
 
     // A printer that is not the farm's queues nothing.
     let refused = queue(

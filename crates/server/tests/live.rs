@@ -103,28 +103,10 @@ async fn eventually_json(
 async fn a_hub_proves_its_secret_and_its_printers_reports_drive_the_job_seen_live() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("hana").await;
-    let hub = app
-        .post(
-            "/api/v1/hubs/register",
-            &owner.token,
-            Some(&farm),
-            json!({ "name": "Rack A" }),
-        )
-        .await;
-    let hub_id = hub.data()["hub_id"].as_str().unwrap().to_string();
-    let secret = hub.data()["secret"].as_str().unwrap().to_string();
+    let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack A").await;
     let serial = "0300AA000000002";
-    let printer = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
-            json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": serial, "access_code": "12345678",
-                    "nozzle_size": 0.4, "current_filament_type": "PLA", "current_color_hex": "#F7D959", "hub_id": hub_id }),
-        )
-        .await;
-    printer.expect(201);
-    let printer_id = printer.data()["id"].as_str().unwrap().to_string();
+    let printer_id = app.add_printer(&owner, &farm, json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": serial, "access_code": "12345678",
+                    "nozzle_size": 0.4, "current_filament_type": "PLA", "current_color_hex": "#F7D959", "hub_id": hub_id })).await;
     let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
     let job = app
         .post(
@@ -412,16 +394,9 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
 async fn a_change_to_a_printers_record_or_the_farms_reaches_every_open_dashboard() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("bea").await;
-    let created = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
-            json!({ "name": "P1S-01", "model": "P1S" }),
-        )
+    let printer = app
+        .add_printer(&owner, &farm, json!({ "name": "P1S-01", "model": "P1S" }))
         .await;
-    created.expect(201);
-    let printer = created.data()["id"].as_str().unwrap().to_string();
     let mut dashboard = open(&app, &format!("/ws/dashboard?tenant={farm}"))
         .await
         .unwrap();
@@ -490,17 +465,7 @@ async fn a_change_to_a_printers_record_or_the_farms_reaches_every_open_dashboard
 async fn a_stopping_server_closes_its_hub_sockets_and_leaves_the_hubs_offline() {
     let app = TestApp::spawn_apart().await;
     let (owner, farm) = app.signed_up_owner("hugo").await;
-    let hub = app
-        .post(
-            "/api/v1/hubs/register",
-            &owner.token,
-            Some(&farm),
-            json!({ "name": "Rack A" }),
-        )
-        .await;
-    hub.expect(201);
-    let hub_id = hub.data()["hub_id"].as_str().unwrap().to_string();
-    let secret = hub.data()["secret"].as_str().unwrap().to_string();
+    let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack A").await;
     let mut socket = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
     let now = chrono::Utc::now().timestamp();
     send(&mut socket, hello(&hub_id, &secret, "n-stop", now)).await;

@@ -197,26 +197,16 @@ async fn an_anonymous_page_request_goes_to_the_sign_in_page() {
 async fn the_printers_page_shows_the_api_printers_with_their_state_and_live_reports() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
-    let first = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
+    let first_id = app
+        .add_printer(
+            &owner,
+            &farm,
             json!({ "name": "X1C-01", "model": "X1C", "location": "Rack A" }),
         )
         .await;
-    first.expect(201);
-    let first_id = first.data()["id"].as_str().unwrap().to_string();
-    let second = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
-            json!({ "name": "P1S-02", "model": "P1S" }),
-        )
+    let second_id = app
+        .add_printer(&owner, &farm, json!({ "name": "P1S-02", "model": "P1S" }))
         .await;
-    second.expect(201);
-    let second_id = second.data()["id"].as_str().unwrap().to_string();
     app.put(
         &format!("/api/v1/printers/{second_id}/maintenance"),
         &owner.token,
@@ -309,17 +299,14 @@ async fn admins_add_and_edit_printers_on_pages_that_never_show_the_access_code()
     let (owner, farm) = app.signed_up_owner("ida").await;
     let viewer = app.signed_up("vic").await;
     app.add_member(&owner, &farm, &viewer, "viewer").await;
-    let created = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
+    let id = app
+        .add_printer(
+            &owner,
+            &farm,
             json!({ "name": "A1-01", "model": "A1", "location": "Shelf 2",
                     "serial_number": "03919A000000001", "access_code": "87654321" }),
         )
         .await;
-    created.expect(201);
-    let id = created.data()["id"].as_str().unwrap().to_string();
 
     let browser = Browser::new(&app);
     browser.sign_in(&owner).await;
@@ -369,16 +356,10 @@ async fn the_arrange_page_lists_printers_in_their_display_order() {
     let (owner, farm) = app.signed_up_owner("ari").await;
     let mut ids = Vec::new();
     for name in ["First", "Second", "Third"] {
-        let created = app
-            .post(
-                "/api/v1/printers",
-                &owner.token,
-                Some(&farm),
-                json!({ "name": name, "model": "P1S" }),
-            )
-            .await;
-        created.expect(201);
-        ids.push(created.data()["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.add_printer(&owner, &farm, json!({ "name": name, "model": "P1S" }))
+                .await,
+        );
     }
     let browser = Browser::new(&app);
     browser.sign_in(&owner).await;
@@ -463,16 +444,10 @@ async fn the_overview_counts_printers_by_state_and_shows_jobs_in_progress_and_to
     let (owner, farm) = app.signed_up_owner("olga").await;
     let mut printers = Vec::new();
     for name in ["A-1", "A-2", "A-3"] {
-        let created = app
-            .post(
-                "/api/v1/printers",
-                &owner.token,
-                Some(&farm),
-                json!({ "name": name, "model": "P1S" }),
-            )
-            .await;
-        created.expect(201);
-        printers.push(created.data()["id"].as_str().unwrap().to_string());
+        printers.push(
+            app.add_printer(&owner, &farm, json!({ "name": name, "model": "P1S" }))
+                .await,
+        );
     }
     app.put(
         &format!("/api/v1/printers/{}/maintenance", printers[2]),
@@ -770,16 +745,7 @@ async fn hundred_printing_printers(app: &TestApp) -> (common::Account, String, V
     let tenant = domain::TenantId::parse(&farm).unwrap();
     let mut ids = Vec::new();
     for n in 0..100 {
-        let created = app
-            .post(
-                "/api/v1/printers",
-                &owner.token,
-                Some(&farm),
-                json!({ "name": format!("P1S-{n:03}"), "model": "P1S", "serial_number": format!("01P00A{n:09}") }),
-            )
-            .await;
-        created.expect(201);
-        let id = created.data()["id"].as_str().unwrap().to_string();
+        let id = app.add_printer(&owner, &farm, json!({ "name": format!("P1S-{n:03}"), "model": "P1S", "serial_number": format!("01P00A{n:09}") })).await;
         app.state
             .realtime
             .printer_status(&tenant, printing_report(&id, n));
@@ -1143,14 +1109,6 @@ mod browser {
         })
         .await;
         cdp(&client, "Performance.enable", json!({})).await;
-        if std::env::var_os("PRINTFARM_REDUCED_MOTION").is_some() {
-            cdp(
-                &client,
-                "Emulation.setEmulatedMedia",
-                json!({ "features": [{ "name": "prefers-reduced-motion", "value": "reduce" }] }),
-            )
-            .await;
-        }
         // The page alone, with nothing arriving: what the browser spends doing nothing.
         let idle_from = main_thread_seconds(&client).await;
         let idle_started = std::time::Instant::now();
@@ -1210,16 +1168,9 @@ mod browser {
         };
         let app = TestApp::spawn_apart().await;
         let (owner, farm) = app.signed_up_owner("rita").await;
-        let created = app
-            .post(
-                "/api/v1/printers",
-                &owner.token,
-                Some(&farm),
-                json!({ "name": "P1S-01", "model": "P1S" }),
-            )
+        let id = app
+            .add_printer(&owner, &farm, json!({ "name": "P1S-01", "model": "P1S" }))
             .await;
-        created.expect(201);
-        let id = created.data()["id"].as_str().unwrap().to_string();
         let client = chromium(&driver).await;
         client
             .goto(&format!("{}/sign-in?next=/printers", app.base))

@@ -12,23 +12,6 @@ use common::{Account, PASSWORD, TestApp, token_in};
 use serde_json::json;
 use std::time::Duration;
 
-/// Registers a hub named `name` in `farm` through the API; returns its id and secret.
-async fn register_hub(app: &TestApp, owner: &Account, farm: &str, name: &str) -> (String, String) {
-    let hub = app
-        .post(
-            "/api/v1/hubs/register",
-            &owner.token,
-            Some(farm),
-            json!({ "name": name }),
-        )
-        .await;
-    hub.expect(201);
-    (
-        hub.data()["hub_id"].as_str().expect("hub id").to_string(),
-        hub.data()["secret"].as_str().expect("secret").to_string(),
-    )
-}
-
 /// A browser signed in as `account`.
 async fn signed_in<'a>(app: &'a TestApp, account: &Account) -> Browser<'a> {
     let browser = Browser::new(app);
@@ -47,7 +30,7 @@ fn mails_in_outbox(app: &TestApp) -> usize {
 async fn the_hubs_page_lists_the_farms_hubs_offline_with_their_printers_and_no_other_farms() {
     let app = TestApp::spawn().await;
     let (ada, farm) = app.signed_up_owner("ada").await;
-    let (hub_id, secret) = register_hub(&app, &ada, &farm, "Rack A").await;
+    let (hub_id, secret) = app.register_hub(&ada, &farm, "Rack A").await;
     app.post(
         "/api/v1/printers",
         &ada.token,
@@ -57,7 +40,7 @@ async fn the_hubs_page_lists_the_farms_hubs_offline_with_their_printers_and_no_o
     .await
     .expect(201);
     let (bea, other_farm) = app.signed_up_owner("bea").await;
-    let (their_hub, _) = register_hub(&app, &bea, &other_farm, "Rack of Bea").await;
+    let (their_hub, _) = app.register_hub(&bea, &other_farm, "Rack of Bea").await;
 
     let browser = signed_in(&app, &ada).await;
     let page = browser.get("/hubs").await;
@@ -108,7 +91,7 @@ async fn the_hubs_page_lists_the_farms_hubs_offline_with_their_printers_and_no_o
 async fn a_viewer_sees_the_hubs_but_no_controls_and_an_operator_may_only_look_for_printers() {
     let app = TestApp::spawn().await;
     let (ada, farm) = app.signed_up_owner("ada").await;
-    let (hub_id, _) = register_hub(&app, &ada, &farm, "Rack A").await;
+    let (hub_id, _) = app.register_hub(&ada, &farm, "Rack A").await;
     let vic = app.signed_up("vic").await;
     app.add_member(&ada, &farm, &vic, "viewer").await;
     let otto = app.signed_up("otto").await;
@@ -170,7 +153,7 @@ async fn a_viewer_sees_the_hubs_but_no_controls_and_an_operator_may_only_look_fo
 async fn a_connected_hub_shows_online_and_the_printers_it_found_come_with_an_add_form() {
     let app = TestApp::spawn().await;
     let (ada, farm) = app.signed_up_owner("ada").await;
-    let (hub_id, secret) = register_hub(&app, &ada, &farm, "Rack A").await;
+    let (hub_id, secret) = app.register_hub(&ada, &farm, "Rack A").await;
     // A free loopback port for the hub's discovery listener, where the test announces a printer.
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())

@@ -100,16 +100,13 @@ async fn the_queue_lists_a_job_with_its_file_plate_state_and_why_it_waits() {
         .shows("The farm has no active printers.");
 
     // With a printer that doesn't fit (no hub, nothing known), the reason changes.
-    let printer = app
-        .post(
-            "/api/v1/printers",
-            &owner.token,
-            Some(&farm),
+    let printer_id = app
+        .add_printer(
+            &owner,
+            &farm,
             json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": "0300AA123456789" }),
         )
         .await;
-    printer.expect(201);
-    let printer_id = printer.data()["id"].as_str().unwrap().to_string();
     let after = browser.get("/jobs").await;
     after
         .expect(200)

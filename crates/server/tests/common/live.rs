@@ -151,18 +151,10 @@ impl Farm {
         let (owner, farm) = app.signed_up_owner(name).await;
         let tenant = domain::TenantId::parse(&farm).expect("tenant id");
         let printers = simulated_printers(1, time_scale).await;
-        let hub = app
-            .post(
-                "/api/v1/hubs/register",
-                &owner.token,
-                Some(&farm),
-                json!({ "name": "Rack A" }),
-            )
-            .await;
-        hub.expect(201);
+        let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack A").await;
         Farm {
-            hub_id: hub.data()["hub_id"].as_str().expect("hub id").to_string(),
-            secret: hub.data()["secret"].as_str().expect("secret").to_string(),
+            hub_id,
+            secret,
             owner,
             farm,
             tenant,
@@ -179,18 +171,14 @@ impl Farm {
     /// `None`); returns its id.
     pub async fn add_printer(&self, app: &TestApp, access_code: Option<&str>) -> String {
         let printer = self.printer();
-        let added = app
-            .post(
-                "/api/v1/printers",
-                &self.owner.token,
-                Some(&self.farm),
-                json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": printer.serial(),
-                        "access_code": access_code.unwrap_or(printer.access_code()),
-                        "ip_address": "127.0.0.1", "nozzle_size": 0.4, "hub_id": self.hub_id }),
-            )
-            .await;
-        added.expect(201);
-        added.data()["id"].as_str().expect("printer id").to_string()
+        app.add_printer(
+            &self.owner,
+            &self.farm,
+            json!({ "name": "A1M-01", "model": "A1 mini", "serial_number": printer.serial(),
+                    "access_code": access_code.unwrap_or(printer.access_code()),
+                    "ip_address": "127.0.0.1", "nozzle_size": 0.4, "hub_id": self.hub_id }),
+        )
+        .await
     }
 
     /// The hub's settings, pointed at `app`, keeping its state in `data_dir`.

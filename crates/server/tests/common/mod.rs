@@ -294,6 +294,32 @@ impl TestApp {
         .expect(201);
     }
 
+    /// Registers a hub named `name` in `farm` (as its admin); returns its id and its secret.
+    pub async fn register_hub(&self, admin: &Account, farm: &str, name: &str) -> (String, String) {
+        let hub = self
+            .post(
+                "/api/v1/hubs/register",
+                &admin.token,
+                Some(farm),
+                json!({ "name": name }),
+            )
+            .await;
+        hub.expect(201);
+        (
+            hub.data()["hub_id"].as_str().expect("hub id").to_string(),
+            hub.data()["secret"].as_str().expect("secret").to_string(),
+        )
+    }
+
+    /// Adds a printer (`body` as the API takes it) to `farm` as its admin; returns its id.
+    pub async fn add_printer(&self, admin: &Account, farm: &str, body: Value) -> String {
+        let added = self
+            .post("/api/v1/printers", &admin.token, Some(farm), body)
+            .await;
+        added.expect(201);
+        added.data()["id"].as_str().expect("printer id").to_string()
+    }
+
     /// The newest mail in the outbox addressed to `email`, waiting for it up to 10 s.
     pub async fn mail_to(&self, email: &str) -> String {
         let outbox = self.data_dir.path().join("data").join("outbox");
