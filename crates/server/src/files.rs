@@ -131,27 +131,52 @@ where
     Ok(incoming)
 }
 
+/// Files above this size give their parse's memory back to the system when done.
+const TRIM_AFTER_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Reads a received 3MF: its metadata and the first plate thumbnail.
-async fn read_3mf(path: &FsPath) -> Result<(threemf::Project, Option<Vec<u8>>), ApiError> {
-    let path = path.to_path_buf();
+///
+/// A large plate's JSON takes a few hundred MB while it is read, so only
+/// `parallel_3mf_reads` run at once (10 parallel 60 MB plates peaked at 1.41 GB), and the
+/// allocator hands the memory back afterwards instead of keeping it for the next one.
+async fn read_3mf(
+    app: &App,
+    incoming: &Incoming,
+) -> Result<(threemf::Project, Option<Vec<u8>>), ApiError> {
+    let _turn = app
+        .threemf_reads
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    let path = incoming.path.clone();
+    let large = incoming.size > TRIM_AFTER_BYTES;
     tokio::task::spawn_blocking(move || {
-        let limits = threemf::Limits::default();
-        let project = threemf::read_path(&path, &limits).map_err(|e| ApiError::BadRequest {
-            code: "INVALID_3MF",
-            message: format!("this is not a 3MF file PrintFarm can read: {e}"),
-        })?;
-        let thumbnail = project
-            .plates
-            .iter()
-            .find(|p| p.thumbnail_path.is_some())
-            .and_then(|plate| {
-                let file = std::fs::File::open(&path).ok()?;
-                threemf::thumbnail(std::io::BufReader::new(file), plate.index, &limits).ok()
-            });
-        Ok((project, thumbnail))
+        let read = read_3mf_now(&path);
+        if large {
+            crate::memory::give_back_freed();
+        }
+        read
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Reads a 3MF on this (blocking) thread.
+fn read_3mf_now(path: &FsPath) -> Result<(threemf::Project, Option<Vec<u8>>), ApiError> {
+    let limits = threemf::Limits::default();
+    let project = threemf::read_path(path, &limits).map_err(|e| ApiError::BadRequest {
+        code: "INVALID_3MF",
+        message: format!("this is not a 3MF file PrintFarm can read: {e}"),
+    })?;
+    let thumbnail = project
+        .plates
+        .iter()
+        .find(|p| p.thumbnail_path.is_some())
+        .and_then(|plate| {
+            let file = std::fs::File::open(path).ok()?;
+            threemf::thumbnail(std::io::BufReader::new(file), plate.index, &limits).ok()
+        });
+    Ok((project, thumbnail))
 }
 
 /// The file-row summary of a project: the first plate's figures, as the original kept them.
@@ -182,7 +207,7 @@ async fn store_contents(
     name: &str,
     incoming: &Incoming,
 ) -> Result<Contents, ApiError> {
-    let (project, thumbnail) = read_3mf(&incoming.path).await?;
+    let (project, thumbnail) = read_3mf(app, incoming).await?;
     let summary = summarise(&project);
     // Each stored upload gets its own object, so versions never share (or delete) each other's bytes.
     let upload_id = &uuid::Uuid::new_v4().simple().to_string()[..12];
@@ -300,7 +325,16 @@ impl Form {
     }
 }
 
-/// Reads a multipart form: the `file` part streams to disk, small text parts are kept.
+/// The most text a form's non-file parts may hold in all: every route's fields are a few
+/// short names and notes, and without a total a form of 100,000 small parts was held whole.
+const FORM_TEXT_LIMIT: usize = 64 * 1024;
+/// The most parts a form may have (every route needs a handful).
+const FORM_PART_LIMIT: usize = 32;
+/// The most one text part may hold.
+const FORM_FIELD_LIMIT: usize = 10_000;
+
+/// Reads a multipart form: the one `file` part streams to disk, small text parts are kept
+/// (at most [`FORM_PART_LIMIT`] parts and [`FORM_TEXT_LIMIT`] bytes of text: 413 past that).
 async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
     use axum::extract::FromRequest;
     let mut multipart =
@@ -318,9 +352,19 @@ async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
         file: None,
         fields: Default::default(),
     };
+    let (mut parts, mut text_bytes) = (0usize, 0usize);
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        parts += 1;
+        if parts > FORM_PART_LIMIT {
+            return Err(ApiError::FormTooLarge(format!(
+                "a form may have at most {FORM_PART_LIMIT} parts"
+            )));
+        }
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
+            if form.file.is_some() {
+                return Err(ApiError::field("file", "send one file per request"));
+            }
             let file_name = field.file_name().map(str::to_string);
             let incoming = receive(app, field.map(|c| c.map_err(|e| e.body_text()))).await?;
             form.file = Some((file_name, incoming));
@@ -330,7 +374,13 @@ async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 text.extend_from_slice(&chunk);
-                if text.len() > 10_000 {
+                text_bytes += chunk.len();
+                if text_bytes > FORM_TEXT_LIMIT {
+                    return Err(ApiError::FormTooLarge(format!(
+                        "a form's text fields may hold at most {FORM_TEXT_LIMIT} bytes in all"
+                    )));
+                }
+                if text.len() > FORM_FIELD_LIMIT {
                     return Err(ApiError::field(&name, "this form field is too long"));
                 }
             }
@@ -486,7 +536,7 @@ pub async fn parse_metadata(
 ) -> ApiResult<Value> {
     let mut form = read_form(&app, req).await?;
     let (_, incoming) = form.file("3MF")?;
-    let (project, thumbnail) = read_3mf(&incoming.path).await?;
+    let (project, thumbnail) = read_3mf(&app, &incoming).await?;
     Ok(Envelope::ok(json!({
         "summary": summarise(&project),
         "metadata": project,
