@@ -146,16 +146,27 @@ impl SignUpBody {
     }
 }
 
-/// Creates the user row; a taken email is 409.
-async fn create_user(conn: &mut Conn, account: &NewAccount, now: &str) -> Result<User, ApiError> {
-    let hash = store::passwords::hash(account.password.expose().to_string())
+/// The password's argon2 hash, computed before any transaction opens: it takes a moment
+/// and 19 MiB, and a write transaction held meanwhile (SQLite has one writer) made other
+/// farms' writes wait and a burst of sign-ups fail with "database is locked".
+async fn hash_password(account: &NewAccount) -> Result<String, ApiError> {
+    store::passwords::hash(account.password.expose().to_string())
         .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
+}
+
+/// Creates the user row with its password hash; a taken email is 409.
+async fn create_user(
+    conn: &mut Conn,
+    account: &NewAccount,
+    password_hash: &str,
+    now: &str,
+) -> Result<User, ApiError> {
     store::users::create(
         conn,
         account.email.as_str(),
         account.name.as_str(),
-        Some(&hash),
+        Some(password_hash),
         now,
     )
     .await
@@ -181,10 +192,12 @@ pub async fn sign_up(
     let Some(account) = account else {
         return Err(ApiError::field("body", "invalid sign-up"));
     };
+    app.throttle.sign_up(client.ip)?;
+    let password_hash = hash_password(&account).await?;
     let now = Utc::now();
     let now_text = domain::time::format(now);
     let mut tx = app.store.begin().await?;
-    let user = create_user(&mut tx, &account, &now_text).await?;
+    let user = create_user(&mut tx, &account, &password_hash, &now_text).await?;
     let (token, _) = open_session(&app, &mut tx, &user, &client, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "account created");
@@ -254,10 +267,12 @@ pub async fn register_account(
         Some(name) => name,
         None => default_farm_name(account.name.as_str())?,
     };
+    app.throttle.sign_up(client.ip)?;
+    let password_hash = hash_password(&account).await?;
     let now = Utc::now();
     let now_text = domain::time::format(now);
     let mut tx = app.store.begin().await?;
-    let user = create_user(&mut tx, &account, &now_text).await?;
+    let user = create_user(&mut tx, &account, &password_hash, &now_text).await?;
     let tenant = crate::tenants::create_farm(
         &mut tx,
         &user,
@@ -497,12 +512,15 @@ pub struct ResetBody {
 /// The token works once; every session of the account ends.
 pub async fn reset_password(
     State(app): State<App>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> ApiResult<Value> {
     let password = Password::parse("newPassword", &body.new_password)?;
     if body.token.trim().is_empty() {
         return Err(ApiError::field("token", "token is required"));
     }
+    // Guessing tokens costs a hash each: counted per address like sign-in.
+    app.throttle.address_attempt(client.ip)?;
     let hash = store::passwords::hash(password.expose().to_string())
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;

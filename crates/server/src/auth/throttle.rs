@@ -1,4 +1,4 @@
-//! Sign-in attempt limits per client address and per account.
+//! Attempt limits per client address and per account: sign-in, password reset, sign-up.
 //!
 //! Held in memory: with several server processes each keeps its own count, which
 //! multiplies the allowance by the number of processes but still stops brute force.
@@ -14,35 +14,47 @@ const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Tracked keys above which old entries are pruned.
 const PRUNE_ABOVE: usize = 10_000;
 
-/// Limits sign-in attempts.
+/// Limits sign-in, password-reset and sign-up attempts.
 #[derive(Debug)]
 pub struct LoginThrottle {
     by_ip: Mutex<AttemptLimiter<IpAddr>>,
     by_account: Mutex<AttemptLimiter<String>>,
+    sign_ups_by_ip: Mutex<AttemptLimiter<IpAddr>>,
 }
 
 impl LoginThrottle {
-    /// `per_ip` attempts per address and `per_account` failures per account, per 15 minutes.
-    pub fn new(per_ip: usize, per_account: usize) -> Self {
+    /// `per_ip` attempts per address, `per_account` failures per account and
+    /// `sign_ups_per_ip` new accounts per address, per 15 minutes.
+    pub fn new(per_ip: usize, per_account: usize, sign_ups_per_ip: usize) -> Self {
         LoginThrottle {
             by_ip: Mutex::new(AttemptLimiter::new(per_ip, WINDOW)),
             by_account: Mutex::new(AttemptLimiter::new(per_account, WINDOW)),
+            sign_ups_by_ip: Mutex::new(AttemptLimiter::new(sign_ups_per_ip, WINDOW)),
+        }
+    }
+
+    /// Counts a sign-up from `ip`; 429 when the address has made too many. Each costs an
+    /// argon2 hash, so a burst from one address must not take the server's cores.
+    pub fn sign_up(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match ip {
+            Some(ip) => count(&self.sign_ups_by_ip, ip),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts an attempt from `ip` that names no account (a reset token, say) against the
+    /// address's sign-in allowance.
+    pub fn address_attempt(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match ip {
+            Some(ip) => count(&self.by_ip, ip),
+            None => Ok(()),
         }
     }
 
     /// Counts an attempt from `ip` for `account`; 429 when either limit is used up.
     pub fn attempt(&self, ip: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
+        self.address_attempt(ip)?;
         let now = Instant::now();
-        if let Some(ip) = ip {
-            let mut by_ip = lock(&self.by_ip);
-            by_ip
-                .check(&ip, now)
-                .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-            by_ip.record(ip, now);
-            if by_ip.tracked() > PRUNE_ABOVE {
-                by_ip.prune(now);
-            }
-        }
         lock(&self.by_account)
             .check(&account.to_string(), now)
             .map_err(|retry_after| ApiError::TooManyRequests { retry_after })
@@ -62,6 +74,20 @@ impl LoginThrottle {
     pub fn succeeded(&self, account: &str) {
         lock(&self.by_account).clear(&account.to_string());
     }
+}
+
+/// Checks and records one attempt of `key`; 429 when its limit is used up.
+fn count(limiter: &Mutex<AttemptLimiter<IpAddr>>, key: IpAddr) -> Result<(), ApiError> {
+    let now = Instant::now();
+    let mut limiter = lock(limiter);
+    limiter
+        .check(&key, now)
+        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    limiter.record(key, now);
+    if limiter.tracked() > PRUNE_ABOVE {
+        limiter.prune(now);
+    }
+    Ok(())
 }
 
 /// Locks a limiter; a poisoned lock still holds valid counts.

@@ -463,7 +463,11 @@ pub struct ResetForm {
 
 /// POST /reset-password — sets the new password through the API's `reset_password`
 /// (the link works once; every session of the account ends), then offers to sign in.
-pub async fn set_password(State(app): State<App>, Form(form): Form<ResetForm>) -> Response {
+pub async fn set_password(
+    State(app): State<App>,
+    client: ClientInfo,
+    Form(form): Form<ResetForm>,
+) -> Response {
     let refused = |status: StatusCode, errors: FormErrors, token: String| {
         let mut fields = reset_fields();
         mark(&mut fields, &errors);
@@ -491,7 +495,7 @@ pub async fn set_password(State(app): State<App>, Form(form): Form<ResetForm>) -
             serde_json::json!({ "token": form.token, "newPassword": form.password }),
         )
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-        reset_password(State(app), ApiJson(body)).await
+        reset_password(State(app), client, ApiJson(body)).await
     }
     .await;
     match changed {
