@@ -30,19 +30,14 @@ pub async fn create_farm(
     subdomain: Option<&Subdomain>,
     now: &str,
 ) -> Result<Tenant, ApiError> {
-    let subdomain = match subdomain {
-        Some(s) => s.clone(),
-        None => free_subdomain(conn, &Subdomain::from_name(name)).await?,
+    let tenant = match subdomain {
+        Some(chosen) => {
+            store::tenants::create(conn, name.as_str(), chosen.as_str(), &owner.user_id(), now)
+                .await
+                .map_err(subdomain_taken)?
+        }
+        None => create_with_free_subdomain(conn, owner, name, now).await?,
     };
-    let tenant = store::tenants::create(
-        conn,
-        name.as_str(),
-        subdomain.as_str(),
-        &owner.user_id(),
-        now,
-    )
-    .await
-    .map_err(subdomain_taken)?;
     let change = Change {
         action: "tenant.created",
         table: "tenants",
@@ -72,6 +67,37 @@ fn subdomain_taken(err: StoreError) -> ApiError {
         },
         other => other.into(),
     }
+}
+
+/// Creates the farm under the first free subdomain of `base`, `base-2`, `base-3`, ...
+/// Another farm of the same name may take the one found between the look and the insert
+/// (on PostgreSQL, concurrent sign-ups did): then a random suffix is tried, never a 409 for
+/// a subdomain the user did not choose.
+async fn create_with_free_subdomain(
+    conn: &mut Conn,
+    owner: &User,
+    name: &FarmName,
+    now: &str,
+) -> Result<Tenant, ApiError> {
+    let base = Subdomain::from_name(name);
+    let mut candidate = free_subdomain(conn, &base).await?;
+    for _ in 0..10 {
+        let created = store::tenants::create_if_free(
+            conn,
+            name.as_str(),
+            candidate.as_str(),
+            &owner.user_id(),
+            now,
+        )
+        .await?;
+        if let Some(tenant) = created {
+            return Ok(tenant);
+        }
+        candidate = base.with_suffix(rand::random_range(1000..1_000_000));
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "no free subdomain found for '{base}' in 10 tries"
+    )))
 }
 
 /// The first of `base`, `base-2`, `base-3`, ... that no farm uses.

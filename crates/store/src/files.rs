@@ -169,8 +169,8 @@ async fn set_contents(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE print_files SET file_size_bytes = $3, r2_key = $4, thumbnail_r2_key = $5, content_sha256 = $6,
-            metadata_json = $7, is_sliced = $8, print_time_seconds = $9, filament_weight_grams = $10,
-            filament_length_meters = $11, filament_type = $12, printer_model_id = $13, nozzle_diameter = $14,
+            metadata_json = $7, is_sliced = $8, print_time_seconds = $9, filament_weight_grams = CAST($10 AS DOUBLE PRECISION),
+            filament_length_meters = CAST($11 AS DOUBLE PRECISION), filament_type = $12, printer_model_id = $13, nozzle_diameter = CAST($14 AS DOUBLE PRECISION),
             layer_count = $15, curr_bed_type = $16, default_print_profile = $17, object_count = $18, updated_at = $19
          WHERE tenant_id = $1 AND id = $2",
     )
@@ -183,11 +183,11 @@ async fn set_contents(
     .bind(&c.metadata_json)
     .bind(i64::from(c.is_sliced))
     .bind(c.print_time_seconds)
-    .bind(c.filament_weight_grams)
-    .bind(c.filament_length_meters)
+    .bind(crate::float_param(c.filament_weight_grams))
+    .bind(crate::float_param(c.filament_length_meters))
     .bind(c.filament_type.as_deref())
     .bind(c.printer_model_id.as_deref())
-    .bind(c.nozzle_diameter)
+    .bind(crate::float_param(c.nozzle_diameter))
     .bind(c.layer_count)
     .bind(c.curr_bed_type.as_deref())
     .bind(c.default_print_profile.as_deref())

@@ -7,6 +7,7 @@ pub mod api_tokens;
 pub mod assembly;
 pub mod audit;
 pub mod catalogue;
+pub mod counters;
 pub mod error;
 pub mod failures;
 pub mod files;
@@ -36,6 +37,15 @@ pub use sqlx::Error as DbError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor, Transaction};
 use std::time::Duration;
+
+/// A nullable float as a bind value of one type on every call: text, which the SQL casts
+/// back (`CAST($n AS DOUBLE PRECISION)`). sqlx 0.9's `Any` driver binds `None::<f64>` as
+/// PostgreSQL's 4-byte `float4` but `Some(f64)` as `float8`, so a statement prepared by one
+/// call failed the next ("incorrect binary data format in bind parameter"). Rust prints an
+/// `f64` with the digits that read back to the same value, so nothing is lost.
+pub fn float_param(value: Option<f64>) -> Option<String> {
+    value.filter(|v| v.is_finite()).map(|v| v.to_string())
+}
 
 /// Result of a store function.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -248,18 +248,13 @@ pub async fn create(
     now: &str,
 ) -> StoreResult<Printer> {
     let id = crate::new_id();
-    let (next,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COALESCE(MAX(printer_id), 0) + 1 AS BIGINT) FROM printers WHERE tenant_id = $1",
-    )
-    .bind(tenant.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
+    let next = crate::counters::next(conn, tenant, crate::counters::Sequence::Printer).await?;
     let sql = concat!(
         "INSERT INTO printers (id, tenant_id, hub_id, name, model, manufacturer, nozzle_size, location,
             connection_type, ip_address, serial_number, access_code, current_color, current_color_hex,
             current_filament_type, current_build_plate, is_active, sort_order, printer_id, status,
             total_print_time, filament_level, is_connected, cleared, in_maintenance, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'bambu'), $10, $11, $12, $13, $14, $15, $16,
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, COALESCE($9, 'bambu'), $10, $11, $12, $13, $14, $15, $16,
             COALESCE($17, 1), COALESCE($18, $19), $19, 'idle', 0, 0, 0, 1, 0, $20, $20)
          RETURNING ",
         columns!()
@@ -271,7 +266,7 @@ pub async fn create(
         .bind(fields.name.as_deref())
         .bind(fields.model.as_deref())
         .bind(fields.manufacturer.as_deref())
-        .bind(fields.nozzle_size)
+        .bind(crate::float_param(fields.nozzle_size))
         .bind(fields.location.as_deref())
         .bind(fields.connection_type.as_deref())
         .bind(fields.ip_address.as_deref())
@@ -302,7 +297,7 @@ pub async fn update(
         "UPDATE printers SET
             name = COALESCE($3, name), model = COALESCE($4, model),
             manufacturer = COALESCE($5, manufacturer), hub_id = COALESCE($6, hub_id),
-            nozzle_size = COALESCE($7, nozzle_size), location = COALESCE($8, location),
+            nozzle_size = COALESCE(CAST($7 AS DOUBLE PRECISION), nozzle_size), location = COALESCE($8, location),
             connection_type = COALESCE($9, connection_type), ip_address = COALESCE($10, ip_address),
             serial_number = COALESCE($11, serial_number), access_code = COALESCE($12, access_code),
             current_color = COALESCE($13, current_color), current_color_hex = COALESCE($14, current_color_hex),
@@ -319,7 +314,7 @@ pub async fn update(
         .bind(fields.model.as_deref())
         .bind(fields.manufacturer.as_deref())
         .bind(fields.hub_id.as_deref())
-        .bind(fields.nozzle_size)
+        .bind(crate::float_param(fields.nozzle_size))
         .bind(fields.location.as_deref())
         .bind(fields.connection_type.as_deref())
         .bind(fields.ip_address.as_deref())

@@ -48,21 +48,42 @@ pub async fn create(
     owner: &UserId,
     now: &str,
 ) -> StoreResult<Tenant> {
+    create_if_free(conn, company_name, subdomain, owner, now)
+        .await?
+        .ok_or_else(|| StoreError::Conflict {
+            field: "subdomain".into(),
+        })
+}
+
+/// Creates a farm owned by `owner` unless `subdomain` is taken (then `None`, and the
+/// transaction is still usable: PostgreSQL aborts a transaction on a failed INSERT, but
+/// not on one that `ON CONFLICT DO NOTHING` skipped). A concurrent creator of the same
+/// subdomain is waited for, so the answer is final.
+pub async fn create_if_free(
+    conn: &mut Conn,
+    company_name: &str,
+    subdomain: &str,
+    owner: &UserId,
+    now: &str,
+) -> StoreResult<Option<Tenant>> {
     let sql = concat!(
         "INSERT INTO tenants (id, subdomain, company_name, is_active, created_at, updated_at)
-         VALUES ($1, $2, $3, 1, $4, $4) RETURNING ",
+         VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (subdomain) DO NOTHING RETURNING ",
         columns!(),
         ""
     );
-    let tenant = sqlx::query_as::<_, Tenant>(sql)
+    let Some(tenant) = sqlx::query_as::<_, Tenant>(sql)
         .bind(crate::new_id())
         .bind(subdomain)
         .bind(company_name)
         .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
     crate::members::add(conn, &tenant.tenant_id(), owner, Role::Owner, None, now).await?;
-    Ok(tenant)
+    Ok(Some(tenant))
 }
 
 impl Tenant {
