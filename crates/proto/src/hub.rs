@@ -6,9 +6,9 @@
 //! Every command carries a `command_id` and an `expires_at`; the hub answers each with
 //! [`HubToServer::CommandAck`] and refuses a command that has expired or that it already ran.
 //!
-//! The HMAC key is SHA-256 of the hub secret ([`hello_key`]), the value the server stores
-//! (the secret itself is never stored). Both sides can compute it; the trade-off is that
-//! the stored hash is as sensitive as the secret, like any shared-key scheme.
+//! The HMAC key is SHA-256 of the hub secret ([`hello_key`]). The server keeps neither the
+//! secret nor the key in the clear: the key is sealed with the server's encryption key
+//! (`store::hubs`), so a copy of the database is no hub credential.
 
 use crate::status::PrinterStatus;
 use hmac::{Hmac, KeyInit, Mac};
@@ -296,7 +296,7 @@ mod tests {
             &signature
         ));
         assert!(!verify_hello(&key, "hub-1", 1_700_000_000, "n1", "not hex"));
-        // The key is the stored hash of the secret, so the server can check without the secret.
+        // The key is SHA-256 of the secret: the server keeps it (sealed), never the secret.
         assert_eq!(hex::encode(key), hex::encode(Sha256::digest(b"hub_secret")));
     }
 

@@ -1,10 +1,15 @@
-//! Hubs: registered by id with a secret (only its hash is kept), then claimed by a farm.
+//! Hubs: registered by id with a secret, then claimed by a farm.
+//!
+//! The secret itself is never kept. The hub signs its hello with SHA-256 of the secret (the
+//! hello key), which is stored sealed with the server's key, bound to the hub id: a copy of
+//! the database alone opens no hub socket.
 
+use crate::secrets::{Cipher, token_hash};
 use crate::{Conn, StoreError, StoreResult};
 use domain::TenantId;
 use serde::Serialize;
 
-/// A hub row (never with its secret hash).
+/// A hub row (never with its key).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Hub {
     pub id: String,
@@ -37,18 +42,18 @@ pub async fn register(
     conn: &mut Conn,
     id: &str,
     name: Option<&str>,
-    secret_hash: &str,
+    sealed_hello_key: &str,
     tenant: Option<&TenantId>,
     now: &str,
 ) -> StoreResult<Hub> {
     sqlx::query(
-        "INSERT INTO hubs (id, tenant_id, name, secret_hash, is_online, claimed_at, created_at, updated_at)
+        "INSERT INTO hubs (id, tenant_id, name, hello_key_sealed, is_online, claimed_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
     )
     .bind(id)
     .bind(tenant.map(TenantId::as_str))
     .bind(name)
-    .bind(secret_hash)
+    .bind(sealed_hello_key)
     .bind(tenant.map(|_| now))
     .bind(now)
     .execute(&mut *conn)
@@ -66,13 +71,54 @@ pub async fn find(conn: &mut Conn, id: &str) -> StoreResult<Hub> {
     )
 }
 
-/// The stored hash of a hub's secret.
-pub async fn secret_hash(conn: &mut Conn, id: &str) -> StoreResult<String> {
-    let (hash,): (String,) = sqlx::query_as("SELECT secret_hash FROM hubs WHERE id = $1")
+fn key_context(hub_id: &str) -> String {
+    format!("hub/{hub_id}/hello-key")
+}
+
+/// The stored form of a new hub's secret: its hello key (SHA-256), sealed for this hub.
+pub fn seal_hello_key(cipher: &Cipher, hub_id: &str, secret: &str) -> String {
+    cipher.seal(&token_hash(secret), &key_context(hub_id))
+}
+
+/// The key a hub signs its hello with (SHA-256 of its secret), opened with the server's key.
+pub async fn hello_key(conn: &mut Conn, cipher: &Cipher, id: &str) -> StoreResult<[u8; 32]> {
+    let (sealed,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(hash)
+    let opened = cipher
+        .open(&sealed, &key_context(id))
+        .map_err(|e| StoreError::Corrupt(format!("hub {id}: {e}")))?;
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(opened, &mut key)
+        .map_err(|e| StoreError::Corrupt(format!("hub {id} key: {e}")))?;
+    Ok(key)
+}
+
+/// Seals the hello keys that older versions stored as plain hex; returns how many. Runs at
+/// start, after the migrations (sealing needs the server's key, so it is not a migration).
+pub async fn seal_plain_keys(conn: &mut Conn, cipher: &Cipher) -> StoreResult<usize> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, hello_key_sealed FROM hubs WHERE LENGTH(hello_key_sealed) = 64")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut sealed = 0;
+    for (id, plain) in rows {
+        // A sealed value is base64 of at least 28 bytes, never 64 hex digits.
+        if !plain.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE hubs SET hello_key_sealed = $2 WHERE id = $1 AND hello_key_sealed = $3",
+        )
+        .bind(&id)
+        .bind(cipher.seal(&plain, &key_context(&id)))
+        .bind(&plain)
+        .execute(&mut *conn)
+        .await?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// One hub of the farm.

@@ -118,7 +118,7 @@ pub async fn register(State(app): State<App>, req: Request) -> Result<Envelope<V
         &mut tx,
         &id,
         name.as_deref(),
-        &token_hash(&secret),
+        &store::hubs::seal_hello_key(&app.cipher, &id, &secret),
         tenant.as_ref().map(|(t, _)| t),
         &now,
     )
@@ -170,13 +170,13 @@ pub async fn claim(
     let name = parse_name(body.name.as_deref())?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let stored = store::hubs::secret_hash(&mut tx, &id)
+    let stored = store::hubs::hello_key(&mut tx, &app.cipher, &id)
         .await
         .or_not_found("HUB_NOT_FOUND", "hub")?;
     if body
         .secret
         .as_deref()
-        .is_some_and(|secret| token_hash(secret) != stored)
+        .is_some_and(|secret| !same_secret(&token_hash(secret), &hex::encode(stored)))
     {
         return Err(ApiError::forbidden(
             "BAD_HUB_SECRET",

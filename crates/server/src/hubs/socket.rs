@@ -48,8 +48,7 @@ pub async fn connect(
             code: "HUB_NOT_CLAIMED",
             message: "the hub is not claimed by a farm yet".into(),
         })?;
-    let key = hex::decode(store::hubs::secret_hash(&mut conn, &hub_id).await?)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hub key: {e}")))?;
+    let key = store::hubs::hello_key(&mut conn, &app.cipher, &hub_id).await?;
     drop(conn);
     let upgrade = upgrade.read_buffer_size(crate::realtime::SOCKET_READ_BUFFER);
     Ok(upgrade.on_upgrade(move |socket| async move {
@@ -96,7 +95,7 @@ enum Ending {
 }
 
 impl Session {
-    async fn run(mut self, socket: WebSocket, key: Vec<u8>) {
+    async fn run(mut self, socket: WebSocket, key: [u8; 32]) {
         // Counted until its offline write is done, so a shutdown waits for it.
         let _running = self.app.hub_link.session_started();
         let (mut sink, mut stream) = socket.split();
