@@ -68,6 +68,8 @@ pub struct AppState {
     /// What each hub found when asked to look for printers, for the hubs page (a moment's
     /// view of a LAN, kept in memory for a while, not a farm record).
     pub discoveries: crate::web::hubs::Discoveries,
+    /// Turns to read a 3MF (`parallel_3mf_reads` at once).
+    pub threemf_reads: tokio::sync::Semaphore,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -269,6 +271,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
     let store = Store::open(&settings.database_url())
         .await
         .context("database")?;
+    let sealed = store::hubs::seal_plain_keys(&mut *store.conn().await?, &cipher)
+        .await
+        .context("sealing hub keys")?;
+    if sealed > 0 {
+        tracing::info!(hubs = sealed, "hub keys sealed with the encryption key");
+    }
     let files = FileStore::local(&settings.data_dir.join("files")).context("file store")?;
     let mailer = Mailer::from_settings(&settings)?;
     let public_url = settings.public_url();
@@ -279,6 +287,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         throttle: LoginThrottle::new(
             settings.login_attempts_per_ip,
             settings.login_failures_per_account,
+            settings.sign_ups_per_ip,
         ),
         auth_cache: AuthCache::default(),
         hub_link: crate::hubs::HubLink::default(),
@@ -293,6 +302,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         background: crate::workers::Background::default(),
         realtime: crate::realtime::Realtime::default(),
         discoveries: Default::default(),
+        threemf_reads: tokio::sync::Semaphore::new(match settings.parallel_3mf_reads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }),
         started: Instant::now(),
         routes: docs,
         settings,
@@ -440,11 +453,11 @@ impl Server {
         let housekeeping = crate::maintenance::spawn(app.clone(), stop_rx.clone());
         let queue_worker = crate::workers::spawn(app.clone(), stop_rx.clone());
         let dispatcher = crate::dispatch::spawn(app.clone(), stop_rx);
-        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serve");
+        let limits = crate::connections::ConnectionLimits {
+            max_connections: app.settings.max_connections,
+            header_timeout: Duration::from_secs(app.settings.header_timeout_secs.max(1)),
+        };
+        crate::connections::serve(self.listener, router(self.app), limits, shutdown).await;
         // Hub sockets were upgraded, so axum does not wait for them: close them and let each
         // write its hub offline while the database is still open.
         app.hub_link
@@ -455,6 +468,6 @@ impl Server {
         let _ = queue_worker.await;
         let _ = dispatcher.await;
         app.store.close().await;
-        served
+        Ok(())
     }
 }

@@ -35,11 +35,22 @@ pub struct Settings {
     pub login_attempts_per_ip: usize,
     /// Failed sign-ins allowed per account per 15 minutes.
     pub login_failures_per_account: usize,
+    /// New accounts (sign-up, register) allowed per client address per 15 minutes.
+    pub sign_ups_per_ip: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for client addresses in
     /// rate limits and audit rows); requests from anyone else use the peer address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest print file accepted, in bytes (larger gets 413).
     pub max_upload_bytes: u64,
+    /// Open connections at most (hub and dashboard sockets included); past it the server
+    /// stops accepting until one closes.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's header; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_timeout_secs: u64,
+    /// 3MF files read at once (each can take a few hundred MB for a large plate); further
+    /// uploads wait their turn. 0 means one per core.
+    pub parallel_3mf_reads: usize,
     /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
     pub hub_provisioning_key: Option<String>,
     /// A public demo account the sign-in page offers with one click (`printfarm demo` sets
@@ -131,10 +142,14 @@ impl Default for Settings {
             max_body_bytes: 2 * 1024 * 1024,
             login_attempts_per_ip: 30,
             login_failures_per_account: 10,
+            sign_ups_per_ip: 20,
             trusted_proxies: Vec::new(),
             hub_provisioning_key: None,
             demo_sign_in: None,
             max_upload_bytes: 512 * 1024 * 1024,
+            max_connections: 20_000,
+            header_timeout_secs: 20,
+            parallel_3mf_reads: 0,
         }
     }
 }
@@ -202,12 +217,19 @@ impl Settings {
 
     /// Creates the data directory and returns the encryption key, making a key file
     /// (mode 0600) on first start when none is configured.
+    ///
+    /// The data directory holds the database (with password and token hashes), mails with
+    /// reset links and the farms' print files: everything the server creates from here on
+    /// is for its own user only (umask 077), and what an older version left readable is
+    /// made private ([`make_private`]).
     pub fn prepare_data_dir(&self) -> Result<String, SettingsError> {
         let io = |source| SettingsError::DataDir {
             path: self.data_dir.clone(),
             source,
         };
+        owner_only_from_now_on();
         std::fs::create_dir_all(&self.data_dir).map_err(io)?;
+        make_private(&self.data_dir).map_err(io)?;
         if let Some(key) = &self.encryption_key {
             return Ok(key.clone());
         }
@@ -238,9 +260,13 @@ const VARIABLES: &[&str] = &[
     "MAX_BODY_BYTES",
     "LOGIN_ATTEMPTS_PER_IP",
     "LOGIN_FAILURES_PER_ACCOUNT",
+    "SIGN_UPS_PER_IP",
     "TRUSTED_PROXIES",
     "HUB_PROVISIONING_KEY",
     "MAX_UPLOAD_BYTES",
+    "MAX_CONNECTIONS",
+    "HEADER_TIMEOUT_SECS",
+    "PARALLEL_3MF_READS",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's
@@ -254,6 +280,39 @@ fn server_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map
         })
     })
     .collect()
+}
+
+/// New files of this process get mode 0600 and new folders 0700, whoever creates them
+/// (SQLite and its WAL, the file store, the mail outbox, temporary uploads).
+fn owner_only_from_now_on() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Makes `dir` and what lies directly in it private to the owner (0700 folders, 0600 files):
+/// a folder that others cannot enter protects everything below it.
+pub fn make_private(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        };
+        set(dir, 0o700)?;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                set(&entry.path(), 0o700)?;
+            } else if kind.is_file() {
+                set(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes a file only its owner can read.
