@@ -40,11 +40,16 @@ async fn an_admin_registers_a_hub_for_the_farm_and_sees_its_secret_once() {
 
     let mut conn = app.state.store.conn().await.unwrap();
     let (stored,): (String,) =
-        sqlx::query_as("SELECT secret_hash FROM hubs WHERE id = 'pfhub-rack-a'")
+        sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = 'pfhub-rack-a'")
             .fetch_one(&mut *conn)
             .await
             .unwrap();
-    assert!(!stored.contains(&secret[5..]), "only a hash is stored");
+    assert!(!stored.contains(&secret[5..]), "the secret is not stored");
+    let plain_key = hex::encode(proto::hub::hello_key(&secret));
+    assert!(
+        !stored.contains(&plain_key),
+        "nor its hello key in the clear"
+    );
     drop(conn);
 
     let again = app

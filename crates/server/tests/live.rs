@@ -490,3 +490,96 @@ async fn a_stopping_server_closes_its_hub_sockets_and_leaves_the_hubs_offline() 
     assert_eq!(after.data()["is_online"], 0, "{}", after.data());
     app.stop().await;
 }
+
+/// A hello signed with a key read from the database: the stored value as it is, and as the
+/// hex or base64 it might be taken for.
+fn hello_signed_with(hub_id: &str, key: &[u8], nonce: &str) -> Value {
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = wire::hello_signature(key, hub_id, timestamp, nonce);
+    serde_json::to_value(HubToServer::HubHello {
+        hub_id: hub_id.into(),
+        firmware_version: "1.0.0".into(),
+        hardware_version: None,
+        mac_address: None,
+        timestamp,
+        nonce: nonce.into(),
+        signature,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_copy_of_the_database_opens_no_hub_socket() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("copy").await;
+    let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack C").await;
+    let mut conn = app.state.store.conn().await.unwrap();
+    let (stored,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
+        .bind(&hub_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let mut keys = vec![stored.as_bytes().to_vec()];
+    keys.extend(hex::decode(&stored).ok());
+    keys.extend(
+        base64::engine::general_purpose::STANDARD
+            .decode(&stored)
+            .ok(),
+    );
+    for (n, key) in keys.iter().enumerate() {
+        let mut socket = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+        send(
+            &mut socket,
+            hello_signed_with(&hub_id, key, &format!("stolen-{n}")),
+        )
+        .await;
+        assert_eq!(
+            next(&mut socket).await,
+            Err(Some(wire::close::BAD_SIGNATURE)),
+            "a key read from the database ({n}) is refused"
+        );
+    }
+    // The hub that knows its secret is welcomed, and a claim that names it is checked.
+    let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    send(
+        &mut hub,
+        hello_signed_with(&hub_id, &wire::hello_key(&secret), "real"),
+    )
+    .await;
+    assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+}
+
+#[tokio::test]
+async fn a_hub_key_stored_in_the_clear_by_an_older_version_is_sealed_at_start() {
+    let app = TestApp::spawn_apart().await;
+    let (owner, farm) = app.signed_up_owner("legacy").await;
+    let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack L").await;
+    // What an older version wrote: SHA-256 of the secret, in hex.
+    let plain = hex::encode(wire::hello_key(&secret));
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query("UPDATE hubs SET hello_key_sealed = $1 WHERE id = $2")
+        .bind(&plain)
+        .bind(&hub_id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let app = app.restart().await;
+    let mut conn = app.state.store.conn().await.unwrap();
+    let (stored,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
+        .bind(&hub_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_ne!(stored, plain, "sealed at start");
+    let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    send(
+        &mut hub,
+        hello_signed_with(&hub_id, &wire::hello_key(&secret), "after"),
+    )
+    .await;
+    assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+}
