@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::Store;
 use store::secrets::Cipher;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -368,13 +368,72 @@ pub fn router(app: App) -> Router {
         .layer(from_fn_with_state(app.clone(), auth::session::csrf_guard))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))
-        .layer(cors)
+        .layer(PreflightsOnly(cors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(from_fn_with_state(app.clone(), forget_cached_reads))
         .layer(axum::middleware::from_fn(server_timing))
         .with_state(app)
+}
+
+/// CORS that answers only real preflights. tower-http takes every OPTIONS for a preflight and
+/// answers it 200 with no body; one without `Origin` and `Access-Control-Request-Method` is
+/// none (browsers send both), so it goes past CORS to the router, which answers it in the
+/// envelope: 405 with the route's `Allow`, or 404.
+#[derive(Clone)]
+struct PreflightsOnly(CorsLayer);
+
+impl<S: Clone> tower::Layer<S> for PreflightsOnly {
+    type Service = PreflightsOnlyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PreflightsOnlyService {
+            cors: self.0.layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// The service of [`PreflightsOnly`]: the route with CORS, and the route alone.
+#[derive(Clone)]
+struct PreflightsOnlyService<S> {
+    cors: Cors<S>,
+    plain: S,
+}
+
+impl<S, B, ResBody> tower::Service<axum::http::Request<B>> for PreflightsOnlyService<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = axum::http::Response<ResBody>> + Clone,
+    ResBody: Default,
+{
+    type Response = axum::http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = futures::future::Either<
+        <Cors<S> as tower::Service<axum::http::Request<B>>>::Future,
+        S::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        match self.cors.poll_ready(cx) {
+            std::task::Poll::Ready(Ok(())) => self.plain.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let headers = req.headers();
+        let preflight = headers.contains_key(header::ORIGIN)
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if req.method() == Method::OPTIONS && !preflight {
+            futures::future::Either::Right(self.plain.call(req))
+        } else {
+            futures::future::Either::Left(self.cors.call(req))
+        }
+    }
 }
 
 /// A request that may write (any method but GET, HEAD and OPTIONS) makes the cached reads

@@ -1,9 +1,11 @@
 //! The API's contract with the tools and clients that read it: the OpenAPI document is a valid
-//! OpenAPI 3.1 document that a generator can build every request from.
+//! OpenAPI 3.1 document that a generator can build every request from, and the answers that
+//! come from outside a route's handler (an OPTIONS that is no preflight, a socket URL opened
+//! without the upgrade) still come in the error envelope.
 
 mod common;
 
-use common::{As, TestApp};
+use common::{Answer, As, TestApp};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -219,4 +221,91 @@ async fn path_and_query_parameters_are_typed_in_the_document() {
     assert_eq!(upload["schema"]["required"][0], "file");
     let by_link = &doc["paths"]["/api/v1/files/upload/{token}"]["put"]["requestBody"]["content"];
     assert!(by_link["application/octet-stream"]["schema"].is_object());
+}
+
+/// Asserts an error envelope with `status` and `code`, sent as JSON.
+#[track_caller]
+fn assert_envelope(answer: &Answer, status: u16, code: &str) {
+    answer.expect(status);
+    assert_eq!(answer.body["success"], false, "{}", answer.body);
+    assert_eq!(answer.code(), code, "{}", answer.body);
+    assert!(answer.body["error"]["message"].is_string());
+    let content_type = answer.headers["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+}
+
+#[tokio::test]
+async fn an_options_request_that_is_no_preflight_gets_405_in_the_envelope_with_allow() {
+    let app =
+        TestApp::spawn_with(|s| s.trusted_origins = vec!["https://dash.example".into()]).await;
+    let plain = TestApp::send(app.request(Method::OPTIONS, "/api/v1/tenants", As::Nobody)).await;
+    assert_envelope(&plain, 405, "METHOD_NOT_ALLOWED");
+    let allow = plain.headers["allow"].to_str().unwrap().to_uppercase();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+
+    // An Origin alone does not make a preflight: that needs Access-Control-Request-Method.
+    let with_origin = TestApp::send(
+        app.request(Method::OPTIONS, "/api/v1/jobs/1", As::Nobody)
+            .header("origin", "https://dash.example"),
+    )
+    .await;
+    assert_envelope(&with_origin, 405, "METHOD_NOT_ALLOWED");
+    let allow = with_origin.headers["allow"]
+        .to_str()
+        .unwrap()
+        .to_uppercase();
+    assert!(allow.contains("DELETE") && allow.contains("PUT"), "{allow}");
+
+    let nowhere =
+        TestApp::send(app.request(Method::OPTIONS, "/api/v1/no-such-thing", As::Nobody)).await;
+    assert_envelope(&nowhere, 404, "ROUTE_NOT_FOUND");
+
+    let preflight = TestApp::send(
+        app.request(Method::OPTIONS, "/api/v1/tenants", As::Nobody)
+            .header("origin", "https://dash.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type"),
+    )
+    .await;
+    assert!(preflight.status.is_success(), "{:?}", preflight.status);
+    assert_eq!(
+        preflight.headers["access-control-allow-origin"],
+        "https://dash.example"
+    );
+    assert_eq!(
+        preflight.headers["access-control-allow-credentials"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn a_socket_url_opened_without_the_upgrade_gets_426_in_the_envelope() {
+    let app = TestApp::spawn().await;
+    for path in ["/ws/dashboard", "/ws/hub/x", "/ws/dashboard?tenant=nope"] {
+        let answer = TestApp::send(app.request(Method::GET, path, As::Nobody)).await;
+        assert_envelope(&answer, 426, "UPGRADE_REQUIRED");
+        assert_eq!(answer.headers["upgrade"], "websocket", "{path}");
+    }
+    // A handshake in a WebSocket version the server does not speak is told the one it does.
+    let old = TestApp::send(
+        app.request(Method::GET, "/ws/dashboard", As::Nobody)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "8")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    )
+    .await;
+    assert_envelope(&old, 426, "UPGRADE_REQUIRED");
+    assert_eq!(old.headers["sec-websocket-version"], "13");
+    let keyless = TestApp::send(
+        app.request(Method::GET, "/ws/dashboard", As::Nobody)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13"),
+    )
+    .await;
+    assert_envelope(&keyless, 400, "INVALID_WEBSOCKET_HANDSHAKE");
 }

@@ -11,7 +11,8 @@
 use super::link::{Attached, Outgoing};
 use crate::app::App;
 use crate::error::{ApiError, OrNotFound};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use crate::extract::SocketUpgrade;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use domain::TenantId;
@@ -34,7 +35,7 @@ const SEEN_EVERY: Duration = Duration::from_secs(30);
 pub async fn connect(
     State(app): State<App>,
     Path(hub_id): Path<String>,
-    upgrade: WebSocketUpgrade,
+    SocketUpgrade(upgrade): SocketUpgrade,
 ) -> Result<Response, ApiError> {
     let mut conn = app.store.conn().await?;
     let hub = store::hubs::find(&mut conn, &hub_id)
