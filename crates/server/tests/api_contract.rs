@@ -1,7 +1,7 @@
 //! The API's contract with the tools and clients that read it: the OpenAPI document is a valid
 //! OpenAPI 3.1 document that a generator can build every request from, and the answers that
 //! come from outside a route's handler (an OPTIONS that is no preflight, a socket URL opened
-//! without the upgrade) still come in the error envelope.
+//! without the upgrade, a path or query that does not parse) still come in the error envelope.
 
 mod common;
 
@@ -308,4 +308,32 @@ async fn a_socket_url_opened_without_the_upgrade_gets_426_in_the_envelope() {
     )
     .await;
     assert_envelope(&keyless, 400, "INVALID_WEBSOCKET_HANDSHAKE");
+}
+
+#[tokio::test]
+async fn a_path_or_query_that_does_not_parse_gets_the_envelope() {
+    let app = TestApp::spawn().await;
+    let (ada, farm) = app.signed_up_owner("ada").await;
+    // %FF decodes to no UTF-8 text.
+    for path in [
+        "/api/v1/jobs/%FF",
+        "/api/v1/printers/%FF",
+        "/api/v1/files/%FF/versions",
+        "/api/v1/hubs/%FF",
+        "/api/v1/admin/dlq/%FF",
+    ] {
+        let answer = app.get(path, &ada.token, Some(&farm)).await;
+        assert_envelope(&answer, 400, "INVALID_PATH");
+    }
+    let socket = TestApp::send(app.request(Method::GET, "/ws/hub/%FF", As::Nobody)).await;
+    assert_eq!(socket.body["success"], false, "{}", socket.body);
+    let page = app
+        .get("/api/v1/jobs?page=first", &ada.token, Some(&farm))
+        .await;
+    assert_envelope(&page, 400, "VALIDATION_ERROR");
+    assert_eq!(page.fields(), ["page"]);
+    let broken = app
+        .get("/api/v1/printers?limit=%FF", &ada.token, Some(&farm))
+        .await;
+    assert_eq!(broken.body["success"], false, "{}", broken.body);
 }
