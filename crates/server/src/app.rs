@@ -1,6 +1,6 @@
 //! The application: shared state, the router with its middleware, and the server.
 
-use crate::api::{Access, RouteDoc, Routes};
+use crate::api::{Access, PAGING, Param, RouteDoc, Routes, SORT_ORDER, Upload};
 use crate::auth::cache::AuthCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::error::ApiError;
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::Store;
 use store::secrets::Cipher;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -103,6 +103,16 @@ fn origin_of(url: &str) -> Option<String> {
     Some(parsed.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
+/// The filters and order of the job list and history.
+const JOB_FILTERS: &[(&str, Param)] = &[
+    // One status or several, comma-separated.
+    ("status", Param::Text),
+    ("printer_id", Param::Text),
+    ("product_id", Param::Text),
+    ("sortBy", Param::OneOf(store::jobs::SORTABLE)),
+    SORT_ORDER,
+];
+
 /// Every route of the API, with who may call it.
 fn routes() -> Routes {
     use Access::*;
@@ -140,6 +150,7 @@ fn routes() -> Routes {
         .add(M::PUT, "/api/v1/tenants/{tenant_id}", FarmPath(Role::Admin), "Rename a farm or change its subdomain", tenants::update)
         .example(json!({"company_name": "Ada Prints Ltd"}))
         .add(M::GET, "/api/v1/tenants/{tenant_id}/audit-log", FarmPath(Role::Admin), "The farm's audit log", tenants::audit_log)
+        .query(PAGING)
         .add(M::GET, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Viewer), "The farm's members", members::list)
         .add(M::POST, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Admin), "Invite a member by email", members::invite)
         .example(json!({"email": "bob@example.com", "role": "operator"}))
@@ -147,13 +158,15 @@ fn routes() -> Routes {
         .example(json!({"role": "viewer"}))
         .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
         .add(M::GET, "/api/v1/files", Member(Role::Viewer), "The farm's print files (filters: product_id, search; page, limit)", files::list)
-        .add_streaming(M::POST, "/api/v1/files", Member(Role::Operator), "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')", files::upload)
+        .query(PAGING)
+        .query(&[("product_id", Param::Text), ("search", Param::Text)])
+        .add_streaming(M::POST, "/api/v1/files", Member(Role::Operator), "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')", Upload::Multipart(&["name", "product_id"]), files::upload)
         .add(M::POST, "/api/v1/files/upload-url", Member(Role::Operator), "A signed link to PUT a file to", files::upload_url)
         .example(json!({"file_name": "bracket.3mf", "content_type": "model/3mf"}))
-        .add_streaming(M::PUT, "/api/v1/files/upload/{token}", Public, "Upload a file's bytes to a signed link", files::upload_by_link)
+        .add_streaming(M::PUT, "/api/v1/files/upload/{token}", Public, "Upload a file's bytes to a signed link", Upload::Bytes, files::upload_by_link)
         .add(M::GET, "/api/v1/files/download/{token}", Public, "A file's bytes by a signed link", files::download)
-        .add_streaming(M::POST, "/api/v1/files/parse-metadata", Member(Role::Operator), "Read a 3MF's metadata without keeping it (multipart field 'file')", files::parse_metadata)
-        .add_streaming(M::POST, "/api/v1/files/wiki-image", Member(Role::Operator), "Store a picture for wiki articles (multipart 'file')", files::upload_wiki_image)
+        .add_streaming(M::POST, "/api/v1/files/parse-metadata", Member(Role::Operator), "Read a 3MF's metadata without keeping it (multipart field 'file')", Upload::Multipart(&[]), files::parse_metadata)
+        .add_streaming(M::POST, "/api/v1/files/wiki-image", Member(Role::Operator), "Store a picture for wiki articles (multipart 'file')", Upload::Multipart(&[]), files::upload_wiki_image)
         .add(M::GET, "/api/v1/files/wiki-image/{tenant_id}/{file_name}", FarmPath(Role::Viewer), "A wiki picture", files::wiki_image)
         .add(M::GET, "/api/v1/files/{file_id}", Member(Role::Viewer), "One print file with its 3MF metadata", files::get_one)
         .add(M::PUT, "/api/v1/files/{file_id}", Member(Role::Operator), "Rename a file, link it to a product, set units per print", files::update)
@@ -162,39 +175,47 @@ fn routes() -> Routes {
         .add(M::GET, "/api/v1/files/{file_id}/download-url", Member(Role::Viewer), "A signed download link (1 hour)", files::download_url)
         .add(M::GET, "/api/v1/files/{file_id}/thumbnail", Member(Role::Viewer), "The plate thumbnail (PNG)", files::thumbnail)
         .add(M::GET, "/api/v1/files/{file_id}/versions", Member(Role::Viewer), "The file's versions", files::versions)
-        .add_streaming(M::POST, "/api/v1/files/{file_id}/versions", Member(Role::Operator), "Upload a new version (multipart 'file', 'notes')", files::add_version)
+        .add_streaming(M::POST, "/api/v1/files/{file_id}/versions", Member(Role::Operator), "Upload a new version (multipart 'file', 'notes')", Upload::Multipart(&["notes"]), files::add_version)
         .add(M::DELETE, "/api/v1/files/{file_id}/versions/{version_number}", Member(Role::Operator), "Delete a version that is not current", files::delete_version)
         .add(M::PUT, "/api/v1/files/{file_id}/versions/{version_number}/current", Member(Role::Operator), "Make a version current", files::set_current)
         .add(M::GET, "/api/v1/jobs", Member(Role::Viewer), "The farm's jobs (filters: status, printer_id, product_id; sortBy, sortOrder, page, limit)", jobs::list)
+        .query(PAGING)
+        .query(JOB_FILTERS)
         .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF; printer_id assigns it at once)", jobs::create)
         .example(json!({"print_file_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "plate_index": 1, "priority": "high", "number_of_units": 4}))
         .add(M::GET, "/api/v1/jobs/stats", Member(Role::Viewer), "Jobs per status", jobs::stats)
         .add(M::GET, "/api/v1/jobs/history", Member(Role::Viewer), "Finished jobs", jobs::history)
+        .query(PAGING)
+        .query(JOB_FILTERS)
         .add(M::GET, "/api/v1/jobs/{job_id}", Member(Role::Viewer), "One job", jobs::get_one)
         .add(M::PUT, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Change a queued job", jobs::update)
         .example(json!({"priority": "urgent"}))
         .add(M::DELETE, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Delete a job that holds no printer", jobs::delete)
         .add(M::POST, "/api/v1/jobs/{job_id}/assign", Member(Role::Operator), "Assign a queued job to a printer (named, or the best by the scoring rules)", jobs::assign)
         .add(M::POST, "/api/v1/jobs/{job_id}/unassign", Member(Role::Operator), "Send a queued job back to the dispatcher (an addition to the original API)", jobs::unassign)
-        .example(json!({}))
+        .optional_example(json!({}))
         .add(M::POST, "/api/v1/jobs/{job_id}/start", Member(Role::Operator), "Send an assigned job to its printer's hub", jobs::start)
         .add(M::POST, "/api/v1/jobs/{job_id}/cancel", Member(Role::Operator), "Cancel a job", jobs::cancel)
         .add(M::POST, "/api/v1/jobs/{job_id}/pause", Member(Role::Operator), "Pause a printing job", jobs::pause)
         .add(M::POST, "/api/v1/jobs/{job_id}/resume", Member(Role::Operator), "Resume a paused job", jobs::resume)
         .add(M::POST, "/api/v1/jobs/{job_id}/complete", Member(Role::Operator), "Record that a print finished", jobs::complete)
         .add(M::POST, "/api/v1/jobs/{job_id}/fail", Member(Role::Operator), "Record that a print failed", jobs::fail)
-        .example(json!({"reason": "spaghetti on layer 12"}))
+        .optional_example(json!({"reason": "spaghetti on layer 12"}))
         .add(M::POST, "/api/v1/jobs/{job_id}/retry", Member(Role::Operator), "Queue a failed job again", jobs::retry)
         .add(M::PUT, "/api/v1/jobs/{job_id}/progress", Member(Role::Operator), "Record progress of a print", jobs::progress)
         .example(json!({"progress_percentage": 40}))
         .add(M::GET, "/api/v1/inventory", Member(Role::Viewer), "Finished goods, one row per SKU", production::inventory)
         .add(M::GET, "/api/v1/inventory/alerts", Member(Role::Viewer), "Finished goods at or below their low-stock threshold", production::alerts)
         .add(M::GET, "/api/v1/worklist", Member(Role::Viewer), "Operator tasks (filters: task_type, status)", production::worklist)
+        .query(&[("task_type", Param::OneOf(&production::TASK_TYPES)), ("status", Param::OneOf(&production::TASK_STATUSES))])
         .add(M::GET, "/api/v1/assembly", Member(Role::Viewer), "Assembly tasks", production::assembly)
         .add(M::GET, "/api/v1/admin/dlq", Member(Role::Admin), "Dead letters: background messages that used their last attempt (filter: queue)", dead_letters::list)
+        .query(&[("queue", Param::Text)])
         .add(M::GET, "/api/v1/admin/dlq/stats", Member(Role::Admin), "Dead letters per queue", dead_letters::stats)
         .add(M::POST, "/api/v1/admin/dlq/retry-all", Member(Role::Admin), "Put every dead letter (of ?queue=) back on its queue", dead_letters::retry_all)
+        .query(&[("queue", Param::Text)])
         .add(M::POST, "/api/v1/admin/dlq/purge", Member(Role::Admin), "Delete every dead letter (of ?queue=)", dead_letters::purge)
+        .query(&[("queue", Param::Text)])
         .add(M::GET, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "One dead letter", dead_letters::get_one)
         .add(M::DELETE, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "Delete a dead letter", dead_letters::delete)
         .add(M::POST, "/api/v1/admin/dlq/{message_id}/retry", Member(Role::Admin), "Put a dead letter back on its queue", dead_letters::retry)
@@ -203,6 +224,7 @@ fn routes() -> Routes {
         .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)
         .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
         .add(M::GET, "/ws/dashboard", Public, "The dashboard's live socket (WebSocket; send auth with the session token first)", crate::live_socket::connect)
+        .query(&[("tenant", Param::Uuid)])
         .add(M::GET, "/ws/dashboard/status", Signed, "How many dashboards are connected", crate::live_socket::status)
         .add(M::GET, "/ws/hub/{hub_id}", Public, "A hub's socket (WebSocket; the hub proves its secret with hub_hello)", hubs::socket::connect)
         .add(M::GET, "/api/v1/hubs", Member(Role::Viewer), "The farm's hubs", hubs::routes::list)
@@ -217,6 +239,8 @@ fn routes() -> Routes {
         .add(M::POST, "/api/v1/hubs/{hub_id}/gpio", Member(Role::Admin), "Set a GPIO pin of the hub", hubs::routes::gpio)
         .example(json!({"pin": 17, "state": true}))
         .add(M::GET, "/api/v1/printers", Member(Role::Viewer), "The farm's printers (filters: status, hub_id, model, is_active, in_maintenance, search; sortBy, sortOrder, page, limit)", printers::list)
+        .query(PAGING)
+        .query(&[("status", Param::Text), ("hub_id", Param::Text), ("model", Param::Text), ("is_active", Param::Flag), ("in_maintenance", Param::Flag), ("search", Param::Text), ("sortBy", Param::OneOf(store::printers::SORTABLE)), SORT_ORDER])
         .add(M::POST, "/api/v1/printers", Member(Role::Admin), "Add a printer", printers::create)
         .example(json!({"name": "P1S-01", "model": "P1S", "serial_number": "01P00A123456789", "access_code": "12345678", "ip_address": "192.0.2.10", "nozzle_size": 0.4}))
         .add(M::PUT, "/api/v1/printers/order", Member(Role::Operator), "Set the printers' display order", printers::set_order)
@@ -228,10 +252,10 @@ fn routes() -> Routes {
         .add(M::PUT, "/api/v1/printers/{printer_id}/status", Member(Role::Operator), "Set a printer's status", printers::set_status)
         .example(json!({"status": "idle"}))
         .add(M::PUT, "/api/v1/printers/{printer_id}/maintenance", Member(Role::Operator), "Take a printer into or out of maintenance", printers::set_maintenance)
-        .example(json!({"in_maintenance": true, "maintenance_type": "nozzle change"}))
+        .optional_example(json!({"in_maintenance": true, "maintenance_type": "nozzle change"}))
         .add(M::POST, "/api/v1/printers/{printer_id}/maintenance/complete", Member(Role::Operator), "Maintenance is done", printers::complete_maintenance)
         .add(M::PUT, "/api/v1/printers/{printer_id}/cleared", Member(Role::Operator), "Confirm the bed is cleared", printers::set_cleared)
-        .example(json!({"cleared": true}))
+        .optional_example(json!({"cleared": true}))
         .add(M::POST, "/api/v1/printers/{printer_id}/connect", Member(Role::Operator), "Ask the hub to manage the printer", printers::connect)
         .add(M::POST, "/api/v1/printers/{printer_id}/disconnect", Member(Role::Operator), "Ask the hub to let go of the printer", printers::disconnect)
         .add(M::POST, "/api/v1/printers/{printer_id}/control", Member(Role::Operator), "Pause, resume or stop the print", printers::control)
@@ -357,13 +381,72 @@ pub fn router(app: App) -> Router {
         .layer(from_fn_with_state(app.clone(), auth::session::csrf_guard))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))
-        .layer(cors)
+        .layer(PreflightsOnly(cors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(from_fn_with_state(app.clone(), forget_cached_reads))
         .layer(axum::middleware::from_fn(server_timing))
         .with_state(app)
+}
+
+/// CORS that answers only real preflights. tower-http takes every OPTIONS for a preflight and
+/// answers it 200 with no body; one without `Origin` and `Access-Control-Request-Method` is
+/// none (browsers send both), so it goes past CORS to the router, which answers it in the
+/// envelope: 405 with the route's `Allow`, or 404.
+#[derive(Clone)]
+struct PreflightsOnly(CorsLayer);
+
+impl<S: Clone> tower::Layer<S> for PreflightsOnly {
+    type Service = PreflightsOnlyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PreflightsOnlyService {
+            cors: self.0.layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// The service of [`PreflightsOnly`]: the route with CORS, and the route alone.
+#[derive(Clone)]
+struct PreflightsOnlyService<S> {
+    cors: Cors<S>,
+    plain: S,
+}
+
+impl<S, B, ResBody> tower::Service<axum::http::Request<B>> for PreflightsOnlyService<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = axum::http::Response<ResBody>> + Clone,
+    ResBody: Default,
+{
+    type Response = axum::http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = futures::future::Either<
+        <Cors<S> as tower::Service<axum::http::Request<B>>>::Future,
+        S::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        match self.cors.poll_ready(cx) {
+            std::task::Poll::Ready(Ok(())) => self.plain.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let headers = req.headers();
+        let preflight = headers.contains_key(header::ORIGIN)
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if req.method() == Method::OPTIONS && !preflight {
+            futures::future::Either::Right(self.plain.call(req))
+        } else {
+            futures::future::Either::Left(self.cors.call(req))
+        }
+    }
 }
 
 /// A request that may write (any method but GET, HEAD and OPTIONS) makes the cached reads

@@ -5,8 +5,8 @@ use crate::app::App;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::ApiQuery;
-use axum::extract::{Path, State};
+use crate::extract::{ApiPath, ApiQuery};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::queue::DeadLetter;
@@ -55,7 +55,7 @@ pub async fn stats(State(app): State<App>, member: Member<roles::Admin>) -> ApiR
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let mut conn = app.store.conn().await?;
     let letter = store::queue::dead_letter(&mut conn, &member.tenant, &id)
@@ -68,7 +68,7 @@ pub async fn get_one(
 pub async fn delete(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let mut tx = app.store.begin().await?;
     store::queue::delete_dead_letter(&mut tx, &member.tenant, &id)
@@ -82,7 +82,7 @@ pub async fn delete(
 pub async fn retry(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let mut tx = app.store.begin().await?;
     store::queue::retry_dead_letter(&mut tx, &member.tenant, &id, &store::now_text())

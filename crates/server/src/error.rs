@@ -68,6 +68,9 @@ pub enum ApiError {
     /// 415: not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 426: a socket URL was opened without the WebSocket handshake, or in a version not spoken.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// 429: too many attempts; try again after the given time.
     #[error("too many attempts; try again in {} seconds", retry_after.as_secs())]
     TooManyRequests {
@@ -129,6 +132,7 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,6 +150,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::FormTooLarge(_) => "FORM_TOO_LARGE",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::UpgradeRequired(_) => "UPGRADE_REQUIRED",
             ApiError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -206,11 +211,24 @@ impl IntoResponse for ApiError {
             body["error"]["details"] = details;
         }
         let mut response = (self.status(), Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after } = self {
-            let secs = retry_after.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&secs) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
+        let headers = response.headers_mut();
+        match self {
+            ApiError::TooManyRequests { retry_after } => {
+                let secs = retry_after.as_secs().max(1).to_string();
+                if let Ok(value) = HeaderValue::from_str(&secs) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
             }
+            ApiError::UpgradeRequired(_) => {
+                // RFC 9110 asks a 426 to name the protocol; RFC 6455 the WebSocket version.
+                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+            }
+            _ => {}
         }
         response
     }

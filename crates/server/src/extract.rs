@@ -1,7 +1,9 @@
 //! Extractors that answer bad input with the error envelope.
 
 use crate::error::ApiError;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::USER_AGENT;
@@ -82,6 +84,63 @@ where
                     .to_string();
                 Err(ApiError::field(&field_of(&detail), detail))
             }
+        }
+    }
+}
+
+/// Path parameters; one that does not decode (`%FF` is no UTF-8) gets a 400 envelope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::BadRequest {
+                code: "INVALID_PATH",
+                message: e.body_text(),
+            }),
+            // The route has no such parameters: a bug in the route table, not in the request.
+            Err(other) => Err(ApiError::internal(anyhow::anyhow!(other.body_text()))),
+        }
+    }
+}
+
+/// A WebSocket handshake (both sockets take it): a plain GET of a socket URL gets 426 in
+/// the envelope instead of axum's 400 text.
+pub struct SocketUpgrade(pub WebSocketUpgrade);
+
+impl<S> FromRequestParts<S> for SocketUpgrade
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use WebSocketUpgradeRejection as Why;
+        match WebSocketUpgrade::from_request_parts(parts, state).await {
+            Ok(upgrade) => Ok(SocketUpgrade(upgrade)),
+            Err(
+                Why::InvalidConnectionHeader(_)
+                | Why::InvalidUpgradeHeader(_)
+                | Why::ConnectionNotUpgradable(_),
+            ) => Err(ApiError::UpgradeRequired(
+                "this is a WebSocket: open it with Connection: Upgrade and Upgrade: websocket"
+                    .into(),
+            )),
+            Err(Why::InvalidWebSocketVersionHeader(_)) => Err(ApiError::UpgradeRequired(
+                "the socket speaks WebSocket version 13 (Sec-WebSocket-Version: 13)".into(),
+            )),
+            Err(other) => Err(ApiError::BadRequest {
+                code: "INVALID_WEBSOCKET_HANDSHAKE",
+                message: other.body_text(),
+            }),
         }
     }
 }

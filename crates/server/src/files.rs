@@ -10,10 +10,10 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo};
 use crate::links::{Grant, LinkError};
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Request, State};
+use axum::extract::{Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
@@ -483,7 +483,7 @@ fn link_error(err: LinkError) -> ApiError {
 pub async fn upload_by_link(
     State(app): State<App>,
     client: ClientInfo,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     body: Body,
 ) -> ApiResult<Value> {
     let grant = app
@@ -593,7 +593,7 @@ async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<PrintFile, ApiEr
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     Ok(Envelope::ok(view(&find(&app, &member.tenant, &id).await?)))
 }
@@ -611,7 +611,7 @@ pub struct UpdateBody {
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Value> {
     let file = find(&app, &member.tenant, &id).await?;
@@ -652,7 +652,7 @@ pub async fn delete(
     State(app): State<App>,
     member: Member<roles::Admin>,
     client: ClientInfo,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let file = find(&app, &member.tenant, &id).await?;
     let now = store::now_text();
@@ -690,7 +690,7 @@ pub async fn delete(
 pub async fn download_url(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let file = find(&app, &member.tenant, &id).await?;
     let key = file.r2_key.clone().ok_or_else(not_found)?;
@@ -713,7 +713,7 @@ pub async fn download_url(
 /// GET /api/v1/files/download/{token} — the file's bytes, streamed; the signed link is the permission.
 pub async fn download(
     State(app): State<App>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let grant = app
         .links
@@ -748,7 +748,7 @@ pub async fn download(
 pub async fn thumbnail(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let file = find(&app, &member.tenant, &id).await?;
     let key = file
@@ -770,7 +770,7 @@ pub async fn thumbnail(
 pub async fn versions(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Vec<FileVersion>> {
     let file = find(&app, &member.tenant, &id).await?;
     let mut conn = app.store.conn().await?;
@@ -784,7 +784,7 @@ pub async fn add_version(
     State(app): State<App>,
     member: Member<roles::Operator>,
     client: ClientInfo,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     req: Request,
 ) -> ApiResult<FileVersion> {
     let file = find(&app, &member.tenant, &id).await?;
@@ -843,7 +843,7 @@ pub async fn add_version(
 pub async fn set_current(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path((id, number)): Path<(String, String)>,
+    ApiPath((id, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Value> {
     let number: i64 = number
         .parse()
@@ -868,7 +868,7 @@ pub async fn set_current(
 pub async fn delete_version(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path((id, number)): Path<(String, String)>,
+    ApiPath((id, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Value> {
     let number: i64 = number
         .parse()
@@ -965,7 +965,7 @@ pub async fn upload_wiki_image(
 pub async fn wiki_image(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path((_tenant, file_name)): Path<(String, String)>,
+    ApiPath((_tenant, file_name)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found("IMAGE_NOT_FOUND", "image");
     let valid = file_name.len() <= 80

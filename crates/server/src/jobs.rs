@@ -9,9 +9,9 @@ use crate::app::App;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiQuery, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::hubs::PrinterAction;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use domain::TenantId;
 use domain::jobs::{JobStatus, Priority, TransitionError, transition};
 use serde::Deserialize;
@@ -388,7 +388,7 @@ pub async fn stats(State(app): State<App>, member: Member<roles::Viewer>) -> Api
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     Ok(Envelope::ok(find(&app, &member.tenant, &id).await?))
 }
@@ -406,7 +406,7 @@ pub struct UpdateBody {
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Job> {
     let job = find(&app, &member.tenant, &id).await?;
@@ -452,7 +452,7 @@ pub async fn update(
 pub async fn delete(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let job = find(&app, &member.tenant, &id).await?;
     let mut conn = app.store.conn().await?;
@@ -590,7 +590,7 @@ async fn move_job(
 pub async fn cancel(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     move_job(
         &app,
@@ -607,7 +607,7 @@ pub async fn cancel(
 pub async fn pause(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     move_job(
         &app,
@@ -624,7 +624,7 @@ pub async fn pause(
 pub async fn resume(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     move_job(
         &app,
@@ -641,7 +641,7 @@ pub async fn resume(
 pub async fn complete(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     let extra = Move {
         progress: Some(100),
@@ -671,7 +671,7 @@ pub struct FailBody {
 pub async fn fail(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<FailBody>,
 ) -> ApiResult<Job> {
     let reason = body
@@ -703,7 +703,7 @@ pub async fn fail(
 pub async fn retry(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     let extra = Move {
         requeue: true,
@@ -732,7 +732,7 @@ pub struct ProgressBody {
 pub async fn progress(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ProgressBody>,
 ) -> ApiResult<Job> {
     let value = body
@@ -789,7 +789,7 @@ pub struct AssignBody {
 pub async fn assign(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<AssignBody>,
 ) -> ApiResult<Value> {
     let job = find(&app, &member.tenant, &id).await?;
@@ -887,7 +887,7 @@ async fn named_printer(
 pub async fn unassign(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     let job = find(&app, &member.tenant, &id).await?;
     let mut conn = app.store.conn().await?;
@@ -918,7 +918,7 @@ pub async fn unassign(
 pub async fn start(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Job> {
     let job = find(&app, &member.tenant, &id).await?;
     transition(status_of(&job)?, JobStatus::Processing).map_err(refused)?;

@@ -8,9 +8,9 @@
 
 use crate::app::App;
 use crate::envelope::{ApiResult, Envelope};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, SocketUpgrade};
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::response::Response;
 use domain::TenantId;
 use futures::{SinkExt, StreamExt};
@@ -40,7 +40,7 @@ pub struct SocketQuery {
 pub async fn connect(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<SocketQuery>,
-    upgrade: WebSocketUpgrade,
+    SocketUpgrade(upgrade): SocketUpgrade,
 ) -> Response {
     upgrade
         .read_buffer_size(crate::realtime::SOCKET_READ_BUFFER)

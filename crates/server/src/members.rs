@@ -6,8 +6,8 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ClientInfo};
-use axum::extract::{Path, State};
+use crate::extract::{ApiJson, ApiPath, ClientInfo};
+use axum::extract::State;
 use chrono::Duration;
 use domain::membership::{self, MembershipError};
 use domain::validation::{Email, PersonName};
@@ -173,7 +173,7 @@ pub async fn change_role(
     State(app): State<App>,
     member: Member<roles::Admin>,
     client: ClientInfo,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<MemberRow> {
     let target = member_in_path(path)?;
@@ -208,7 +208,7 @@ pub async fn remove(
     State(app): State<App>,
     member: Member<roles::Viewer>,
     client: ClientInfo,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<Value> {
     let target = member_in_path(path)?;
     let now = store::now_text();

@@ -6,9 +6,9 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging, json_response};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiQuery, ClientInfo, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson};
 use crate::hubs::{HubCommand, PrinterAction};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::printers::{
@@ -195,7 +195,7 @@ pub async fn list(
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
     Ok(Envelope::ok(view(
@@ -388,7 +388,7 @@ pub async fn update(
     State(app): State<App>,
     member: Member<roles::Admin>,
     client: ClientInfo,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<PrinterBody>,
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
@@ -438,7 +438,7 @@ pub async fn delete(
     State(app): State<App>,
     member: Member<roles::Admin>,
     client: ClientInfo,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
     let now = store::now_text();
@@ -481,7 +481,7 @@ pub struct StatusBody {
 pub async fn set_status(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
@@ -551,7 +551,7 @@ async fn maintenance(
 pub async fn set_maintenance(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     OptionalJson(body): OptionalJson<MaintenanceBody>,
 ) -> ApiResult<Printer> {
     maintenance(
@@ -568,7 +568,7 @@ pub async fn set_maintenance(
 pub async fn complete_maintenance(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Printer> {
     maintenance(&app, &member.tenant, &key, false, None).await
 }
@@ -590,7 +590,7 @@ impl Default for ClearedBody {
 pub async fn set_cleared(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     OptionalJson(body): OptionalJson<ClearedBody>,
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
@@ -761,7 +761,7 @@ pub(crate) fn printer_command(
 pub async fn connect(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
     command(
@@ -777,7 +777,7 @@ pub async fn connect(
 pub async fn disconnect(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
     command(
@@ -802,7 +802,7 @@ pub struct ControlBody {
 pub async fn control(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> ApiResult<Value> {
     let action = match body.action.trim().to_ascii_lowercase().as_str() {
@@ -834,7 +834,7 @@ pub struct LightBody {
 pub async fn light(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<LightBody>,
 ) -> ApiResult<Value> {
     let on = match (

@@ -56,15 +56,16 @@ pub struct TaskQuery {
     status: Option<String>,
 }
 
-/// The worklist's task types and statuses.
-const TASK_TYPES: [&str; 5] = [
+/// The worklist's task types.
+pub const TASK_TYPES: [&str; 5] = [
     "assembly",
     "filament_change",
     "collection",
     "maintenance",
     "quality_check",
 ];
-const TASK_STATUSES: [&str; 4] = ["pending", "in_progress", "completed", "cancelled"];
+/// The worklist's task statuses.
+pub const TASK_STATUSES: [&str; 4] = ["pending", "in_progress", "completed", "cancelled"];
 
 /// `value` if it is one of `allowed`, else a 400 naming `field`.
 fn one_of(

@@ -4,8 +4,8 @@ use super::session::{API_TOKEN_PREFIX, AuthUser};
 use crate::app::App;
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::ApiJson;
-use axum::extract::{Path, State};
+use crate::extract::{ApiJson, ApiPath};
+use axum::extract::State;
 use chrono::{Duration, Utc};
 use domain::ApiTokenId;
 use serde::Deserialize;
@@ -77,7 +77,7 @@ pub async fn list(State(app): State<App>, AuthUser(auth): AuthUser) -> ApiResult
 pub async fn revoke(
     State(app): State<App>,
     AuthUser(auth): AuthUser,
-    Path(token_id): Path<String>,
+    ApiPath(token_id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let not_found = || ApiError::not_found("API_TOKEN_NOT_FOUND", "API token");
     let id = ApiTokenId::parse(&token_id).ok_or_else(not_found)?;

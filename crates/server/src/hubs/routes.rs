@@ -7,8 +7,8 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ClientInfo};
-use axum::extract::{FromRequestParts, Path, Request, State};
+use crate::extract::{ApiJson, ApiPath, ClientInfo};
+use axum::extract::{FromRequestParts, Request, State};
 use domain::TenantId;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -224,7 +224,7 @@ async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<Hub, ApiError> {
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     Ok(Envelope::ok(view(
         &app,
@@ -243,7 +243,7 @@ pub struct UpdateBody {
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
@@ -267,7 +267,7 @@ pub async fn release(
     State(app): State<App>,
     member: Member<roles::Admin>,
     client: ClientInfo,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     let now = store::now_text();
@@ -292,7 +292,7 @@ pub async fn release(
 pub async fn connection(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     let connected = app.hub_link.is_connected(&hub.id);
@@ -310,7 +310,7 @@ pub async fn connection(
 pub async fn status(
     State(app): State<App>,
     member: Member<roles::Viewer>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     let mut conn = app.store.conn().await?;
@@ -343,7 +343,7 @@ async fn send(app: &App, hub: &Hub, command: HubCommand) -> Result<(), ApiError>
 pub async fn discover(
     State(app): State<App>,
     member: Member<roles::Operator>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     send(&app, &hub, HubCommand::DiscoverPrinters).await?;
@@ -356,7 +356,7 @@ pub async fn discover(
 pub async fn disconnect(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
     let command = HubCommand::HubCommand {
@@ -382,7 +382,7 @@ pub struct GpioBody {
 pub async fn gpio(
     State(app): State<App>,
     member: Member<roles::Admin>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<GpioBody>,
 ) -> ApiResult<Value> {
     let pin = body

@@ -11,8 +11,9 @@
 use super::link::{Attached, Outgoing};
 use crate::app::App;
 use crate::error::{ApiError, OrNotFound};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use crate::extract::{ApiPath, SocketUpgrade};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::response::Response;
 use domain::TenantId;
 use domain::jobs::JobStatus;
@@ -33,8 +34,8 @@ const SEEN_EVERY: Duration = Duration::from_secs(30);
 /// GET /ws/hub/{hub_id} — a hub's socket. 404 for an unknown hub, 403 for an unclaimed one.
 pub async fn connect(
     State(app): State<App>,
-    Path(hub_id): Path<String>,
-    upgrade: WebSocketUpgrade,
+    ApiPath(hub_id): ApiPath<String>,
+    SocketUpgrade(upgrade): SocketUpgrade,
 ) -> Result<Response, ApiError> {
     let mut conn = app.store.conn().await?;
     let hub = store::hubs::find(&mut conn, &hub_id)
