@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use domain::invitation::{InvitationError, LIFETIME, State as InvitationState};
 use domain::membership;
 use domain::validation::Email;
-use domain::{Invalid, InvitationId, Role};
+use domain::{Invalid, InvitationId, Role, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::StoreError;
@@ -200,9 +200,14 @@ pub async fn list_for_farm(
     State(app): State<App>,
     member: Member<roles::Admin>,
 ) -> ApiResult<Vec<InvitationView>> {
+    Ok(Envelope::all(pending_in(&app, &member.tenant).await?))
+}
+
+/// The farm's pending invitations (expired ones included), newest first.
+pub async fn pending_in(app: &App, tenant: &TenantId) -> Result<Vec<InvitationView>, ApiError> {
     let mut conn = app.store.conn().await?;
-    let rows = store::invitations::list_pending(&mut conn, &member.tenant).await?;
-    Ok(Envelope::all(views(rows, Utc::now())?))
+    let rows = store::invitations::list_pending(&mut conn, tenant).await?;
+    views(rows, Utc::now())
 }
 
 /// DELETE /api/v1/tenants/{tenant_id}/invitations/{invitation_id} — takes a pending
@@ -290,18 +295,10 @@ pub async fn answer(
     let now_text = domain::time::format(now);
     let mut tx = app.store.begin().await?;
     let invitation = match which {
-        Which::Token(token) => {
-            let found = store::invitations::find_by_token(&mut tx, &token_hash(token.trim()))
-                .await?
-                .ok_or_else(|| ApiError::not_found("INVITATION_NOT_FOUND", "invitation"))?;
-            if found.email != user.email {
-                return Err(ApiError::forbidden(
-                    "INVITATION_FOR_ANOTHER_ACCOUNT",
-                    "this invitation was sent to another email address; sign in with that address to answer it",
-                ));
-            }
-            found
-        }
+        Which::Token(token) => sent_to(
+            store::invitations::find_by_token(&mut tx, &token_hash(token.trim())).await?,
+            user,
+        )?,
         Which::Id(id) => store::invitations::get_for_email(&mut tx, &user.email, id)
             .await
             .or_not_found("INVITATION_NOT_FOUND", "invitation")?,
@@ -377,6 +374,27 @@ pub async fn answer(
     }
     tracing::info!(tenant_id = %tenant, invitation_id = %id, user_id = %user.id, ?answer, "invitation answered");
     InvitationView::new(answered, now)
+}
+
+/// The invitation found by a link, if it was sent to `user`: a link is only for the
+/// account with the invited email (whoever else holds it gets a 403 that says so).
+fn sent_to(found: Option<Invitation>, user: &User) -> Result<Invitation, ApiError> {
+    let found = found.ok_or_else(|| ApiError::not_found("INVITATION_NOT_FOUND", "invitation"))?;
+    if found.email != user.email {
+        return Err(ApiError::forbidden(
+            "INVITATION_FOR_ANOTHER_ACCOUNT",
+            "this invitation was sent to another email address; sign in with that address to answer it",
+        ));
+    }
+    Ok(found)
+}
+
+/// The invitation of a mailed link, in any state, for the account it was sent to (the
+/// page the link opens shows it before the invitee answers).
+pub async fn by_link(app: &App, user: &User, token: &str) -> Result<InvitationView, ApiError> {
+    let mut conn = app.store.conn().await?;
+    let found = store::invitations::find_by_token(&mut conn, &token_hash(token.trim())).await?;
+    InvitationView::new(sent_to(found, user)?, Utc::now())
 }
 
 /// Body of accepting by link.
