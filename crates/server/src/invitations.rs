@@ -333,7 +333,9 @@ pub async fn answer(
                 },
                 other => other.into(),
             })?;
-            store::invitations::mark_accepted(&mut tx, &id, &user.user_id(), &now_text).await?;
+            store::invitations::mark_accepted(&mut tx, &id, &user.user_id(), &now_text)
+                .await
+                .map_err(answered_meanwhile)?;
             (
                 "member.joined",
                 "tenant_members",
@@ -342,7 +344,9 @@ pub async fn answer(
             )
         }
         Answer::Decline => {
-            store::invitations::mark_declined(&mut tx, &id, &user.user_id(), &now_text).await?;
+            store::invitations::mark_declined(&mut tx, &id, &user.user_id(), &now_text)
+                .await
+                .map_err(answered_meanwhile)?;
             (
                 "invitation.declined",
                 "tenant_invitations",
@@ -374,6 +378,19 @@ pub async fn answer(
     }
     tracing::info!(tenant_id = %tenant, invitation_id = %id, user_id = %user.id, ?answer, "invitation answered");
     InvitationView::new(answered, now)
+}
+
+/// A pending invitation that stopped being pending between reading and writing it (a
+/// PostgreSQL race: answered twice at once, or revoked meanwhile).
+fn answered_meanwhile(err: StoreError) -> ApiError {
+    match err {
+        StoreError::NotFound => ApiError::Conflict {
+            code: "INVITATION_ANSWERED",
+            field: None,
+            message: "this invitation was answered or withdrawn meanwhile; reload to see it".into(),
+        },
+        other => other.into(),
+    }
 }
 
 /// The invitation found by a link, if it was sent to `user`: a link is only for the
