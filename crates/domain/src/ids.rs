@@ -52,6 +52,8 @@ uuid_id!(
     UserId,
     /// A personal API token.
     ApiTokenId,
+    /// An invitation to join a farm.
+    InvitationId,
     /// A printer (its global id; farms also number their printers 1, 2, 3 ...).
     PrinterId,
 );

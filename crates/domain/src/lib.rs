@@ -6,6 +6,7 @@
 pub mod account;
 pub mod dispatch;
 pub mod ids;
+pub mod invitation;
 pub mod jobs;
 pub mod membership;
 pub mod printers;
@@ -14,6 +15,6 @@ pub mod stock;
 pub mod time;
 pub mod validation;
 
-pub use ids::{ApiTokenId, PrinterId, TenantId, UserId};
+pub use ids::{ApiTokenId, InvitationId, PrinterId, TenantId, UserId};
 pub use role::Role;
 pub use validation::{FieldError, Invalid};

@@ -9,7 +9,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, dead_letters, files, health, hubs, jobs, members, printers, production, tenants,
+    auth, dead_letters, files, health, hubs, invitations, jobs, members, printers, production,
+    tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -152,8 +153,17 @@ fn routes() -> Routes {
         .add(M::GET, "/api/v1/tenants/{tenant_id}/audit-log", FarmPath(Role::Admin), "The farm's audit log", tenants::audit_log)
         .query(PAGING)
         .add(M::GET, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Viewer), "The farm's members", members::list)
-        .add(M::POST, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Admin), "Invite a member by email", members::invite)
+        .add(M::POST, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Admin), "Invite someone by email (a pending invitation, mailed; they join by accepting)", invitations::invite)
         .example(json!({"email": "bob@example.com", "role": "operator"}))
+        .add(M::GET, "/api/v1/tenants/{tenant_id}/invitations", FarmPath(Role::Admin), "The farm's pending invitations", invitations::list_for_farm)
+        .add(M::DELETE, "/api/v1/tenants/{tenant_id}/invitations/{invitation_id}", FarmPath(Role::Admin), "Revoke a pending invitation", invitations::revoke)
+        .add(M::GET, "/api/v1/invitations", Signed, "My pending invitations (sent to my email)", invitations::mine)
+        .add(M::POST, "/api/v1/invitations/accept", Signed, "Accept the invitation of a mailed link (as the account it was sent to)", invitations::accept_by_token)
+        .example(json!({"token": "from-the-mail"}))
+        .add(M::POST, "/api/v1/invitations/{invitation_id}/accept", Signed, "Accept one of my invitations: join the farm", invitations::accept)
+        .example(json!({}))
+        .add(M::POST, "/api/v1/invitations/{invitation_id}/decline", Signed, "Decline one of my invitations", invitations::decline)
+        .example(json!({}))
         .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
         .example(json!({"role": "viewer"}))
         .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)

@@ -56,6 +56,14 @@ pub enum ApiError {
         /// For a person.
         message: String,
     },
+    /// 410: the thing existed but is no more (an expired, declined or revoked invitation).
+    #[error("{message}")]
+    Gone {
+        /// Machine-readable code.
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
     /// 413: the body is larger than allowed.
     #[error("request body is larger than the {limit} bytes allowed")]
     PayloadTooLarge {
@@ -128,6 +136,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } | ApiError::FormTooLarge(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -146,7 +155,8 @@ impl ApiError {
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
-            | ApiError::Conflict { code, .. } => code,
+            | ApiError::Conflict { code, .. }
+            | ApiError::Gone { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::FormTooLarge(_) => "FORM_TOO_LARGE",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",

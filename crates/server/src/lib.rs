@@ -15,6 +15,7 @@ pub mod file_store;
 pub mod files;
 pub mod health;
 pub mod hubs;
+pub mod invitations;
 pub mod jobs;
 pub mod links;
 pub mod live_socket;

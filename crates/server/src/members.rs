@@ -1,5 +1,6 @@
-//! Farm members: list, invite by email, change role, remove — with the owner/admin
-//! rules of `domain::membership`, each change written to the audit log.
+//! Farm members: list, change role, remove — with the owner/admin rules of
+//! `domain::membership`, each change written to the audit log. Inviting is in
+//! `invitations`: a member joins by accepting.
 
 use crate::app::App;
 use crate::audit::Change;
@@ -8,17 +9,11 @@ use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiPath, ClientInfo};
 use axum::extract::State;
-use chrono::Duration;
 use domain::membership::{self, MembershipError};
-use domain::validation::{Email, PersonName};
 use domain::{Invalid, Role, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::StoreError;
 use store::members::Member as MemberRow;
-
-/// How long an invitation link to set a password works.
-const INVITE_LIFETIME: Duration = Duration::days(7);
 
 impl From<MembershipError> for ApiError {
     fn from(err: MembershipError) -> Self {
@@ -52,113 +47,9 @@ pub async fn list(
     ))
 }
 
-/// Body of an invitation.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct InviteBody {
-    email: String,
-    role: Option<String>,
-    #[serde(alias = "full_name")]
-    name: Option<String>,
-}
-
 fn parse_role(field: &str, raw: &str) -> Result<Role, Invalid> {
     raw.parse::<Role>()
         .map_err(|e| Invalid::field(field, e.to_string()))
-}
-
-/// POST /api/v1/tenants/{tenant_id}/members — adds someone by email (admins).
-///
-/// An existing account is added and told by mail; an unknown email gets an account
-/// without a password and a link (7 days) to set one.
-pub async fn invite(
-    State(app): State<App>,
-    member: Member<roles::Admin>,
-    client: ClientInfo,
-    ApiJson(body): ApiJson<InviteBody>,
-) -> ApiResult<MemberRow> {
-    let mut invalid = Invalid::default();
-    let email = invalid.take(Email::parse("email", &body.email));
-    let role = invalid.take(parse_role(
-        "role",
-        body.role.as_deref().unwrap_or("operator"),
-    ));
-    let name = match &body.name {
-        Some(n) => invalid.take(PersonName::parse("name", n)),
-        None => None,
-    };
-    invalid.into_result()?;
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(ApiError::field("email", "email is required"));
-    };
-    membership::check_invite(member.role, role)?;
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    let tenant = store::tenants::get(&mut tx, &member.tenant).await?;
-    let (user, is_new) = match store::users::find_by_email(&mut tx, email.as_str()).await? {
-        Some((user, _)) => (user, false),
-        None => {
-            let fallback = email
-                .as_str()
-                .split('@')
-                .next()
-                .unwrap_or("member")
-                .to_string();
-            let full_name = name.map(|n| n.to_string()).unwrap_or(fallback);
-            (
-                store::users::create(&mut tx, email.as_str(), &full_name, None, &now).await?,
-                true,
-            )
-        }
-    };
-    store::members::add(
-        &mut tx,
-        &member.tenant,
-        &user.user_id(),
-        role,
-        Some(&member.user.user_id()),
-        &now,
-    )
-    .await
-    .map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "ALREADY_A_MEMBER",
-            field: Some("email".into()),
-            message: format!("{email} is already a member of this farm"),
-        },
-        other => other.into(),
-    })?;
-    let added = store::members::get(&mut tx, &member.tenant, &user.user_id()).await?;
-    let change = Change {
-        action: "member.invited",
-        table: "tenant_members",
-        record: &added.id,
-        old: None,
-        new: Some(json!({ "user_id": user.id, "email": user.email, "role": role })),
-    };
-    member.audit(&mut tx, &client, change, &now).await?;
-    let text = if is_new {
-        let link =
-            crate::auth::routes::issue_reset_link(&app, &mut tx, &user, INVITE_LIFETIME, None)
-                .await?;
-        format!(
-            "Hello,\n\n{} invited you to the farm \"{}\" on PrintFarm as {role}.\nChoose your password within 7 days with this link:\n\n{link}\n",
-            member.user.full_name, tenant.company_name
-        )
-    } else {
-        format!(
-            "Hello {},\n\n{} added you to the farm \"{}\" on PrintFarm as {role}.\nSign in as usual to see it.\n",
-            user.full_name, member.user.full_name, tenant.company_name
-        )
-    };
-    tx.commit().await?;
-    app.auth_cache.forget_role(&member.tenant, &user.user_id());
-    tracing::info!(tenant_id = %member.tenant, user_id = %user.id, %role, "member invited");
-    let subject = format!("You are invited to {} on PrintFarm", tenant.company_name);
-    if let Err(err) = app.mailer.send(&user.email, &subject, text).await {
-        tracing::error!(tenant_id = %member.tenant, user_id = %user.id, error = %err, "could not send the invitation");
-    }
-    Ok(Envelope::created(added))
 }
 
 /// Body of a role change.

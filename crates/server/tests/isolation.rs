@@ -64,6 +64,9 @@ async fn every_route_keeps_farms_apart() {
     // Farm B's things, which Alice must never reach.
     let carol = app.signed_up("carol").await;
     app.add_member(&bob, &farm_b, &carol, "operator").await;
+    let bobs_invitation = app
+        .invite(&bob, &farm_b, "dave@example.com", "viewer")
+        .await;
     let bobs_token = app
         .post(
             "/api/v1/auth/api-tokens",
@@ -175,6 +178,10 @@ async fn every_route_keeps_farms_apart() {
             bobs_printer.data()["id"].as_str().unwrap().to_string(),
         ),
         ("user_id", carol.id.clone()),
+        (
+            "invitation_id",
+            bobs_invitation["id"].as_str().unwrap().to_string(),
+        ),
         (
             "token_id",
             bobs_token.data()["api_token"]["id"]
@@ -357,4 +364,12 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     assert_eq!(members.data().as_array().unwrap().len(), 2);
+    let invitations = app
+        .get(
+            &format!("/api/v1/tenants/{farm_b}/invitations"),
+            &bob.token,
+            None,
+        )
+        .await;
+    assert_eq!(invitations.data()[0]["status"], "pending");
 }

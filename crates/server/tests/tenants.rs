@@ -1,8 +1,9 @@
-//! Farms and their members: the owner/admin rules, invitations, the hub token and the audit log.
+//! Farms and their members: the owner/admin rules, inviting, the hub token and the audit log
+//! (the invitee's side is in `invitations.rs`).
 
 mod common;
 
-use common::{As, PASSWORD, TestApp, token_in};
+use common::{As, PASSWORD, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -147,63 +148,6 @@ async fn only_admins_rename_a_farm() {
 }
 
 #[tokio::test]
-async fn an_invited_stranger_sets_a_password_from_the_mail_and_sees_the_farm() {
-    let app = TestApp::spawn().await;
-    let (owner, farm) = app.signed_up_owner("olga").await;
-    let invited = app
-        .post(
-            &format!("/api/v1/tenants/{farm}/members"),
-            &owner.token,
-            None,
-            json!({ "email": "New.Hire@Example.com", "role": "operator", "name": "New Hire" }),
-        )
-        .await;
-    invited.expect(201);
-    assert_eq!(invited.data()["email"], "new.hire@example.com");
-    assert_eq!(invited.data()["role"], "operator");
-    assert_eq!(invited.data()["invited_by"], owner.id.as_str());
-    assert!(invited.data()["accepted_at"].is_null());
-
-    // No password yet: signing in fails like any wrong password.
-    app.sign_in("new.hire@example.com", PASSWORD)
-        .await
-        .expect(401);
-
-    let mail = app.mail_to("new.hire@example.com").await;
-    assert!(mail.contains("olga farm"), "{mail}");
-    let token = token_in(&mail);
-    app.call(
-        Method::POST,
-        "/api/v1/auth/reset-password",
-        As::Nobody,
-        None,
-        Some(json!({ "token": token, "newPassword": "my own passphrase" })),
-    )
-    .await
-    .expect(200);
-    let signed_in = app
-        .sign_in("new.hire@example.com", "my own passphrase")
-        .await;
-    signed_in.expect(200);
-    let hire_token = signed_in.data()["token"].as_str().unwrap();
-    let farms = app.get("/api/v1/tenants", hire_token, None).await;
-    assert_eq!(farms.data()[0]["id"], farm.as_str());
-    assert_eq!(farms.data()[0]["role"], "operator");
-    let members = app
-        .get(&format!("/api/v1/tenants/{farm}/members"), hire_token, None)
-        .await;
-    let hire = members
-        .data()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "new.hire@example.com")
-        .unwrap()
-        .clone();
-    assert!(hire["accepted_at"].is_string());
-}
-
-#[tokio::test]
 async fn inviting_checks_email_role_and_duplicates() {
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("olga").await;
@@ -231,7 +175,7 @@ async fn inviting_checks_email_role_and_duplicates() {
     twice.expect(409);
     assert_eq!(twice.code(), "ALREADY_A_MEMBER");
     let told = app.mail_to(&bob.email).await;
-    assert!(told.contains("added you to the farm"), "{told}");
+    assert!(told.contains("invited you to the farm"), "{told}");
 }
 
 #[tokio::test]
@@ -380,6 +324,7 @@ async fn membership_changes_are_written_to_the_audit_log() {
         [
             "member.removed",
             "member.role_changed",
+            "member.joined",
             "member.invited",
             "tenant.created"
         ]

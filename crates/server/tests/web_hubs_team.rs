@@ -313,6 +313,101 @@ async fn the_team_page_lists_members_with_roles_and_the_users_tokens_never_their
 }
 
 #[tokio::test]
+async fn an_invitation_waits_on_the_team_pages_and_its_mailed_link_lets_only_its_account_join() {
+    let app = TestApp::spawn().await;
+    let (ada, farm) = app.signed_up_owner("ada").await;
+    let invitation = app.invite(&ada, &farm, "bo@example.com", "operator").await;
+    let id = invitation["id"].as_str().expect("invitation id");
+    let token = token_in(&app.mail_to("bo@example.com").await);
+    let link = format!("/invitations/accept?token={token}");
+
+    // Ada sees it waiting for an answer, with a way to take it back.
+    let admin = signed_in(&app, &ada).await;
+    admin
+        .get("/team")
+        .await
+        .expect(200)
+        .shows("Invitations waiting for an answer")
+        .shows("<th scope=\"row\">bo@example.com</th>")
+        .shows(&format!(r#"id="invitation-{id}-revoke""#));
+    admin
+        .get("/team/invitations")
+        .await
+        .expect(200)
+        .shows("bo@example.com");
+
+    // The link asks a visitor to sign in first, and comes back to itself.
+    let page = Browser::new(&app).get(&link).await;
+    page.expect(303);
+    assert!(
+        page.location().starts_with("/sign-in?next="),
+        "{}",
+        page.location()
+    );
+
+    // Bo signs up with the invited email; his team page offers the invitation.
+    let (bo, _) = app.signed_up_owner("bo").await;
+    let browser = signed_in(&app, &bo).await;
+    browser
+        .get("/team")
+        .await
+        .expect(200)
+        .shows("Invitations for you")
+        .shows("<strong>ada farm</strong> as Operator")
+        .shows(&format!(r#"id="invitation-{id}-accept""#))
+        .shows(&format!(r#"id="invitation-{id}-decline""#));
+
+    // Someone else holding the link can neither see nor use it.
+    let (cy, _) = app.signed_up_owner("cy").await;
+    let other = signed_in(&app, &cy).await;
+    other
+        .get(&link)
+        .await
+        .expect(403)
+        .shows("another email address");
+    other
+        .post(
+            "/invitations/accept",
+            &[("token", &token), ("answer", "accept")],
+        )
+        .await
+        .expect(403);
+
+    // Bo opens the link and accepts: Ada's farm opens, in his switcher.
+    browser
+        .get(&link)
+        .await
+        .expect(200)
+        .shows("<strong>ada farm</strong>")
+        .shows(r#"id="invitation-accept""#);
+    let accepted = browser
+        .post(
+            "/invitations/accept",
+            &[("token", &token), ("answer", "accept")],
+        )
+        .await;
+    accepted.expect(303);
+    assert_eq!(accepted.location(), "/");
+    browser
+        .get("/team")
+        .await
+        .expect(200)
+        .shows(&format!(r#"<option value="{farm}" selected>"#))
+        .shows(&format!(
+            r#"<tr data-user-id="{}" data-role="operator">"#,
+            bo.id
+        ));
+    let again = browser.get(&link).await;
+    again.expect(200).shows("accepted already");
+    assert!(!again.body.contains("invitation-accept"));
+    admin
+        .get("/team/invitations")
+        .await
+        .expect(200)
+        .shows("No invitation is waiting for an answer.");
+}
+
+#[tokio::test]
 async fn forgetting_a_password_answers_the_same_for_any_email_and_mails_only_the_account() {
     let app = TestApp::spawn().await;
     let (ada, _) = app.signed_up_owner("ada").await;

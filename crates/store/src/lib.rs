@@ -15,6 +15,7 @@ pub mod finished_goods;
 pub mod handled;
 pub mod health;
 pub mod hubs;
+pub mod invitations;
 pub mod jobs;
 pub mod members;
 pub mod passwords;

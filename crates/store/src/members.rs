@@ -23,7 +23,7 @@ pub struct Member {
     pub invited_by: Option<String>,
     /// When they were invited.
     pub invited_at: Option<String>,
-    /// When they accepted (set a password or signed in after the invitation).
+    /// When they joined (accepted the invitation; owners: when they made the farm).
     pub accepted_at: Option<String>,
     /// 1 while the membership counts.
     pub is_active: i64,
@@ -50,32 +50,41 @@ macro_rules! select {
     };
 }
 
-/// Adds `user` to the farm with `role`; `Conflict { field: "email" }` if already a member.
+/// Who invited a member, and when (the invitation they accepted).
+#[derive(Debug, Clone, Copy)]
+pub struct Invited<'a> {
+    /// The admin who invited.
+    pub by: Option<&'a UserId>,
+    /// When they were invited.
+    pub at: &'a str,
+}
+
+/// Adds `user` to the farm with `role`, accepted `now` (after an invitation, when
+/// `invited` says by whom); `Conflict { field: "email" }` if already a member.
 pub async fn add(
     conn: &mut Conn,
     tenant: &TenantId,
     user: &UserId,
     role: Role,
-    invited_by: Option<&UserId>,
+    invited: Option<Invited<'_>>,
     now: &str,
-) -> StoreResult<()> {
-    let accepted_at = invited_by.is_none().then_some(now);
+) -> StoreResult<String> {
+    let id = crate::new_id();
     let result = sqlx::query(
         "INSERT INTO tenant_members (id, tenant_id, user_id, role, invited_by, invited_at, accepted_at, is_active, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $7, $7)",
     )
-    .bind(crate::new_id())
+    .bind(&id)
     .bind(tenant.as_str())
     .bind(user.as_str())
     .bind(role.as_str())
-    .bind(invited_by.map(UserId::as_str))
-    .bind(invited_by.map(|_| now))
-    .bind(accepted_at)
+    .bind(invited.and_then(|i| i.by).map(UserId::as_str))
+    .bind(invited.map(|i| i.at))
     .bind(now)
     .execute(&mut *conn)
     .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(id),
         // The only unique key a client can hit here is (tenant_id, user_id): the person is in already.
         Err(e) => match StoreError::from(e) {
             StoreError::Conflict { .. } => Err(StoreError::Conflict {
@@ -84,6 +93,19 @@ pub async fn add(
             other => Err(other),
         },
     }
+}
+
+/// Whether the account with `email` is an active member of the farm.
+pub async fn has_email(conn: &mut Conn, tenant: &TenantId, email: &str) -> StoreResult<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT CAST(1 AS BIGINT) FROM tenant_members m JOIN users u ON u.id = m.user_id
+         WHERE m.tenant_id = $1 AND u.email = $2 AND m.is_active = 1",
+    )
+    .bind(tenant.as_str())
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// The active members of a farm, owners first, then by name.

@@ -547,11 +547,15 @@ pub async fn reset_password(
     Ok(Envelope::ok(json!({ "status": true })))
 }
 
-/// GET /api/v1/auth/me — the signed-in user with their farms (a convenience for scripts).
+/// GET /api/v1/auth/me — the signed-in user with their farms and pending invitations
+/// (a convenience for scripts).
 pub async fn me(State(app): State<App>, AuthUser(auth): AuthUser) -> ApiResult<Value> {
-    let mut conn = app.store.conn().await?;
-    let farms = store::tenants::list_for_user(&mut conn, &auth.user.user_id()).await?;
+    let farms = {
+        let mut conn = app.store.conn().await?;
+        store::tenants::list_for_user(&mut conn, &auth.user.user_id()).await?
+    };
+    let invitations = crate::invitations::pending_for(&app, &auth.user).await?;
     Ok(Envelope::ok(
-        json!({ "user": UserView::from(&auth.user), "tenants": farms }),
+        json!({ "user": UserView::from(&auth.user), "tenants": farms, "invitations": invitations }),
     ))
 }

@@ -19,6 +19,7 @@ pub mod assets;
 pub mod chart;
 pub mod files;
 pub mod hubs;
+pub mod invitations;
 pub mod jobs;
 pub mod overview;
 pub mod printers;
@@ -84,6 +85,7 @@ pub fn router() -> Router<App> {
         .merge(files::routes())
         .merge(hubs::routes())
         .merge(team::routes())
+        .merge(invitations::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -1,4 +1,5 @@
-//! The team pages: members (invite, roles, remove), personal API tokens, and the
+//! The team pages: members (invite, roles, remove), invitations (the farm's, for its
+//! admins to revoke; the user's own, to accept or decline), personal API tokens, and the
 //! password reset pages for visitors.
 //!
 //! Member and token changes are forms and buttons that call the JSON API (`live.js`), so
@@ -12,6 +13,7 @@ use crate::app::App;
 use crate::auth::routes::{ForgetBody, ResetBody, forget_password, reset_password};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientInfo};
+use crate::invitations::{self, InvitationView};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -19,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use domain::invitation::State as InvitationState;
 use domain::membership;
 use domain::{Role, TenantId};
 use serde::Deserialize;
@@ -31,6 +34,8 @@ pub fn routes() -> Router<App> {
         .route("/team", get(page))
         .route("/team/members", get(members_fragment))
         .route("/team/tokens", get(tokens_fragment))
+        .route("/team/invitations", get(farm_invitations_fragment))
+        .route("/team/invitations/mine", get(my_invitations_fragment))
         .route("/forgot-password", get(forgot_page).post(forgot_password))
         .route("/reset-password", get(reset_page).post(set_password))
 }
@@ -182,6 +187,61 @@ impl TokenView {
     }
 }
 
+/// An invitation as the team page shows it.
+pub struct InvitationRow {
+    /// Its id (the API's path).
+    pub id: String,
+    /// The invited address.
+    pub email: String,
+    /// The farm's name.
+    pub farm_name: String,
+    /// The role on accepting, in words.
+    pub role_name: &'static str,
+    /// Who invited.
+    pub invited_by: String,
+    /// Until when it works.
+    pub expires: String,
+    /// Past its expiry: only revoking (or inviting again) is left.
+    pub expired: bool,
+}
+
+impl InvitationRow {
+    fn new(view: InvitationView) -> InvitationRow {
+        InvitationRow {
+            expires: day_time(&view.expires_at),
+            expired: view.status == InvitationState::Expired,
+            role_name: view.role.parse::<Role>().map(role_name).unwrap_or("Member"),
+            invited_by: view
+                .invited_by_name
+                .unwrap_or_else(|| "An admin".to_string()),
+            id: view.id,
+            email: view.email,
+            farm_name: view.tenant_name,
+        }
+    }
+}
+
+/// The farm's pending invitations, for an admin (nobody else sees them).
+async fn load_farm_invitations(
+    app: &App,
+    member: &FarmPage,
+) -> Result<Vec<InvitationRow>, PageError> {
+    if !member.role.at_least(Role::Admin) {
+        return Ok(Vec::new());
+    }
+    let views = invitations::pending_in(app, &member.tenant).await?;
+    Ok(views.into_iter().map(InvitationRow::new).collect())
+}
+
+/// The invitations waiting for the user's own answer.
+async fn load_my_invitations(
+    app: &App,
+    user: &store::users::User,
+) -> Result<Vec<InvitationRow>, PageError> {
+    let views = invitations::pending_for(app, user).await?;
+    Ok(views.into_iter().map(InvitationRow::new).collect())
+}
+
 /// What the members table needs.
 async fn load_members(app: &App, tenant: &TenantId) -> Result<Vec<MemberRow>, PageError> {
     let mut conn = app.store.conn().await?;
@@ -220,6 +280,8 @@ struct TeamPage {
     admin: bool,
     members: Vec<MemberView>,
     invite_roles: Vec<RoleChoice>,
+    pending: Vec<InvitationRow>,
+    mine: Vec<InvitationRow>,
     tokens: Vec<TokenView>,
 }
 
@@ -227,6 +289,8 @@ struct TeamPage {
 pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
     let rows = load_members(&app, &member.tenant).await?;
     let tokens = load_tokens(&app, &member.user.user_id()).await?;
+    let pending = load_farm_invitations(&app, &member).await?;
+    let mine = load_my_invitations(&app, &member.user).await?;
     let layout = member.layout(Section::Team, "Team");
     Ok(html(
         StatusCode::OK,
@@ -235,6 +299,8 @@ pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, 
             admin: member.role.at_least(Role::Admin),
             members: member_views(&rows, member.role, &member.user.id),
             invite_roles: invite_choices(member.role),
+            pending,
+            mine,
             tokens,
             layout,
         },
@@ -262,6 +328,47 @@ pub async fn members_fragment(
             members: member_views(&rows, member.role, &member.user.id),
         },
     ))
+}
+
+/// The farm's pending invitations alone.
+#[derive(Template)]
+#[template(path = "team_invitations.html", whitespace = "minimize")]
+struct FarmInvitationsFragment {
+    farm_id: String,
+    pending: Vec<InvitationRow>,
+}
+
+/// GET /team/invitations — the farm's pending invitations (admins), for the script after
+/// an invitation is sent or revoked.
+pub async fn farm_invitations_fragment(
+    State(app): State<App>,
+    member: FarmPage,
+) -> Result<Response, PageError> {
+    let pending = load_farm_invitations(&app, &member).await?;
+    Ok(html(
+        StatusCode::OK,
+        &FarmInvitationsFragment {
+            farm_id: member.tenant.to_string(),
+            pending,
+        },
+    ))
+}
+
+/// The user's own invitations alone.
+#[derive(Template)]
+#[template(path = "team_my_invitations.html", whitespace = "minimize")]
+struct MyInvitationsFragment {
+    mine: Vec<InvitationRow>,
+}
+
+/// GET /team/invitations/mine — the invitations waiting for the user's answer, for the
+/// script after one is declined.
+pub async fn my_invitations_fragment(
+    State(app): State<App>,
+    user: PageUser,
+) -> Result<Response, PageError> {
+    let mine = load_my_invitations(&app, &user.caller.user).await?;
+    Ok(html(StatusCode::OK, &MyInvitationsFragment { mine }))
 }
 
 /// The tokens table alone.

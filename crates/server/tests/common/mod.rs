@@ -282,16 +282,34 @@ impl TestApp {
         .await
     }
 
-    /// Adds `member` to `farm` with `role` (as the farm's admin `admin`).
+    /// `admin` invites `email` to `farm` as `role`; returns the pending invitation.
+    pub async fn invite(&self, admin: &Account, farm: &str, email: &str, role: &str) -> Value {
+        let invited = self
+            .post(
+                &format!("/api/v1/tenants/{farm}/members"),
+                &admin.token,
+                None,
+                json!({ "email": email, "role": role }),
+            )
+            .await;
+        invited.expect(201);
+        assert_eq!(invited.data()["status"], "pending");
+        invited.data().clone()
+    }
+
+    /// Adds `member` to `farm` with `role`: the farm's admin `admin` invites their email,
+    /// and they accept the invitation from their list.
     pub async fn add_member(&self, admin: &Account, farm: &str, member: &Account, role: &str) {
+        let invitation = self.invite(admin, farm, &member.email, role).await;
+        let id = invitation["id"].as_str().expect("invitation id");
         self.post(
-            &format!("/api/v1/tenants/{farm}/members"),
-            &admin.token,
+            &format!("/api/v1/invitations/{id}/accept"),
+            &member.token,
             None,
-            json!({ "email": member.email, "role": role }),
+            json!({}),
         )
         .await
-        .expect(201);
+        .expect(200);
     }
 
     /// Registers a hub named `name` in `farm` (as its admin); returns its id and its secret.
