@@ -65,7 +65,135 @@ pub(crate) fn parse_project(bytes: &[u8]) -> Result<ProjectSettings, ThreeMfErro
 pub(crate) struct PlateJson {
     bed_type: Option<Value>,
     nozzle_diameter: Option<Value>,
-    bbox_objects: Option<Value>,
+    /// Only the objects' names are kept: a plate of many objects has a plate JSON of tens of
+    /// MB, which as a `Value` tree took ~460 MB to read.
+    #[serde(default)]
+    bbox_objects: ObjectNames,
+}
+
+/// The `name` of each element of `bbox_objects`; anything else in it is skipped unread.
+#[derive(Debug, Default)]
+struct ObjectNames(Vec<String>);
+
+impl<'de> Deserialize<'de> for ObjectNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NamesVisitor)
+    }
+}
+
+/// Reads a list of objects for their names; a value that is no list has none.
+struct NamesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NamesVisitor {
+    type Value = ObjectNames;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ObjectNames, A::Error> {
+        let mut names = Vec::new();
+        while let Some(NameOf(name)) = seq.next_element()? {
+            names.extend(name);
+        }
+        Ok(ObjectNames(names))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ObjectNames, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<ObjectNames, E> {
+        Ok(ObjectNames::default())
+    }
+}
+
+/// One element of `bbox_objects`: its `name` (a string, or the first of a list), if any.
+struct NameOf(Option<String>);
+
+impl<'de> Deserialize<'de> for NameOf {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ElementVisitor;
+        impl<'de> serde::de::Visitor<'de> for ElementVisitor {
+            type Value = NameOf;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NameOf, A::Error> {
+                let mut name = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "name" && name.is_none() {
+                        name = first_string(&map.next_value::<Value>()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(NameOf(name))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<NameOf, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(NameOf(None))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<NameOf, E> {
+                Ok(NameOf(None))
+            }
+        }
+        deserializer.deserialize_any(ElementVisitor)
+    }
 }
 
 impl PlateJson {
@@ -83,13 +211,7 @@ impl PlateJson {
     }
     /// Names from `bbox_objects`, a fallback when slice_info lists none.
     pub(crate) fn object_names(&self) -> Vec<String> {
-        let Some(Value::Array(items)) = &self.bbox_objects else {
-            return Vec::new();
-        };
-        items
-            .iter()
-            .filter_map(|o| o.get("name").and_then(first_string))
-            .collect()
+        self.bbox_objects.0.clone()
     }
 }
 
@@ -138,5 +260,33 @@ fn strings(v: &Value) -> Vec<String> {
             .collect(),
         Value::String(s) => vec![s.clone()],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plate_json_keeps_only_its_objects_names_whatever_else_it_holds() {
+        let plate = parse_plate(
+            "Metadata/plate_1.json",
+            br#"{"bed_type":"textured_plate","nozzle_diameter":0.4000000059604645,
+                 "bbox_objects":[{"area":1.5,"bbox":[1,2,3,4],"name":"bracket.stl","id":1},
+                                 {"id":2},{"name":["hinge.stl"]},7,"x",[1,2]]}"#,
+        )
+        .unwrap();
+        assert_eq!(plate.object_names(), vec!["bracket.stl", "hinge.stl"]);
+        assert_eq!(plate.bed_type().as_deref(), Some("textured_plate"));
+        assert_eq!(plate.nozzle_diameter(), Some(0.4));
+        for odd in [
+            r#"{"bbox_objects":{"a":1}}"#,
+            r#"{"bbox_objects":null}"#,
+            r#"{"bbox_objects":3}"#,
+            "{}",
+        ] {
+            let plate = parse_plate("Metadata/plate_1.json", odd.as_bytes()).unwrap();
+            assert!(plate.object_names().is_empty(), "{odd}");
+        }
     }
 }
