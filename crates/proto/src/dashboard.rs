@@ -52,10 +52,29 @@ pub enum ServerMessage {
         progress_percentage: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         printer_id: Option<String>,
+        /// The file's transfer to the printer, in percent (while it is sent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_progress: Option<i64>,
     },
     HubStatus {
         hub_id: String,
         is_online: bool,
+    },
+    /// A printer's record changed (bed cleared, maintenance, edits, order; `printer_id`
+    /// is absent when several changed): an addition to the original's messages.
+    PrinterUpdated {
+        printer_id: Option<String>,
+        change: String,
+    },
+    /// The farm's settings changed (an addition to the original's messages).
+    FarmUpdated {
+        company_name: String,
+        auto_dispatch: bool,
+    },
+    /// What a hub found when asked to look for printers.
+    PrinterDiscovered {
+        hub_id: String,
+        printers: Vec<crate::hub::DiscoveredPrinter>,
     },
     InventoryAlert {
         sku_id: String,
@@ -74,6 +93,18 @@ pub enum ServerMessage {
         reason: String,
     },
     Pong,
+}
+
+impl ServerMessage {
+    /// The printer the message is about, for subscriptions and per-printer coalescing.
+    pub fn printer_id(&self) -> Option<&str> {
+        match self {
+            ServerMessage::PrinterStatus(status) => Some(&status.printer_id),
+            ServerMessage::JobUpdate { printer_id, .. }
+            | ServerMessage::PrinterUpdated { printer_id, .. } => printer_id.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

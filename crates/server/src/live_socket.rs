@@ -3,12 +3,16 @@
 //! A browser authenticates with its session token within 30 s, then subscribes to
 //! printers (none named: all of the farm). Each connection has a bounded outbox written
 //! by its own task, so a slow browser never slows the hub path or other browsers.
-//! Printer statuses are coalesced per printer (the newest wins); any other message that
-//! finds the outbox full means the browser fell behind: it is told to resync and closed.
+//! Printer statuses are coalesced per printer (the newest wins), and a browser that fell
+//! behind on them takes the newest of each printer again: a burst of reports never forces a
+//! resync. Any other message that finds the outbox full, or that the farm's channel dropped
+//! before this browser read it, means the browser missed something: it is told to resync
+//! and closed.
 
 use crate::app::App;
 use crate::envelope::{ApiResult, Envelope};
 use crate::extract::{ApiQuery, SocketUpgrade};
+use crate::realtime::FarmSubscription;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::response::Response;
@@ -122,7 +126,7 @@ async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
         }
     };
     // Subscribe before answering, so nothing published after auth_success is missed.
-    let events = app.realtime.subscribe();
+    let events = app.realtime.subscribe(&tenant);
     if send(
         &mut sink,
         &ServerMessage::AuthSuccess {
@@ -274,30 +278,35 @@ impl Client {
     async fn follow(
         &mut self,
         app: &App,
-        mut events: broadcast::Receiver<Arc<crate::realtime::FarmEvent>>,
+        events: FarmSubscription,
         stream: &mut futures::stream::SplitStream<WebSocket>,
     ) {
+        let FarmSubscription {
+            mut statuses,
+            mut events,
+        } = events;
         loop {
             tokio::select! {
-                event = events.recv() => match event {
-                    Ok(event) if event.tenant == self.tenant => {
-                        let printer = event.printer_id.as_deref();
-                        match event.kind.as_str() {
-                            "printer_status" => {
-                                if self.follows(printer) {
-                                    self.outbox.put(printer.unwrap_or_default().to_string(), event.text.clone());
-                                }
-                            }
-                            "job_update" if !self.follows(printer) => {}
-                            _ => {
-                                if !self.queue(event.text.clone()) {
-                                    self.resync();
-                                    return;
-                                }
-                            }
+                status = statuses.recv() => match status {
+                    Ok(status) => {
+                        if let Some(printer) = status.printer_id().filter(|p| self.follows(Some(p))) {
+                            self.outbox.put(printer.to_string(), status.text.clone());
                         }
                     }
-                    Ok(_) => {}
+                    // Statuses are state: the newest of each printer replaces what was missed.
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.snapshot(app),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                event = events.recv() => match event {
+                    Ok(event) => {
+                        let printer = event.printer_id();
+                        let skip = matches!(event.message, ServerMessage::JobUpdate { .. })
+                            && !self.follows(printer);
+                        if !skip && !self.queue(event.text.clone()) {
+                            self.resync();
+                            return;
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         self.resync();
                         return;

@@ -669,7 +669,10 @@ pub async fn set_order(
 fn changed(app: &App, tenant: &TenantId, printer_id: Option<&str>, change: &'static str) {
     app.realtime.publish(
         tenant,
-        json!({ "type": "printer_updated", "printer_id": printer_id, "change": change }),
+        proto::dashboard::ServerMessage::PrinterUpdated {
+            printer_id: printer_id.map(str::to_string),
+            change: change.to_string(),
+        },
     );
 }
 

@@ -1,11 +1,17 @@
 //! Farm events for live clients: what happened in a farm, published once and fanned out
-//! to whoever listens (the dashboard socket, tests).
+//! to whoever follows that farm (the dashboard socket, the hubs page, tests).
+//!
+//! Events travel per farm, behind the [`FarmEvents`] trait (in one process, a pair of
+//! broadcast channels per farm; with several nodes, a bus plugs in behind the same calls).
+//! Printer statuses and other events go on separate channels: a status is state (the newest
+//! wins), so a listener that fell behind on statuses takes the newest of each printer again
+//! instead of being told to resync; only the other events, which are few, can force one.
 
 use axum::extract::ws::Utf8Bytes;
 use domain::TenantId;
-use serde_json::Value;
+use proto::dashboard::ServerMessage;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
 /// The read buffer of each hub and dashboard socket. The default (128 KiB) is allocated
@@ -13,36 +19,139 @@ use tokio::sync::broadcast;
 /// (larger ones still arrive whole), and 5,000 hub sockets held 840 MiB with the default.
 pub const SOCKET_READ_BUFFER: usize = 8 * 1024;
 
-/// How many events a slow listener may fall behind before it misses some (and must resync).
-const BACKLOG: usize = 1024;
+/// Events other than statuses a slow listener may fall behind by before it must resync.
+const EVENT_BACKLOG: usize = 1024;
+/// Statuses a slow listener may fall behind by before it takes a fresh snapshot.
+const STATUS_BACKLOG: usize = 4096;
 
-/// One event of one farm: a dashboard message (`{"type": ..., ...}`). Listeners share one
-/// copy (`Arc`), serialised once: a farm with a thousand dashboards still builds each
-/// message one time.
+/// One event of one farm, serialised once: a farm with a thousand dashboards still builds
+/// each message one time, and every listener shares the copy (`Arc`).
 #[derive(Debug)]
 pub struct FarmEvent {
     /// The farm it belongs to.
     pub tenant: TenantId,
-    /// The message's `type`.
-    pub kind: String,
-    /// The printer it is about, if any (for subscriptions and per-printer coalescing).
-    pub printer_id: Option<String>,
-    /// The message as clients receive it.
-    pub message: Value,
+    /// The message.
+    pub message: ServerMessage,
     /// The message as text, as it goes out on the socket.
     pub text: Utf8Bytes,
 }
 
-/// The in-process publisher of farm events, and the printers' latest live status.
-#[derive(Debug)]
+impl FarmEvent {
+    /// The event of `message` in `tenant`.
+    pub fn new(tenant: TenantId, message: ServerMessage) -> FarmEvent {
+        let text = serde_json::to_string(&message).unwrap_or_default().into();
+        FarmEvent {
+            tenant,
+            message,
+            text,
+        }
+    }
+
+    /// The printer it is about, if any.
+    pub fn printer_id(&self) -> Option<&str> {
+        self.message.printer_id()
+    }
+
+    /// Whether it is a printer status (state: the newest wins).
+    pub fn is_status(&self) -> bool {
+        matches!(self.message, ServerMessage::PrinterStatus(_))
+    }
+}
+
+/// A listener of one farm: its statuses and its other events.
+pub struct FarmSubscription {
+    /// Printer statuses (on lag: take the newest of each printer again).
+    pub statuses: broadcast::Receiver<Arc<FarmEvent>>,
+    /// Every other event (on lag: resync).
+    pub events: broadcast::Receiver<Arc<FarmEvent>>,
+}
+
+/// Publishing and following a farm's events: in one process, channels; with several
+/// nodes, a message bus (each node forwards to its own listeners).
+pub trait FarmEvents: Send + Sync + 'static {
+    /// Delivers `event` to the farm's listeners; nobody listening is fine.
+    fn publish(&self, event: Arc<FarmEvent>);
+    /// Whether anyone follows the farm (so an event need not even be built).
+    fn has_listeners(&self, tenant: &TenantId) -> bool;
+    /// Follows the farm's events published from now on.
+    fn subscribe(&self, tenant: &TenantId) -> FarmSubscription;
+}
+
+/// The channels of one farm.
+struct FarmChannel {
+    statuses: broadcast::Sender<Arc<FarmEvent>>,
+    events: broadcast::Sender<Arc<FarmEvent>>,
+}
+
+impl FarmChannel {
+    fn listeners(&self) -> usize {
+        self.statuses.receiver_count() + self.events.receiver_count()
+    }
+}
+
+/// [`FarmEvents`] within one process: a pair of broadcast channels per followed farm.
+#[derive(Default)]
+pub struct LocalFarmEvents {
+    farms: Mutex<HashMap<TenantId, FarmChannel>>,
+}
+
+impl LocalFarmEvents {
+    fn farms(&self) -> MutexGuard<'_, HashMap<TenantId, FarmChannel>> {
+        self.farms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl FarmEvents for LocalFarmEvents {
+    fn publish(&self, event: Arc<FarmEvent>) {
+        let mut farms = self.farms();
+        let Some(channel) = farms.get(&event.tenant) else {
+            return;
+        };
+        if channel.listeners() == 0 {
+            // The last listener left: forget the farm's channels.
+            farms.remove(&event.tenant);
+            return;
+        }
+        let sender = if event.is_status() {
+            &channel.statuses
+        } else {
+            &channel.events
+        };
+        let _ = sender.send(event);
+    }
+
+    fn has_listeners(&self, tenant: &TenantId) -> bool {
+        self.farms().get(tenant).is_some_and(|c| c.listeners() > 0)
+    }
+
+    fn subscribe(&self, tenant: &TenantId) -> FarmSubscription {
+        let mut farms = self.farms();
+        let channel = farms.entry(tenant.clone()).or_insert_with(|| FarmChannel {
+            statuses: broadcast::channel(STATUS_BACKLOG).0,
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        });
+        FarmSubscription {
+            statuses: channel.statuses.subscribe(),
+            events: channel.events.subscribe(),
+        }
+    }
+}
+
+/// Farm events and the printers' newest live status, for the whole server.
 pub struct Realtime {
-    sender: broadcast::Sender<Arc<FarmEvent>>,
-    /// The newest status of each printer (by its farm id), for clients that just connected.
-    printers: Mutex<HashMap<String, (TenantId, proto::PrinterStatus)>>,
+    events: Box<dyn FarmEvents>,
+    /// The newest status of each printer, per farm, for clients that just connected.
+    statuses: Mutex<HashMap<TenantId, HashMap<String, proto::PrinterStatus>>>,
     /// Connected dashboards per farm.
     dashboards: Arc<Mutex<HashMap<TenantId, usize>>>,
     /// Cached answers to hot reads; every farm event makes the farm's stale.
     pub answers: crate::read_cache::ReadCache,
+}
+
+impl std::fmt::Debug for Realtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Realtime").finish_non_exhaustive()
+    }
 }
 
 /// Counts a dashboard as connected until dropped.
@@ -65,66 +174,61 @@ impl Drop for DashboardGuard {
 
 impl Default for Realtime {
     fn default() -> Self {
-        Realtime {
-            sender: broadcast::channel(BACKLOG).0,
-            printers: Mutex::default(),
-            dashboards: Arc::default(),
-            answers: crate::read_cache::ReadCache::default(),
-        }
+        Realtime::new(Box::new(LocalFarmEvents::default()))
     }
 }
 
 impl Realtime {
-    /// Publishes to every listener; nobody listening is fine.
-    pub fn publish(&self, tenant: &TenantId, message: Value) {
+    /// Live state over the given farm-event transport.
+    pub fn new(events: Box<dyn FarmEvents>) -> Realtime {
+        Realtime {
+            events,
+            statuses: Mutex::default(),
+            dashboards: Arc::default(),
+            answers: crate::read_cache::ReadCache::default(),
+        }
+    }
+
+    fn statuses(&self) -> MutexGuard<'_, HashMap<TenantId, HashMap<String, proto::PrinterStatus>>> {
+        self.statuses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes a message of the farm to its listeners; a printer status is also kept as
+    /// the printer's newest.
+    pub fn publish(&self, tenant: &TenantId, message: ServerMessage) {
         self.answers.farm_changed(tenant);
-        if self.sender.receiver_count() == 0 {
+        if let ServerMessage::PrinterStatus(status) = &message {
+            self.statuses()
+                .entry(tenant.clone())
+                .or_default()
+                .insert(status.printer_id.clone(), status.clone());
+        }
+        if !self.events.has_listeners(tenant) {
             return;
         }
-        let kind = message["type"].as_str().unwrap_or_default().to_string();
-        let printer_id = message["printer_id"].as_str().map(str::to_string);
-        let text = Utf8Bytes::from(message.to_string());
-        let _ = self.sender.send(Arc::new(FarmEvent {
-            tenant: tenant.clone(),
-            kind,
-            printer_id,
-            message,
-            text,
-        }));
+        self.events
+            .publish(Arc::new(FarmEvent::new(tenant.clone(), message)));
     }
 
     /// Keeps a printer's newest status and publishes it as `printer_status`.
     pub fn printer_status(&self, tenant: &TenantId, status: proto::PrinterStatus) {
-        let message = serde_json::to_value(proto::dashboard::ServerMessage::PrinterStatus(
-            status.clone(),
-        ))
-        .unwrap_or_default();
-        self.printers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(status.printer_id.clone(), (tenant.clone(), status));
-        self.publish(tenant, message);
+        self.publish(tenant, ServerMessage::PrinterStatus(status));
     }
 
     /// The newest status of one printer of the farm, if it reported since the server started.
     pub fn printer(&self, tenant: &TenantId, printer_id: &str) -> Option<proto::PrinterStatus> {
-        self.printers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(printer_id)
-            .filter(|(t, _)| t == tenant)
-            .map(|(_, s)| s.clone())
+        self.statuses()
+            .get(tenant)
+            .and_then(|farm| farm.get(printer_id))
+            .cloned()
     }
 
     /// The newest status of each of the farm's printers.
     pub fn printers_of(&self, tenant: &TenantId) -> Vec<proto::PrinterStatus> {
-        self.printers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .filter(|(t, _)| t == tenant)
-            .map(|(_, s)| s.clone())
-            .collect()
+        self.statuses()
+            .get(tenant)
+            .map(|farm| farm.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Counts a dashboard of `tenant` as connected while the guard lives.
@@ -147,8 +251,96 @@ impl Realtime {
         (dashboards.values().sum(), dashboards.len())
     }
 
-    /// A new listener, receiving events published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FarmEvent>> {
-        self.sender.subscribe()
+    /// Follows the farm's events published from now on.
+    pub fn subscribe(&self, tenant: &TenantId) -> FarmSubscription {
+        self.events.subscribe(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn farm() -> TenantId {
+        TenantId::from_stored(uuid::Uuid::new_v4().to_string())
+    }
+
+    fn status(printer: &str) -> ServerMessage {
+        ServerMessage::PrinterStatus(proto::PrinterStatus {
+            printer_id: printer.into(),
+            status: "idle".into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn a_listener_hears_only_its_own_farm() {
+        let realtime = Realtime::default();
+        let (a, b) = (farm(), farm());
+        let mut of_a = realtime.subscribe(&a);
+        realtime.printer_status(
+            &b,
+            proto::PrinterStatus {
+                printer_id: "pb".into(),
+                ..Default::default()
+            },
+        );
+        realtime.publish(&a, status("pa"));
+        realtime.publish(
+            &a,
+            ServerMessage::HubStatus {
+                hub_id: "h".into(),
+                is_online: true,
+            },
+        );
+        let heard = of_a.statuses.try_recv().unwrap();
+        assert_eq!(heard.printer_id(), Some("pa"));
+        assert!(of_a.statuses.try_recv().is_err(), "nothing of farm b");
+        assert!(matches!(
+            of_a.events.try_recv().unwrap().message,
+            ServerMessage::HubStatus { .. }
+        ));
+        assert_eq!(realtime.printers_of(&a).len(), 1);
+        assert_eq!(
+            realtime.printer(&b, "pb").map(|s| s.printer_id),
+            Some("pb".into())
+        );
+        assert!(realtime.printer(&a, "pb").is_none());
+    }
+
+    #[test]
+    fn a_burst_of_statuses_never_pushes_out_the_other_events() {
+        let realtime = Realtime::default();
+        let farm = farm();
+        let mut listener = realtime.subscribe(&farm);
+        realtime.publish(
+            &farm,
+            ServerMessage::HubStatus {
+                hub_id: "h".into(),
+                is_online: false,
+            },
+        );
+        for n in 0..(STATUS_BACKLOG * 2) {
+            realtime.publish(&farm, status(&format!("p{}", n % 50)));
+        }
+        // The statuses lagged (the listener takes a snapshot), the hub event is still there.
+        assert!(matches!(
+            listener.statuses.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        assert!(listener.events.try_recv().is_ok());
+        assert_eq!(realtime.printers_of(&farm).len(), 50);
+    }
+
+    #[test]
+    fn a_farm_nobody_follows_keeps_no_channel() {
+        let events = LocalFarmEvents::default();
+        let farm = farm();
+        let listener = events.subscribe(&farm);
+        assert!(events.has_listeners(&farm));
+        drop(listener);
+        assert!(!events.has_listeners(&farm));
+        events.publish(Arc::new(FarmEvent::new(farm.clone(), status("p"))));
+        assert!(events.farms().is_empty());
     }
 }

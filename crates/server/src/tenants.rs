@@ -254,7 +254,10 @@ pub async fn update(
     // to the socket's messages; older clients ignore unknown types).
     app.realtime.publish(
         &member.tenant,
-        json!({ "type": "farm_updated", "company_name": tenant.company_name, "auto_dispatch": tenant.auto_dispatch == 1 }),
+        proto::dashboard::ServerMessage::FarmUpdated {
+            company_name: tenant.company_name.clone(),
+            auto_dispatch: tenant.auto_dispatch == 1,
+        },
     );
     if tenant.auto_dispatch == 1 && before.auto_dispatch == 0 {
         crate::dispatch::wake(&app, &member.tenant);

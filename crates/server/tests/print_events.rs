@@ -199,7 +199,8 @@ async fn drain(app: &TestApp) {
 async fn a_completed_print_adds_stock_and_tasks_and_alerts_once() {
     let app = TestApp::spawn().await;
     let mut farm = farm(&app).await;
-    let mut alerts = app.state.realtime.subscribe();
+    let tenant = domain::TenantId::parse(&farm.farm).unwrap();
+    let mut alerts = app.state.realtime.subscribe(&tenant).events;
     let keychain = sku(&app, &farm.farm, "Keychain", "KEY-YEL", 4, 10, false).await;
 
     let job = farm.print_and_complete(&app, &keychain).await;
@@ -224,17 +225,17 @@ async fn a_completed_print_adds_stock_and_tasks_and_alerts_once() {
     let alert = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let event = alerts.recv().await.unwrap();
-            if event.kind == "inventory_alert" {
-                return event;
+            if let proto::dashboard::ServerMessage::InventoryAlert { .. } = event.message {
+                return serde_json::from_str::<serde_json::Value>(event.text.as_str()).unwrap();
             }
         }
     })
     .await
     .expect("an inventory alert");
-    assert_eq!(alert.message["type"], "inventory_alert");
-    assert_eq!(alert.message["sku"], "KEY-YEL");
-    assert_eq!(alert.message["current_stock"], 4);
-    assert_eq!(alert.message["threshold"], 10);
+    assert_eq!(alert["type"], "inventory_alert");
+    assert_eq!(alert["sku"], "KEY-YEL");
+    assert_eq!(alert["current_stock"], 4);
+    assert_eq!(alert["threshold"], 10);
 
     let tasks = farm
         .call(

@@ -21,6 +21,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use domain::{Role, TenantId};
+use proto::dashboard::ServerMessage;
 use proto::hub::DiscoveredPrinter;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -352,15 +353,14 @@ pub async fn list(State(app): State<App>, member: FarmPage) -> Result<Response, 
     ))
 }
 
-/// Whether `event` is `hub`'s findings in `tenant`, and which.
-fn findings(event: &FarmEvent, tenant: &TenantId, hub: &str) -> Option<Vec<DiscoveredPrinter>> {
-    if event.kind != "printer_discovered"
-        || event.tenant != *tenant
-        || event.message["hub_id"].as_str() != Some(hub)
-    {
-        return None;
+/// Whether `event` is `hub`'s findings, and which.
+fn findings(event: &FarmEvent, hub: &str) -> Option<Vec<DiscoveredPrinter>> {
+    match &event.message {
+        ServerMessage::PrinterDiscovered { hub_id, printers } if hub_id == hub => {
+            Some(printers.clone())
+        }
+        _ => None,
     }
-    serde_json::from_value(event.message["printers"].clone()).ok()
 }
 
 /// Sends `discover_printers` to the hub and waits for its findings: the hub listens for a
@@ -368,7 +368,7 @@ fn findings(event: &FarmEvent, tenant: &TenantId, hub: &str) -> Option<Vec<Disco
 /// ack is awaited, so a busy farm's other events do not push the findings out. Without
 /// findings yet, the events are handed back to keep listening.
 async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> (Outcome, Option<Events>) {
-    let mut events = app.realtime.subscribe();
+    let mut events = app.realtime.subscribe(tenant).events;
     let ack = app.hub_link.send(&hub.id, HubCommand::DiscoverPrinters);
     tokio::pin!(ack);
     let mut acked: Option<tokio::time::Instant> = None;
@@ -387,7 +387,7 @@ async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> (Outcome,
             },
             event = events.recv() => match event {
                 Ok(event) => {
-                    if let Some(found) = findings(&event, tenant, &hub.id) {
+                    if let Some(found) = findings(&event, &hub.id) {
                         return (Outcome::Found(found), None);
                     }
                 }
@@ -415,7 +415,7 @@ async fn late_findings(
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
             Ok(Ok(event)) => {
-                if let Some(found) = findings(&event, &tenant, &hub) {
+                if let Some(found) = findings(&event, &hub) {
                     let discovery = Discovery {
                         asked,
                         outcome: Outcome::Found(found),

@@ -13,8 +13,9 @@ use super::WorkError;
 use crate::app::App;
 use domain::TenantId;
 use domain::jobs::JobStatus;
+use proto::dashboard::ServerMessage;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use store::queue::Message;
 use store::{Conn, StoreError};
 
@@ -37,7 +38,7 @@ struct PrintEvent {
 #[derive(Debug, Default)]
 struct AfterCommit {
     /// Dashboard messages to publish.
-    messages: Vec<Value>,
+    messages: Vec<ServerMessage>,
 }
 
 /// Handles one claimed message.
@@ -212,11 +213,12 @@ async fn completed(
         .await?;
     }
     if good.stock().is_low() {
-        after.messages.push(json!({
-            "type": "inventory_alert",
-            "sku_id": sku.id, "sku": sku.sku,
-            "current_stock": good.current_stock, "threshold": good.low_stock_threshold,
-        }));
+        after.messages.push(ServerMessage::InventoryAlert {
+            sku_id: sku.id.clone(),
+            sku: sku.sku.clone(),
+            current_stock: good.current_stock,
+            threshold: good.low_stock_threshold,
+        });
     }
     Ok(())
 }
