@@ -66,11 +66,15 @@ pub struct AppState {
     pub background: crate::workers::Background,
     /// Farm events for live clients.
     pub realtime: crate::realtime::Realtime,
+    /// Printer statuses waiting to be written.
+    pub status_writer: crate::status_writer::StatusWriter,
     /// What each hub found when asked to look for printers, for the hubs page (a moment's
     /// view of a LAN, kept in memory for a while, not a farm record).
     pub discoveries: crate::web::hubs::Discoveries,
     /// Turns to read a 3MF (`parallel_3mf_reads` at once).
     pub threemf_reads: tokio::sync::Semaphore,
+    /// This server node's id (new at every start): which hub sockets it holds, and its lease.
+    pub node_id: String,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -300,6 +304,7 @@ async fn method_not_allowed(req: Request) -> axum::response::Response {
 
 /// Builds the app state from settings: data directory, key, database, file store, mail.
 pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
+    crate::memory::give_back_large_blocks();
     let key = settings.prepare_data_dir()?;
     let cipher = Cipher::from_base64(&key).context("encryption key")?;
     let store = Store::open(&settings.database_url())
@@ -335,11 +340,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         session_policy: SessionPolicy::default(),
         background: crate::workers::Background::default(),
         realtime: crate::realtime::Realtime::default(),
+        status_writer: crate::status_writer::StatusWriter::default(),
         discoveries: Default::default(),
         threemf_reads: tokio::sync::Semaphore::new(match settings.parallel_3mf_reads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         }),
+        node_id: uuid::Uuid::new_v4().to_string(),
         started: Instant::now(),
         routes: docs,
         settings,
@@ -545,6 +552,8 @@ impl Server {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let housekeeping = crate::maintenance::spawn(app.clone(), stop_rx.clone());
         let queue_worker = crate::workers::spawn(app.clone(), stop_rx.clone());
+        let status_writer = crate::status_writer::spawn(app.clone(), stop_rx.clone());
+        let lease = crate::nodes::spawn(app.clone(), stop_rx.clone());
         let dispatcher = crate::dispatch::spawn(app.clone(), stop_rx);
         let limits = crate::connections::ConnectionLimits {
             max_connections: app.settings.max_connections,
@@ -560,6 +569,8 @@ impl Server {
         let _ = housekeeping.await;
         let _ = queue_worker.await;
         let _ = dispatcher.await;
+        let _ = status_writer.await;
+        let _ = lease.await;
         app.store.close().await;
         Ok(())
     }

@@ -382,7 +382,10 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
     let tenant = domain::TenantId::parse(&farm).unwrap();
     app.state.realtime.publish(
         &tenant,
-        json!({ "type": "hub_status", "hub_id": "h1", "is_online": true }),
+        proto::dashboard::ServerMessage::HubStatus {
+            hub_id: "h1".into(),
+            is_online: true,
+        },
     );
     assert_eq!(next(&mut mine).await.unwrap()["hub_id"], "h1");
     send(&mut theirs, json!({ "type": "ping" })).await;
@@ -582,4 +585,96 @@ async fn a_hub_key_stored_in_the_clear_by_an_older_version_is_sealed_at_start() 
     )
     .await;
     assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+}
+
+#[tokio::test]
+async fn the_hubs_of_a_server_node_that_died_read_offline_after_the_next_sweep() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("lease").await;
+    let (live_hub, secret) = app.register_hub(&owner, &farm, "Rack Live").await;
+    let (dead_hub, _) = app.register_hub(&owner, &farm, "Rack Dead").await;
+    let printer = app
+        .add_printer(
+            &owner,
+            &farm,
+            json!({ "name": "P-dead", "model": "P1S", "serial_number": "01P00A000000009", "hub_id": dead_hub }),
+        )
+        .await;
+    // A hub connected to this node.
+    let mut hub = open(&app, &format!("/ws/hub/{live_hub}")).await.unwrap();
+    send(
+        &mut hub,
+        hello(
+            &live_hub,
+            &secret,
+            "lease-1",
+            chrono::Utc::now().timestamp(),
+        ),
+    )
+    .await;
+    assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+    // What a node killed an hour ago left behind: its lease, its hub and printer "online".
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query(
+        "INSERT INTO server_nodes (id, started_at, lease_until) VALUES ('dead-node', $1, $1)",
+    )
+    .bind("2026-01-01T00:00:00.000Z")
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE hubs SET is_online = 1, node_id = 'dead-node' WHERE id = $1")
+        .bind(&dead_hub)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE printers SET is_connected = 1, status = 'idle' WHERE id = $1")
+        .bind(&printer)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let mut dashboard = open(&app, "/ws/dashboard").await.unwrap();
+    send(
+        &mut dashboard,
+        json!({ "type": "auth", "token": owner.token, "tenant_id": farm }),
+    )
+    .await;
+    assert_eq!(next(&mut dashboard).await.unwrap()["type"], "auth_success");
+
+    let released = server::nodes::renew_and_sweep(&app.state).await.unwrap();
+    assert_eq!(released, 1, "only the dead node's hub");
+    let offline = next_of(&mut dashboard, "hub_status").await;
+    assert_eq!(offline["hub_id"], dead_hub.as_str());
+    assert_eq!(offline["is_online"], false);
+    let dead = app
+        .get(
+            &format!("/api/v1/hubs/{dead_hub}"),
+            &owner.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(dead.data()["is_online"], 0, "{}", dead.body);
+    let p = app
+        .get(
+            &format!("/api/v1/printers/{printer}"),
+            &owner.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(p.data()["is_connected"], 0);
+    assert_eq!(p.data()["status"], "offline");
+    let live = app
+        .get(
+            &format!("/api/v1/hubs/{live_hub}"),
+            &owner.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(
+        live.data()["is_online"],
+        1,
+        "the living node's hub stays online"
+    );
+    // The dead node is forgotten; a second sweep releases nothing.
+    assert_eq!(server::nodes::renew_and_sweep(&app.state).await.unwrap(), 0);
 }

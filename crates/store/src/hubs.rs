@@ -250,15 +250,16 @@ pub struct HubHello<'a> {
     pub ip_address: Option<&'a str>,
 }
 
-/// Marks a hub online with what it said about itself.
+/// Marks a hub online on server node `node` with what it said about itself.
 pub async fn came_online(
     conn: &mut Conn,
     id: &str,
+    node: &str,
     hello: &HubHello<'_>,
     now: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE hubs SET is_online = 1, last_seen_at = $2, updated_at = $2,
+        "UPDATE hubs SET is_online = 1, node_id = $7, last_seen_at = $2, updated_at = $2,
             firmware_version = COALESCE($3, firmware_version), hardware_version = COALESCE($4, hardware_version),
             mac_address = COALESCE($5, mac_address), ip_address = COALESCE($6, ip_address)
          WHERE id = $1",
@@ -269,6 +270,7 @@ pub async fn came_online(
     .bind(hello.hardware_version)
     .bind(hello.mac_address)
     .bind(hello.ip_address)
+    .bind(node)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -286,7 +288,7 @@ pub async fn seen(conn: &mut Conn, id: &str, now: &str) -> StoreResult<()> {
 
 /// Marks a hub and all its printers offline (its socket closed or went silent).
 pub async fn went_offline(conn: &mut Conn, id: &str, now: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE hubs SET is_online = 0, updated_at = $2 WHERE id = $1")
+    sqlx::query("UPDATE hubs SET is_online = 0, node_id = NULL, updated_at = $2 WHERE id = $1")
         .bind(id)
         .bind(now)
         .execute(&mut *conn)

@@ -18,6 +18,7 @@ pub mod hubs;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
+pub mod nodes;
 pub mod passwords;
 pub mod printers;
 pub mod queue;

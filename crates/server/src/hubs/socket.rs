@@ -19,6 +19,7 @@ use domain::TenantId;
 use domain::jobs::JobStatus;
 use futures::{SinkExt, StreamExt};
 use proto::PrinterStatus;
+use proto::dashboard::ServerMessage;
 use proto::hub::{self as wire, HubToServer, ServerNotice, ServerToHub, close};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -133,7 +134,16 @@ impl Session {
                 .await;
             return;
         }
-        match self.accept_hello(&key, timestamp, &nonce, &signature).await {
+        let hello = store::hubs::HubHello {
+            firmware_version: Some(&firmware_version),
+            hardware_version: hardware_version.as_deref(),
+            mac_address: mac_address.as_deref(),
+            ip_address: None,
+        };
+        match self
+            .accept_hello(&key, timestamp, &nonce, &signature, &hello)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(hub_id = %self.hub_id, "hub hello refused");
@@ -148,20 +158,6 @@ impl Session {
                 return;
             }
         }
-        let now = store::now_text();
-        let hello = store::hubs::HubHello {
-            firmware_version: Some(&firmware_version),
-            hardware_version: hardware_version.as_deref(),
-            mac_address: mac_address.as_deref(),
-            ip_address: None,
-        };
-        let online = match self.app.store.conn().await {
-            Ok(mut conn) => store::hubs::came_online(&mut conn, &self.hub_id, &hello, &now).await,
-            Err(err) => Err(err),
-        };
-        if let Err(err) = online {
-            tracing::warn!(hub_id = %self.hub_id, error = %err, "hub online state not written");
-        }
         let Attached {
             generation,
             mut commands,
@@ -169,7 +165,10 @@ impl Session {
         tracing::info!(hub_id = %self.hub_id, tenant_id = %self.tenant, "hub connected");
         self.app.realtime.publish(
             &self.tenant,
-            serde_json::json!({ "type": "hub_status", "hub_id": self.hub_id, "is_online": true }),
+            ServerMessage::HubStatus {
+                hub_id: self.hub_id.clone(),
+                is_online: true,
+            },
         );
         let ending = self.serve(&mut sink, &mut stream, &mut commands).await;
         if let Ending::Close(code, reason) = ending {
@@ -183,13 +182,16 @@ impl Session {
         tracing::info!(hub_id = %self.hub_id, "hub disconnected");
     }
 
-    /// Checks the hello's window, nonce and signature.
+    /// Checks the hello's window, signature and nonce and, when it is good, marks the hub
+    /// online on this node: one write transaction per hello, so that thousands of hubs
+    /// reconnecting after a restart are welcomed quickly.
     async fn accept_hello(
         &self,
         key: &[u8],
         timestamp: i64,
         nonce: &str,
         signature: &str,
+        hello: &store::hubs::HubHello<'_>,
     ) -> Result<bool, store::StoreError> {
         let skew = (chrono::Utc::now().timestamp() - timestamp).abs();
         if skew > wire::HELLO_WINDOW_SECS || nonce.is_empty() || nonce.len() > 128 {
@@ -198,8 +200,14 @@ impl Session {
         if !wire::verify_hello(key, &self.hub_id, timestamp, nonce, signature) {
             return Ok(false);
         }
-        let mut conn = self.app.store.conn().await?;
-        store::hubs::use_nonce(&mut conn, &self.hub_id, nonce, &store::now_text()).await
+        let now = store::now_text();
+        let mut tx = self.app.store.begin().await?;
+        if !store::hubs::use_nonce(&mut tx, &self.hub_id, nonce, &now).await? {
+            return Ok(false);
+        }
+        store::hubs::came_online(&mut tx, &self.hub_id, &self.app.node_id, hello, &now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn serve(
@@ -358,7 +366,10 @@ impl Session {
             HubToServer::PrinterDiscovered { printers } => {
                 self.app.realtime.publish(
                     &self.tenant,
-                    serde_json::json!({ "type": "printer_discovered", "hub_id": self.hub_id, "printers": printers }),
+                    ServerMessage::PrinterDiscovered {
+                        hub_id: self.hub_id.clone(),
+                        printers,
+                    },
                 );
             }
             HubToServer::Heartbeat | HubToServer::HubHello { .. } => {}
@@ -418,22 +429,17 @@ impl Session {
         let printer_id = known.printer.id.clone();
         let reported = reported(&status);
         if known.reported.as_ref() != Some(&reported) {
-            let mut conn = self.app.store.conn().await?;
-            store::printers::apply_reported(
-                &mut conn,
-                &self.tenant,
-                &printer_id,
-                &reported,
-                &store::now_text(),
-            )
-            .await?;
-            drop(conn);
-            if reported.status == "idle" && reported.is_connected {
-                crate::dispatch::wake(&self.app, &self.tenant);
+            // Written behind, with every other changed printer of the node, at the next tick;
+            // a printer in error is written at once (an operator must see it on any read).
+            let now = reported.status == "error";
+            self.app
+                .status_writer
+                .record(&self.tenant, &printer_id, reported.clone());
+            if now {
+                self.app.status_writer.flush(&self.app).await?;
             }
         }
-        // Dashboards see every report (coalesced per client), keyed by the farm's id; published
-        // after the write, so the farm's cached answers (read_cache) go stale after it too.
+        // Dashboards see every report (coalesced per client), keyed by the farm's id.
         let mut shown = status.clone();
         shown.printer_id = printer_id.clone();
         self.app.realtime.printer_status(&self.tenant, shown);
@@ -572,8 +578,13 @@ impl Session {
                 // Transfer progress is for dashboards only.
                 self.app.realtime.publish(
                     &self.tenant,
-                    serde_json::json!({ "type": "job_update", "job_id": job.id, "status": job.status,
-                                         "printer_id": job.printer_id, "file_progress": progress }),
+                    ServerMessage::JobUpdate {
+                        job_id: job.id.clone(),
+                        status: job.status.clone(),
+                        progress_percentage: None,
+                        printer_id: job.printer_id.clone(),
+                        file_progress: Some(progress),
+                    },
                 );
             }
         }
@@ -583,13 +594,36 @@ impl Session {
     fn job_update(&self, job: &Job) {
         self.app.realtime.publish(
             &self.tenant,
-            serde_json::json!({ "type": "job_update", "job_id": job.id, "status": job.status,
-                                 "progress_percentage": job.progress_percentage, "printer_id": job.printer_id }),
+            ServerMessage::JobUpdate {
+                job_id: job.id.clone(),
+                status: job.status.clone(),
+                progress_percentage: Some(job.progress_percentage),
+                printer_id: job.printer_id.clone(),
+                file_progress: None,
+            },
         );
     }
 
     async fn went_offline(&mut self) {
         self.resolve_all(Err("the hub disconnected".into()));
+        // The printers' offline state replaces whatever report of theirs waits to be
+        // written, and is written now, before the hub's own row.
+        for known in self.printers.values() {
+            self.app.status_writer.record(
+                &self.tenant,
+                &known.printer.id,
+                Reported {
+                    status: "offline".into(),
+                    is_connected: false,
+                    connection_error: None,
+                    filament_type: None,
+                    colour_hex: None,
+                },
+            );
+        }
+        if let Err(err) = self.app.status_writer.flush(&self.app).await {
+            tracing::warn!(hub_id = %self.hub_id, error = %err, "printer offline states not written");
+        }
         match self.app.store.conn().await {
             Ok(mut conn) => {
                 if let Err(err) =
@@ -615,7 +649,10 @@ impl Session {
         }
         self.app.realtime.publish(
             &self.tenant,
-            serde_json::json!({ "type": "hub_status", "hub_id": self.hub_id, "is_online": false }),
+            ServerMessage::HubStatus {
+                hub_id: self.hub_id.clone(),
+                is_online: false,
+            },
         );
     }
 }
