@@ -333,9 +333,15 @@ pub async fn answer(
                 },
                 other => other.into(),
             })?;
-            store::invitations::mark_accepted(&mut tx, &id, &user.user_id(), &now_text)
-                .await
-                .map_err(answered_meanwhile)?;
+            store::invitations::mark_answered(
+                &mut tx,
+                &id,
+                &user.user_id(),
+                store::invitations::Answer::Accepted,
+                &now_text,
+            )
+            .await
+            .map_err(answered_meanwhile)?;
             (
                 "member.joined",
                 "tenant_members",
@@ -344,9 +350,15 @@ pub async fn answer(
             )
         }
         Answer::Decline => {
-            store::invitations::mark_declined(&mut tx, &id, &user.user_id(), &now_text)
-                .await
-                .map_err(answered_meanwhile)?;
+            store::invitations::mark_answered(
+                &mut tx,
+                &id,
+                &user.user_id(),
+                store::invitations::Answer::Declined,
+                &now_text,
+            )
+            .await
+            .map_err(answered_meanwhile)?;
             (
                 "invitation.declined",
                 "tenant_invitations",

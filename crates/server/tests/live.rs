@@ -511,19 +511,37 @@ fn hello_signed_with(hub_id: &str, key: &[u8], nonce: &str) -> Value {
     .unwrap()
 }
 
+/// The hub's stored hello key, as a copy of the database shows it.
+async fn stored_hello_key(app: &TestApp, hub_id: &str) -> String {
+    let mut conn = app.state.store.conn().await.unwrap();
+    let (stored,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
+        .bind(hub_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    stored
+}
+
+/// Whether a hub that knows its secret is welcomed.
+async fn welcomed(app: &TestApp, hub_id: &str, secret: &str, nonce: &str) -> bool {
+    let mut hub = open(app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+    send(
+        &mut hub,
+        hello_signed_with(hub_id, &wire::hello_key(secret), nonce),
+    )
+    .await;
+    next(&mut hub)
+        .await
+        .is_ok_and(|m| m["type"] == "hub_welcome")
+}
+
 #[tokio::test]
 async fn a_copy_of_the_database_opens_no_hub_socket() {
     use base64::Engine;
     let app = TestApp::spawn().await;
     let (owner, farm) = app.signed_up_owner("copy").await;
     let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack C").await;
-    let mut conn = app.state.store.conn().await.unwrap();
-    let (stored,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
-        .bind(&hub_id)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+    let stored = stored_hello_key(&app, &hub_id).await;
     let mut keys = vec![stored.as_bytes().to_vec()];
     keys.extend(hex::decode(&stored).ok());
     keys.extend(
@@ -544,14 +562,8 @@ async fn a_copy_of_the_database_opens_no_hub_socket() {
             "a key read from the database ({n}) is refused"
         );
     }
-    // The hub that knows its secret is welcomed, and a claim that names it is checked.
-    let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
-    send(
-        &mut hub,
-        hello_signed_with(&hub_id, &wire::hello_key(&secret), "real"),
-    )
-    .await;
-    assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+    // The hub that knows its secret is welcomed.
+    assert!(welcomed(&app, &hub_id, &secret, "real").await);
 }
 
 #[tokio::test]
@@ -570,21 +582,12 @@ async fn a_hub_key_stored_in_the_clear_by_an_older_version_is_sealed_at_start() 
         .unwrap();
     drop(conn);
     let app = app.restart().await;
-    let mut conn = app.state.store.conn().await.unwrap();
-    let (stored,): (String,) = sqlx::query_as("SELECT hello_key_sealed FROM hubs WHERE id = $1")
-        .bind(&hub_id)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
-    assert_ne!(stored, plain, "sealed at start");
-    let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
-    send(
-        &mut hub,
-        hello_signed_with(&hub_id, &wire::hello_key(&secret), "after"),
-    )
-    .await;
-    assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+    assert_ne!(
+        stored_hello_key(&app, &hub_id).await,
+        plain,
+        "sealed at start"
+    );
+    assert!(welcomed(&app, &hub_id, &secret, "after").await);
 }
 
 #[tokio::test]

@@ -187,41 +187,40 @@ pub async fn find_by_token(conn: &mut Conn, token_hash: &str) -> StoreResult<Opt
         .await?)
 }
 
-/// Marks a pending invitation accepted by `user`; `NotFound` if it is no longer pending.
-pub async fn mark_accepted(
-    conn: &mut Conn,
-    id: &InvitationId,
-    user: &UserId,
-    now: &str,
-) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE tenant_invitations SET status = 'accepted', accepted_at = $3, answered_by = $2, updated_at = $3
-         WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id.as_str())
-    .bind(user.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    one_row(done.rows_affected())
+/// How the invitee answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Joined the farm.
+    Accepted,
+    /// Said no.
+    Declined,
 }
 
-/// Marks a pending invitation declined by `user`; `NotFound` if it is no longer pending.
-pub async fn mark_declined(
+/// Records `user`'s answer to a pending invitation; `NotFound` if it is no longer pending.
+pub async fn mark_answered(
     conn: &mut Conn,
     id: &InvitationId,
     user: &UserId,
+    answer: Answer,
     now: &str,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE tenant_invitations SET status = 'declined', declined_at = $3, answered_by = $2, updated_at = $3
-         WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id.as_str())
-    .bind(user.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    // Only fixed SQL is chosen here; values are bound.
+    let sql = match answer {
+        Answer::Accepted => {
+            "UPDATE tenant_invitations SET status = 'accepted', accepted_at = $3, answered_by = $2, updated_at = $3
+             WHERE id = $1 AND status = 'pending'"
+        }
+        Answer::Declined => {
+            "UPDATE tenant_invitations SET status = 'declined', declined_at = $3, answered_by = $2, updated_at = $3
+             WHERE id = $1 AND status = 'pending'"
+        }
+    };
+    let done = sqlx::query(sql)
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     one_row(done.rows_affected())
 }
 
