@@ -55,9 +55,10 @@ async fn a_new_user_opens_the_demo_url_and_sees_live_printer_cards() {
     let live = until(
         &client,
         "live printer cards",
+        // Null-safe: right after the click the sign-in page may still be the one shown.
         "const cards = document.querySelectorAll('article.card');
-         const live = Array.from(cards).filter(c => c.querySelector('[data-field=nozzle]').textContent.endsWith('°C'));
-         return { socket: document.getElementById('live-state').textContent, cards: cards.length, live: live.length };",
+         const live = Array.from(cards).filter(c => (c.querySelector('[data-field=nozzle]')?.textContent ?? '').endsWith('°C'));
+         return { socket: document.getElementById('live-state')?.textContent ?? null, cards: cards.length, live: live.length };",
         |v| v["socket"] == "Live" && v["live"].as_u64().is_some_and(|n| n >= 1),
     )
     .await;
