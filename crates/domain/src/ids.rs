@@ -56,6 +56,8 @@ uuid_id!(
     InvitationId,
     /// A printer (its global id; farms also number their printers 1, 2, 3 ...).
     PrinterId,
+    /// A print job.
+    JobId,
 );
 
 #[cfg(test)]

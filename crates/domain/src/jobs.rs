@@ -110,6 +110,14 @@ impl FromStr for JobStatus {
     }
 }
 
+impl TryFrom<String> for JobStatus {
+    type Error = UnknownName;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// The statuses a job in `status` may move to; empty when `status` is final.
 pub fn allowed_next(status: JobStatus) -> &'static [JobStatus] {
     match status {
@@ -153,6 +161,180 @@ pub fn transition(from: JobStatus, to: JobStatus) -> Result<(), TransitionError>
         Ok(())
     } else {
         Err(TransitionError { from, to })
+    }
+}
+
+/// What a job's move tells the rest of the farm; the print-events worker acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintEventKind {
+    /// Sent to its printer, or printing for the first time.
+    JobStarted,
+    /// Paused on the printer.
+    JobPaused,
+    /// Printing again after a pause.
+    JobResumed,
+    /// Printed: the plate holds what it made.
+    JobCompleted,
+    /// Failed, with a reason.
+    JobFailed,
+    /// Cancelled by someone.
+    JobCancelled,
+    /// A failed job queued again.
+    JobRetried,
+    /// Any other step (the file reached the printer).
+    JobProgress,
+}
+
+impl PrintEventKind {
+    /// The name on the queue and in the audit of events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrintEventKind::JobStarted => "job_started",
+            PrintEventKind::JobPaused => "job_paused",
+            PrintEventKind::JobResumed => "job_resumed",
+            PrintEventKind::JobCompleted => "job_completed",
+            PrintEventKind::JobFailed => "job_failed",
+            PrintEventKind::JobCancelled => "job_cancelled",
+            PrintEventKind::JobRetried => "job_retried",
+            PrintEventKind::JobProgress => "job_progress",
+        }
+    }
+}
+
+impl fmt::Display for PrintEventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The event a move from `from` to `to` emits: the one rule for every producer (the API,
+/// the hub's reports, the dispatcher).
+pub fn event_of_move(from: JobStatus, to: JobStatus) -> PrintEventKind {
+    match to {
+        Processing => PrintEventKind::JobStarted,
+        Printing if from == Paused => PrintEventKind::JobResumed,
+        Printing => PrintEventKind::JobStarted,
+        Paused => PrintEventKind::JobPaused,
+        Completed => PrintEventKind::JobCompleted,
+        Failed => PrintEventKind::JobFailed,
+        Cancelled => PrintEventKind::JobCancelled,
+        Queued => PrintEventKind::JobRetried,
+        Uploaded => PrintEventKind::JobProgress,
+    }
+}
+
+/// What a move records on the job besides its status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MoveRecord {
+    /// Progress to set, in percent.
+    pub progress: Option<i64>,
+    /// Stamp the start time (the first time a job prints).
+    pub started: bool,
+    /// Stamp the completion time and the print minutes.
+    pub completed: bool,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// Back to the queue: printer, progress, times and reason cleared.
+    pub requeue: bool,
+}
+
+/// What the move to `to` records, given the job's progress report (if any), whether it
+/// had started before, and the reason a failure gives.
+pub fn record_of_move(
+    from: JobStatus,
+    to: JobStatus,
+    progress: Option<i64>,
+    started_before: bool,
+    failure_reason: Option<String>,
+) -> MoveRecord {
+    match to {
+        Printing if from != Paused => MoveRecord {
+            progress,
+            started: !started_before,
+            ..MoveRecord::default()
+        },
+        Completed => MoveRecord {
+            progress: Some(100),
+            completed: true,
+            ..MoveRecord::default()
+        },
+        Failed => MoveRecord {
+            failure_reason: Some(
+                failure_reason.unwrap_or_else(|| "the print failed without a reason".into()),
+            ),
+            completed: true,
+            ..MoveRecord::default()
+        },
+        Queued => MoveRecord {
+            requeue: true,
+            ..MoveRecord::default()
+        },
+        _ => MoveRecord::default(),
+    }
+}
+
+/// What a plate of a print file says about the job that prints it (from its 3MF).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlateFacts {
+    /// The first filament's type (`PLA`, `PETG` ...).
+    pub filament_type: Option<String>,
+    /// The first filament's colour.
+    pub colour: Option<String>,
+    /// Filament the plate uses, in grams.
+    pub weight_grams: Option<f64>,
+    /// The slicer's time estimate, in seconds.
+    pub seconds: Option<i64>,
+}
+
+/// What a request asked for, over what the plate says (blank means not asked).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AskedMaterial<'a> {
+    /// Filament type asked for.
+    pub filament_type: Option<&'a str>,
+    /// Material asked for.
+    pub material_type: Option<&'a str>,
+    /// Colour asked for.
+    pub colour: Option<&'a str>,
+}
+
+/// What a new job takes: what was asked, else its plate's, else the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobDefaults {
+    /// Filament type.
+    pub filament_type: String,
+    /// Material (`PLA` when nothing says).
+    pub material_type: String,
+    /// Colour (`unknown` when nothing says).
+    pub colour: String,
+    /// Filament needed, in whole grams.
+    pub filament_grams: Option<i64>,
+    /// Estimated print time, in minutes.
+    pub minutes: Option<i64>,
+}
+
+/// The defaults a job takes from its plate, under what the request asked for.
+pub fn defaults_from_plate(plate: &PlateFacts, asked: AskedMaterial<'_>) -> JobDefaults {
+    let given = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let filament_type = given(asked.filament_type).or_else(|| plate.filament_type.clone());
+    let material_type = default_material(
+        given(asked.material_type)
+            .as_deref()
+            .or(filament_type.as_deref()),
+    )
+    .to_string();
+    JobDefaults {
+        filament_type: filament_type.unwrap_or_else(|| material_type.clone()),
+        material_type,
+        colour: given(asked.colour)
+            .or_else(|| plate.colour.clone())
+            .unwrap_or_else(|| "unknown".into()),
+        filament_grams: plate.weight_grams.map(|g| g.round() as i64),
+        minutes: plate.seconds.map(estimated_minutes),
     }
 }
 
@@ -433,6 +615,85 @@ pub fn sku_name(colour: &str, filament_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_takes_its_plates_material_unless_the_request_asks_for_another() {
+        let plate = PlateFacts {
+            filament_type: Some("PETG".into()),
+            colour: Some("#FF0000".into()),
+            weight_grams: Some(12.6),
+            seconds: Some(3_630),
+        };
+        let from_plate = defaults_from_plate(&plate, AskedMaterial::default());
+        assert_eq!(from_plate.filament_type, "PETG");
+        assert_eq!(from_plate.colour, "#FF0000");
+        assert_eq!(from_plate.filament_grams, Some(13));
+        assert_eq!(from_plate.minutes, Some(estimated_minutes(3_630)));
+        let asked = AskedMaterial {
+            filament_type: Some("PLA"),
+            colour: Some("  "),
+            ..AskedMaterial::default()
+        };
+        let overridden = defaults_from_plate(&plate, asked);
+        assert_eq!(overridden.filament_type, "PLA");
+        assert_eq!(
+            overridden.colour, "#FF0000",
+            "a blank colour is not asked for"
+        );
+        let nothing = defaults_from_plate(&PlateFacts::default(), AskedMaterial::default());
+        assert_eq!(
+            (
+                nothing.material_type.as_str(),
+                nothing.filament_type.as_str(),
+                nothing.colour.as_str()
+            ),
+            (default_material(None), default_material(None), "unknown")
+        );
+    }
+
+    #[test]
+    fn each_move_emits_the_event_the_worker_acts_on() {
+        use PrintEventKind::*;
+        let cases = [
+            (Queued, Processing, JobStarted),
+            (Processing, Uploaded, JobProgress),
+            (Uploaded, Printing, JobStarted),
+            (Paused, Printing, JobResumed),
+            (Printing, Paused, JobPaused),
+            (Printing, Completed, JobCompleted),
+            (Uploaded, Failed, JobFailed),
+            (Queued, Cancelled, JobCancelled),
+            (Failed, Queued, JobRetried),
+        ];
+        for (from, to, event) in cases {
+            assert_eq!(event_of_move(from, to), event, "{from} -> {to}");
+        }
+        assert_eq!(JobCancelled.as_str(), "job_cancelled");
+        assert_eq!(
+            serde_json::to_value(JobRetried).unwrap(),
+            serde_json::json!("job_retried")
+        );
+    }
+
+    #[test]
+    fn a_move_records_its_times_progress_and_reason() {
+        let first = record_of_move(Uploaded, Printing, Some(3), false, None);
+        assert!(first.started && first.progress == Some(3));
+        assert!(!record_of_move(Uploaded, Printing, Some(3), true, None).started);
+        // A resume is not a start.
+        assert_eq!(
+            record_of_move(Paused, Printing, Some(40), true, None),
+            MoveRecord::default()
+        );
+        let done = record_of_move(Printing, Completed, Some(97), true, None);
+        assert!(done.completed && done.progress == Some(100));
+        let failed = record_of_move(Printing, Failed, None, true, Some("spaghetti".into()));
+        assert_eq!(failed.failure_reason.as_deref(), Some("spaghetti"));
+        assert!(failed.completed);
+        assert!(record_of_move(Failed, Queued, None, true, None).requeue);
+        assert_eq!(JobStatus::try_from("Printing".to_string()), Ok(Printing));
+        assert!(JobStatus::try_from("printed".to_string()).is_err());
+    }
 
     #[test]
     fn the_printers_state_word_moves_the_job_it_holds() {

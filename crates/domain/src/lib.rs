@@ -15,6 +15,6 @@ pub mod stock;
 pub mod time;
 pub mod validation;
 
-pub use ids::{ApiTokenId, InvitationId, PrinterId, TenantId, UserId};
+pub use ids::{ApiTokenId, InvitationId, JobId, PrinterId, TenantId, UserId};
 pub use role::Role;
 pub use validation::{FieldError, Invalid};

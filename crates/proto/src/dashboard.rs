@@ -47,7 +47,7 @@ pub enum ServerMessage {
     PrinterStatus(PrinterStatus),
     JobUpdate {
         job_id: String,
-        status: String,
+        status: domain::jobs::JobStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         progress_percentage: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -72,19 +72,8 @@ pub fn verify_hello(
     mac.verify_slice(&given).is_ok()
 }
 
-/// Stage of a file on its way to a printer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileStage {
-    /// The hub is downloading it from the server.
-    Downloading,
-    /// The hub is sending it to the printer (FTPS).
-    Uploading,
-    /// On the printer, and the print was started.
-    Complete,
-    /// It did not get there.
-    Failed,
-}
+/// Stage of a file on its way to a printer (the domain's own).
+pub use domain::jobs::FileStage;
 
 /// A printer found on the LAN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use crate::auth::cache::AuthCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
+use crate::farm::Farm;
 use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
@@ -36,12 +37,12 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct App(Arc<AppState>);
 
-/// What every handler can reach.
+/// What every handler can reach: the farm service (whose parts — store, hubs, farm
+/// events, background signals — are reached through it, `app.store`) and what only the
+/// HTTP side needs.
 pub struct AppState {
-    /// The database.
-    pub store: Store,
-    /// Seals and opens secrets at rest.
-    pub cipher: Cipher,
+    /// The farm service: the rules, and what they work with.
+    pub farm: Farm,
     /// The settings it was started with.
     pub settings: Settings,
     /// Outgoing mail.
@@ -52,25 +53,15 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Recently seen callers and roles.
     pub auth_cache: AuthCache,
-    /// Commands to connected hubs.
-    pub hub_link: crate::hubs::HubLink,
-    /// Signs download and upload links.
-    pub links: crate::links::LinkSigner,
+    /// This node's own hub sockets (the farm reaches them as `farm.hubs`): their
+    /// lifecycle, closed at shutdown.
+    pub hub_link: Arc<crate::hubs::HubLink>,
     /// Session lifetime and refresh.
     pub session_policy: SessionPolicy,
     /// Cookies get `Secure` when the public URL is https.
     pub secure_cookies: bool,
-    /// The public URL's origin (`scheme://host[:port]`).
-    pub public_origin: String,
-    /// Signals to the background workers.
-    pub background: crate::workers::Background,
-    /// Farm events for live clients.
-    pub realtime: crate::realtime::Realtime,
-    /// Printer statuses waiting to be written.
-    pub status_writer: crate::status_writer::StatusWriter,
-    /// What each hub found when asked to look for printers, for the hubs page (a moment's
-    /// view of a LAN, kept in memory for a while, not a farm record).
-    pub discoveries: crate::web::hubs::Discoveries,
+    /// What each hub found when asked to look for printers (kept for a while).
+    pub discoveries: crate::hubs::discoveries::Discoveries,
     /// Turns to read a 3MF (`parallel_3mf_reads` at once).
     pub threemf_reads: tokio::sync::Semaphore,
     /// This server node's id (new at every start): which hub sockets it holds, and its lease.
@@ -79,6 +70,14 @@ pub struct AppState {
     pub started: Instant,
     /// The route table, for the OpenAPI document.
     pub routes: Vec<RouteDoc>,
+}
+
+impl Deref for AppState {
+    type Target = Farm;
+
+    fn deref(&self) -> &Farm {
+        &self.farm
+    }
 }
 
 impl Deref for App {
@@ -322,25 +321,30 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
     let public_origin = origin_of(&public_url)
         .with_context(|| format!("public_url '{public_url}' is not a URL"))?;
     let (_, docs) = routes().into_parts();
+    let hub_link = Arc::new(crate::hubs::HubLink::default());
+    let farm = Farm {
+        store,
+        cipher,
+        hubs: hub_link.clone(),
+        realtime: Arc::default(),
+        status_writer: Arc::default(),
+        background: Arc::default(),
+        links: crate::links::LinkSigner::new(&key),
+        public_origin,
+    };
     Ok(App(Arc::new(AppState {
+        farm,
         throttle: LoginThrottle::new(
             settings.login_attempts_per_ip,
             settings.login_failures_per_account,
             settings.sign_ups_per_ip,
         ),
         auth_cache: AuthCache::default(),
-        hub_link: crate::hubs::HubLink::default(),
-        links: crate::links::LinkSigner::new(&key),
+        hub_link,
         secure_cookies: public_url.starts_with("https://"),
-        public_origin,
-        store,
-        cipher,
         mailer,
         files,
         session_policy: SessionPolicy::default(),
-        background: crate::workers::Background::default(),
-        realtime: crate::realtime::Realtime::default(),
-        status_writer: crate::status_writer::StatusWriter::default(),
         discoveries: Default::default(),
         threemf_reads: tokio::sync::Semaphore::new(match settings.parallel_3mf_reads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),

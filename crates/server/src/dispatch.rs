@@ -1,190 +1,18 @@
-//! Starting jobs on printers: the one way a job starts (by an operator or by the
-//! auto-dispatcher), and the per-farm auto-dispatcher.
-//!
-//! A start takes the printer's cleared bed and moves the job queued/assigned → processing
-//! in one transaction, both compare-and-set. Two dispatchers (two server processes on one
-//! database) racing for one printer or one job: one wins, the other's transaction finds
-//! the bed taken or the job moved and changes nothing. Only then is the hub told.
+//! The per-farm auto-dispatcher: every ready printer with a cleared bed starts the best
+//! queued job it can print, through the farm service's one way to start a job
+//! ([`crate::farm::launch`]).
 
 use crate::app::App;
-use crate::error::ApiError;
-use domain::dispatch::{JobNeeds, PrinterFacts, QueuedJob};
-use domain::jobs::{JobStatus, Priority, PriorityInput};
+use crate::farm::FarmError;
+use crate::farm::launch::needs_of;
+use domain::dispatch::{PrinterFacts, QueuedJob};
+use domain::jobs::{Priority, PriorityInput};
 use domain::{PrinterId, TenantId};
 use std::time::Duration;
-use store::files::PrintFile;
-use store::jobs::{Job, Move};
 use store::printers::Printer;
 
-/// How long the link a hub downloads the file with works.
-const PRINT_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 /// How often every auto-dispatching farm is looked at, whatever woke the dispatcher.
 const SWEEP: Duration = Duration::from_secs(15);
-
-/// What the dispatch rules know about a printer row.
-pub(crate) fn facts(app: &App, printer: &Printer) -> PrinterFacts {
-    use domain::printers::PrinterStatus;
-    let on_hub = printer
-        .hub_id
-        .as_deref()
-        .is_some_and(|hub| app.hub_link.is_connected(hub));
-    PrinterFacts {
-        id: printer.printer_id(),
-        name: printer.name.clone(),
-        sort_order: printer.sort_order,
-        model: printer.model.clone(),
-        is_active: printer.is_active == 1,
-        in_maintenance: printer.in_maintenance == 1,
-        status: printer.status.parse().unwrap_or(PrinterStatus::Offline),
-        is_connected: printer.is_connected == 1 && on_hub,
-        on_hub,
-        bed_cleared: printer.cleared == 1,
-        nozzle_size: printer.nozzle_size,
-        filament_type: printer.current_filament_type.clone(),
-        colour_hex: printer.current_color_hex.clone(),
-        build_plate: printer.current_build_plate.clone(),
-    }
-}
-
-/// What a job asks of a printer: its file's model and nozzle, its material and colour.
-fn needs_of(
-    model: Option<&str>,
-    nozzle: Option<f64>,
-    filament_type: &str,
-    colour: &str,
-) -> JobNeeds {
-    JobNeeds {
-        model: model.map(str::to_string),
-        nozzle,
-        filament_type: Some(filament_type.to_string()),
-        colour_hex: domain::printers::HexColour::parse("color", colour)
-            .ok()
-            .map(|c| c.as_str().to_string()),
-        build_plate: None,
-    }
-}
-
-/// What a job asks of a printer, from its file's plate.
-pub(crate) fn needs(job: &Job, file: &PrintFile) -> JobNeeds {
-    needs_of(
-        file.printer_model_id.as_deref(),
-        file.nozzle_diameter,
-        &job.filament_type,
-        &job.color,
-    )
-}
-
-fn bed_not_cleared(printer: &Printer) -> ApiError {
-    ApiError::Conflict {
-        code: "BED_NOT_CLEARED",
-        field: None,
-        message: format!(
-            "the bed of printer '{}' is not confirmed cleared; clear it and mark it cleared first",
-            printer.name
-        ),
-    }
-}
-
-/// Starts `job` on `printer`: takes the cleared bed, moves the job to processing with
-/// its `job_started` event, then sends the hub `print_command` with a signed download
-/// link. If the hub does not take it, the job fails with the reason (and its event gives
-/// the unused bed back).
-pub(crate) async fn launch(
-    app: &App,
-    tenant: &TenantId,
-    job: &Job,
-    printer: &Printer,
-    file: &PrintFile,
-) -> Result<Job, ApiError> {
-    let hub = printer
-        .hub_id
-        .clone()
-        .filter(|hub| app.hub_link.is_connected(hub))
-        .ok_or_else(|| ApiError::Conflict {
-            code: "HUB_OFFLINE",
-            field: None,
-            message: format!("the hub of printer '{}' is not connected", printer.name),
-        })?;
-    let key = file
-        .r2_key
-        .clone()
-        .ok_or_else(|| ApiError::not_found("FILE_NOT_FOUND", "print file content"))?;
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    if !store::printers::take_cleared_bed(&mut tx, tenant, &printer.id, &now).await? {
-        return Err(bed_not_cleared(printer));
-    }
-    // Until the hub reports it, a printer that was just sent a job still looks idle.
-    if let Some(status) =
-        store::printers::active_job(&mut tx, tenant, &printer.printer_id()).await?
-    {
-        return Err(ApiError::Conflict {
-            code: "PRINTER_BUSY",
-            field: None,
-            message: format!("printer '{}' already has a {status} job", printer.name),
-        });
-    }
-    let job = if job.printer_id.as_deref() == Some(printer.id.as_str()) {
-        job.clone()
-    } else {
-        store::jobs::assign(&mut tx, tenant, &job.id, Some(printer), &now)
-            .await
-            .map_err(|e| match e {
-                store::StoreError::Conflict { .. } => ApiError::Conflict {
-                    code: "JOB_CHANGED",
-                    field: Some("status".into()),
-                    message: "the job left the queue meanwhile".into(),
-                },
-                other => other.into(),
-            })?
-    };
-    let moved = crate::jobs::apply_in(
-        &mut tx,
-        tenant,
-        &job,
-        JobStatus::Processing,
-        &Move::default(),
-        "job_started",
-        &now,
-    )
-    .await?;
-    tx.commit().await?;
-    app.background.work_queued();
-
-    let expires = chrono::Utc::now() + PRINT_LINK_LIFETIME;
-    let token = app.links.sign(&crate::links::Grant {
-        purpose: "download".into(),
-        tenant: tenant.to_string(),
-        file: file.id.clone(),
-        detail: key,
-        user: None,
-        expires: expires.timestamp(),
-    });
-    let command = crate::hubs::HubCommand::PrintCommand {
-        printer_id: printer.serial_number.clone().unwrap_or_default(),
-        job_id: job.id.clone(),
-        file_url: format!("{}/api/v1/files/download/{token}", app.public_origin),
-        file_name: file.name.clone(),
-        plate_index: job.plate_index,
-    };
-    if let Err(err) = app.hub_link.send(&hub, command).await {
-        let reason = err.to_string();
-        let extra = Move {
-            failure_reason: Some(&reason),
-            completed: true,
-            ..Move::default()
-        };
-        crate::jobs::apply(app, tenant, &moved, JobStatus::Failed, extra, "job_failed").await?;
-        // The job_failed event gives the unused bed back (print_events).
-        return Err(ApiError::Conflict {
-            code: "HUB_OFFLINE",
-            field: None,
-            message: format!("the hub did not take the job: {reason}"),
-        });
-    }
-    tracing::info!(tenant_id = %tenant, job_id = %job.id, printer_id = %printer.id, "job started");
-    Ok(moved)
-}
 
 /// What one dispatch pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -197,7 +25,7 @@ pub struct Pass {
 
 /// One dispatch pass over a farm: every ready printer with a cleared bed starts the best
 /// queued job it can print; every job left waiting records why.
-pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, ApiError> {
+pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, FarmError> {
     let mut conn = app.store.conn().await?;
     let query = store::printers::PrinterQuery::display_order();
     let (printers, _) = store::printers::list(&mut conn, tenant, &query, 10_000, 0).await?;
@@ -209,7 +37,7 @@ pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, ApiError> {
     let mut fleet: Vec<PrinterFacts> = printers
         .iter()
         .map(|p| {
-            let mut facts = facts(app, p);
+            let mut facts = app.farm.facts(p);
             if busy.contains(&p.id) {
                 facts.status = domain::printers::PrinterStatus::Printing;
             }
@@ -297,21 +125,24 @@ async fn start_queued(
     tenant: &TenantId,
     job_id: &str,
     printer: &Printer,
-) -> Result<(), ApiError> {
+) -> Result<(), FarmError> {
     let mut conn = app.store.conn().await?;
     let job = store::jobs::get(&mut conn, tenant, job_id).await?;
     let file = store::files::get(&mut conn, tenant, &job.print_file_id).await?;
     drop(conn);
-    launch(app, tenant, &job, printer, &file).await.map(|_| ())
+    app.farm
+        .launch(tenant, &job, printer, &file)
+        .await
+        .map(|_| ())
 }
 
 /// Asks for a dispatch pass of the farm (it runs only if the farm has auto-dispatch on).
 pub fn wake(app: &App, tenant: &TenantId) {
-    app.background.dispatch_wanted(tenant);
+    app.farm.wake_dispatcher(tenant);
 }
 
 /// A pass over `tenant` if its auto-dispatch is on.
-async fn run_if_enabled(app: &App, tenant: &TenantId) -> Result<(), ApiError> {
+async fn run_if_enabled(app: &App, tenant: &TenantId) -> Result<(), FarmError> {
     let mut conn = app.store.conn().await?;
     let farm = store::tenants::get(&mut conn, tenant).await?;
     drop(conn);

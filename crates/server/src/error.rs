@@ -195,6 +195,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::farm::FarmError> for ApiError {
+    fn from(err: crate::farm::FarmError) -> Self {
+        use crate::farm::FarmError;
+        match err {
+            FarmError::NotFound { code, what } => ApiError::not_found(code, what),
+            FarmError::Invalid { field, message } => ApiError::field(field, message),
+            FarmError::Refused {
+                code,
+                field,
+                message,
+            } => ApiError::Conflict {
+                code,
+                field: field.map(str::to_string),
+                message,
+            },
+            FarmError::HubTimeout(message) => ApiError::Unavailable(message),
+            FarmError::Store(err) => err.into(),
+            FarmError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<store::DbError> for ApiError {
     fn from(err: store::DbError) -> Self {
         StoreError::from(err).into()

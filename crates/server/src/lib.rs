@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod farm;
 pub mod file_store;
 pub mod files;
 pub mod health;

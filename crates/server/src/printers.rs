@@ -7,7 +7,8 @@ use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging, json_response};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson};
-use crate::hubs::{HubCommand, PrinterAction};
+use crate::farm::commands::access_code_context;
+use crate::hubs::PrinterAction;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,11 +22,6 @@ use serde_json::{Value, json};
 use store::StoreError;
 use store::printers::{Printer, PrinterFields, PrinterKey, PrinterQuery, SORTABLE};
 
-/// What an access code is sealed to: the farm and the printer.
-fn access_code_context(tenant: &TenantId, printer: &str) -> String {
-    format!("tenant/{tenant}/printer/{printer}/access-code")
-}
-
 /// A printer as sent: the access code opened for owners and admins reading one
 /// printer, masked everywhere else, absent when none is set. A masked copy is
 /// serialised directly (no JSON tree per printer: lists of 50 are the hot path).
@@ -33,19 +29,7 @@ fn view(app: &App, printer: &Printer, reveal: bool) -> Printer {
     let mut shown = printer.clone();
     shown.access_code = match (&printer.access_code, reveal) {
         (None, _) => None,
-        (Some(sealed), true) => {
-            let context = access_code_context(
-                &TenantId::from_stored(printer.tenant_id.clone()),
-                &printer.id,
-            );
-            match app.cipher.open(sealed, &context) {
-                Ok(code) => Some(code),
-                Err(err) => {
-                    tracing::error!(printer_id = %printer.id, error = %err, "a stored access code does not open");
-                    Some(MASKED_SECRET.into())
-                }
-            }
-        }
+        (Some(_), true) => app.farm.opened_access_code(printer),
         (Some(_), false) => Some(MASKED_SECRET.into()),
     };
     shown
@@ -379,7 +363,8 @@ pub async fn create(
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer added");
     changed(&app, &member.tenant, Some(&printer.id), "created");
-    tell_hub(&app, &printer, proto::hub::ConfigureAction::Add);
+    app.farm
+        .tell_hub(&printer, proto::hub::ConfigureAction::Add);
     Ok(Envelope::created(view(&app, &printer, true)))
 }
 
@@ -425,10 +410,13 @@ pub async fn update(
     tx.commit().await?;
     changed(&app, &member.tenant, Some(&updated.id), "updated");
     if printer.hub_id != updated.hub_id {
-        tell_hub(&app, &printer, proto::hub::ConfigureAction::Remove);
-        tell_hub(&app, &updated, proto::hub::ConfigureAction::Add);
+        app.farm
+            .tell_hub(&printer, proto::hub::ConfigureAction::Remove);
+        app.farm
+            .tell_hub(&updated, proto::hub::ConfigureAction::Add);
     } else {
-        tell_hub(&app, &updated, proto::hub::ConfigureAction::Update);
+        app.farm
+            .tell_hub(&updated, proto::hub::ConfigureAction::Update);
     }
     Ok(Envelope::ok(view(&app, &updated, true)))
 }
@@ -466,7 +454,8 @@ pub async fn delete(
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer removed");
     changed(&app, &member.tenant, Some(&printer.id), "deleted");
-    tell_hub(&app, &printer, proto::hub::ConfigureAction::Remove);
+    app.farm
+        .tell_hub(&printer, proto::hub::ConfigureAction::Remove);
     Ok(Envelope::ok(json!({ "id": printer.id, "deleted": true })))
 }
 
@@ -676,90 +665,6 @@ fn changed(app: &App, tenant: &TenantId, printer_id: Option<&str>, change: &'sta
     );
 }
 
-/// Tells the printer's hub, if it is online, to take the printer on, follow its new
-/// settings, or let it go, so a printer added on the dashboard comes online without a hub
-/// restart. In the background: the answer does not wait for the hub's acknowledgement, and
-/// an offline hub learns its printers from the welcome when it connects.
-fn tell_hub(app: &App, printer: &Printer, action: proto::hub::ConfigureAction) {
-    let Some(hub) = printer.hub_id.clone() else {
-        return;
-    };
-    if printer.serial_number.is_none() || !app.hub_link.is_connected(&hub) {
-        return;
-    }
-    let app = app.clone();
-    let command = configure(&app, printer, action);
-    let printer_id = printer.id.clone();
-    tokio::spawn(async move {
-        if let Err(err) = app.hub_link.send(&hub, command).await {
-            tracing::warn!(%hub, %printer_id, error = %err, "the hub did not take the printer's settings");
-        }
-    });
-}
-
-/// Sends a command to the printer's hub; 409 `HUB_OFFLINE` when no hub can take it.
-pub(crate) async fn command(
-    app: &App,
-    printer: &Printer,
-    command: HubCommand,
-) -> Result<(), ApiError> {
-    let offline = |message: String| ApiError::Conflict {
-        code: "HUB_OFFLINE",
-        field: None,
-        message,
-    };
-    let Some(hub) = printer.hub_id.as_deref() else {
-        return Err(offline(format!(
-            "printer '{}' is not on a hub; assign it to a hub first",
-            printer.name
-        )));
-    };
-    app.hub_link.send(hub, command).await.map_err(|err| {
-        crate::hubs::command_failed(
-            err,
-            format!("the hub of printer '{}' is offline", printer.name),
-        )
-    })
-}
-
-/// The printer as its hub needs it, with the access code opened.
-pub(crate) fn printer_config(app: &App, printer: &Printer) -> proto::hub::PrinterConfig {
-    let access_code = view(app, printer, true)
-        .access_code
-        .filter(|code| code != MASKED_SECRET);
-    proto::hub::PrinterConfig {
-        id: printer.id.clone(),
-        serial_number: printer.serial_number.clone().unwrap_or_default(),
-        access_code,
-        ip_address: printer.ip_address.clone(),
-        connection_type: printer.connection_type.clone(),
-        model: Some(printer.model.clone()),
-    }
-}
-
-fn configure(app: &App, printer: &Printer, action: proto::hub::ConfigureAction) -> HubCommand {
-    HubCommand::ConfigurePrinter {
-        action,
-        printer: printer_config(app, printer),
-    }
-}
-
-pub(crate) fn printer_command(
-    printer: &Printer,
-    action: PrinterAction,
-) -> Result<HubCommand, ApiError> {
-    let serial = printer.serial_number.clone().ok_or_else(|| {
-        ApiError::field(
-            "serial_number",
-            "the printer has no serial number; set it first",
-        )
-    })?;
-    Ok(HubCommand::PrinterCommand {
-        printer_id: serial,
-        action,
-    })
-}
-
 /// POST /api/v1/printers/{printer_id}/connect — asks the hub to manage the printer (operators).
 pub async fn connect(
     State(app): State<App>,
@@ -767,12 +672,9 @@ pub async fn connect(
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
-    command(
-        &app,
-        &printer,
-        configure(&app, &printer, proto::hub::ConfigureAction::Add),
-    )
-    .await?;
+    app.farm
+        .configure_printer(&printer, proto::hub::ConfigureAction::Add)
+        .await?;
     Ok(Envelope::ok(json!({ "id": printer.id, "sent": "connect" })))
 }
 
@@ -783,12 +685,9 @@ pub async fn disconnect(
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Value> {
     let printer = find(&app, &member.tenant, &key).await?;
-    command(
-        &app,
-        &printer,
-        configure(&app, &printer, proto::hub::ConfigureAction::Remove),
-    )
-    .await?;
+    app.farm
+        .configure_printer(&printer, proto::hub::ConfigureAction::Remove)
+        .await?;
     Ok(Envelope::ok(
         json!({ "id": printer.id, "sent": "disconnect" }),
     ))
@@ -821,7 +720,7 @@ pub async fn control(
         }
     };
     let printer = find(&app, &member.tenant, &key).await?;
-    command(&app, &printer, printer_command(&printer, action)?).await?;
+    app.farm.act_on_printer(&printer, action).await?;
     Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
 }
 
@@ -863,6 +762,6 @@ pub async fn light(
     } else {
         PrinterAction::LightOff
     };
-    command(&app, &printer, printer_command(&printer, action)?).await?;
+    app.farm.act_on_printer(&printer, action).await?;
     Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
 }

@@ -8,6 +8,7 @@
 //! (a job's completion, a failure) still commits at once through the job moves and the queue.
 
 use crate::app::App;
+use crate::farm::Farm;
 use domain::TenantId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -56,7 +57,7 @@ impl StatusWriter {
 
     /// Writes every waiting status in one transaction; then the dispatcher looks at the
     /// farms where a printer became idle, and their cached reads go stale.
-    pub async fn flush(&self, app: &App) -> StoreResult<usize> {
+    pub async fn flush(&self, farm: &Farm) -> StoreResult<usize> {
         let _turn = self.flushing.lock().await;
         let batch: Vec<(String, Pending)> = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -65,7 +66,7 @@ impl StatusWriter {
         if batch.is_empty() {
             return Ok(0);
         }
-        let written = self.write(app, &batch).await;
+        let written = self.write(farm, &batch).await;
         if let Err(err) = written {
             // Not lost: what was not superseded meanwhile is tried again at the next tick.
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -80,16 +81,16 @@ impl StatusWriter {
             *farms.entry(&status.tenant).or_default() |= ready;
         }
         for (tenant, ready) in farms {
-            app.realtime.answers.farm_changed(tenant);
+            farm.realtime.answers.farm_changed(tenant);
             if ready {
-                crate::dispatch::wake(app, tenant);
+                farm.wake_dispatcher(tenant);
             }
         }
         Ok(batch.len())
     }
 
-    async fn write(&self, app: &App, batch: &[(String, Pending)]) -> StoreResult<()> {
-        let mut tx = app.store.begin().await?;
+    async fn write(&self, farm: &Farm, batch: &[(String, Pending)]) -> StoreResult<()> {
+        let mut tx = farm.store.begin().await?;
         for (printer, status) in batch {
             store::printers::apply_reported(
                 &mut tx,

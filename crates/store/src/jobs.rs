@@ -3,6 +3,7 @@
 
 use crate::{Conn, StoreError, StoreResult};
 use domain::TenantId;
+use domain::jobs::{JobStatus, MoveRecord};
 use serde::Serialize;
 
 /// A print job row.
@@ -15,7 +16,8 @@ pub struct Job {
     pub product_sku_id: Option<String>,
     pub submitted_by: Option<String>,
     pub file_name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
     pub color: String,
     pub filament_type: String,
     pub material_type: String,
@@ -132,7 +134,7 @@ pub async fn get(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<Jo
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
     /// Any of these statuses (none: all).
-    pub statuses: Vec<String>,
+    pub statuses: Vec<JobStatus>,
     pub printer_id: Option<String>,
     pub product_id: Option<String>,
     /// A column from `SORTABLE`.
@@ -166,8 +168,8 @@ pub async fn list(
         .unwrap_or("created_at");
     let direction = if q.ascending { "ASC" } else { "DESC" };
     // Statuses are few and come from a closed set; they are bound, padded to a fixed list.
-    let mut statuses = q.statuses.clone();
-    statuses.resize(8, String::new());
+    let mut statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
+    statuses.resize(8, "");
     let any_status = i64::from(q.statuses.is_empty());
     let filter = "tenant_id = $1 AND ($2 = 1 OR status IN ($3, $4, $5, $6, $7, $8, $9, $10))
         AND ($11 IS NULL OR printer_id = $11) AND ($12 IS NULL OR product_id = $12)";
@@ -179,7 +181,7 @@ pub async fn list(
         .bind(tenant.as_str())
         .bind(any_status);
     for s in &statuses {
-        query = query.bind(s.clone());
+        query = query.bind(*s);
     }
     let rows = query
         .bind(q.printer_id.as_deref())
@@ -193,7 +195,7 @@ pub async fn list(
         .bind(tenant.as_str())
         .bind(any_status);
     for s in &statuses {
-        count = count.bind(s.clone());
+        count = count.bind(*s);
     }
     let (total,) = count
         .bind(q.printer_id.as_deref())
@@ -201,17 +203,6 @@ pub async fn list(
         .fetch_one(&mut *conn)
         .await?;
     Ok((rows, total))
-}
-
-/// What a status change also records.
-#[derive(Debug, Clone, Default)]
-pub struct Move<'a> {
-    pub failure_reason: Option<&'a str>,
-    pub progress: Option<i64>,
-    pub started: bool,
-    pub completed: bool,
-    /// Back to the queue: progress, printer and times are cleared.
-    pub requeue: bool,
 }
 
 /// A queued job with what the dispatcher needs from its file and stock.
@@ -296,9 +287,9 @@ pub async fn move_status(
     conn: &mut Conn,
     tenant: &TenantId,
     id: &str,
-    from: &str,
-    to: &str,
-    extra: &Move<'_>,
+    from: JobStatus,
+    to: JobStatus,
+    extra: &MoveRecord,
     now: &str,
 ) -> StoreResult<Job> {
     let done = sqlx::query(
@@ -316,9 +307,9 @@ pub async fn move_status(
     )
     .bind(tenant.as_str())
     .bind(id)
-    .bind(from)
-    .bind(to)
-    .bind(extra.failure_reason)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(extra.failure_reason.as_deref())
     .bind(extra.progress)
     .bind(i64::from(extra.started))
     .bind(i64::from(extra.completed))
@@ -409,13 +400,16 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult
 pub async fn counts_by_status(
     conn: &mut Conn,
     tenant: &TenantId,
-) -> StoreResult<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
+) -> StoreResult<Vec<(JobStatus, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status, CAST(COUNT(*) AS BIGINT) FROM print_jobs WHERE tenant_id = $1 GROUP BY status ORDER BY status",
     )
     .bind(tenant.as_str())
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    rows.into_iter()
+        .map(|(status, n)| Ok((crate::stored_enum(status)?, n)))
+        .collect()
 }
 
 /// Assigns a queued job to a printer (or takes it off one with `None`).

@@ -168,3 +168,13 @@ pub fn now_text() -> String {
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// A closed-set value (a status) read back from the database; a name outside the set is
+/// a corrupt row, not a caller's mistake.
+pub fn stored_enum<T>(text: String) -> StoreResult<T>
+where
+    T: TryFrom<String>,
+    T::Error: std::fmt::Display,
+{
+    T::try_from(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

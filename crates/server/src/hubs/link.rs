@@ -29,6 +29,45 @@ pub enum CommandError {
     Refused(String),
 }
 
+/// Commands to hubs: send one to a hub and await its ack, wherever its socket is held.
+/// In one process, [`HubLink`]; with several nodes, a request on the hub's subject.
+pub trait HubCommands: Send + Sync + 'static {
+    /// Sends `command` to the hub and waits for its ack (at most [`ACK_DEADLINE`]).
+    fn send<'a>(
+        &'a self,
+        hub_id: &'a str,
+        command: HubCommand,
+    ) -> futures::future::BoxFuture<'a, Result<(), CommandError>>;
+    /// Whether a socket from the hub is open.
+    fn is_connected(&self, hub_id: &str) -> bool;
+    /// Registers the socket task of a hub that connected (a newer socket replaces an older one).
+    fn attach_session(&self, hub_id: &str) -> Attached;
+    /// Forgets a hub whose socket closed, unless a newer socket replaced it.
+    fn detach(&self, hub_id: &str, generation: u64);
+}
+
+impl HubCommands for HubLink {
+    fn send<'a>(
+        &'a self,
+        hub_id: &'a str,
+        command: HubCommand,
+    ) -> futures::future::BoxFuture<'a, Result<(), CommandError>> {
+        Box::pin(HubLink::send(self, hub_id, command))
+    }
+
+    fn is_connected(&self, hub_id: &str) -> bool {
+        HubLink::is_connected(self, hub_id)
+    }
+
+    fn attach_session(&self, hub_id: &str) -> Attached {
+        HubLink::attach_session(self, hub_id)
+    }
+
+    fn detach(&self, hub_id: &str, generation: u64) {
+        HubLink::detach(self, hub_id, generation)
+    }
+}
+
 /// A command on its way to a hub's socket task, with where to send the ack.
 #[derive(Debug)]
 pub struct Outgoing {

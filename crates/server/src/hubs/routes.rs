@@ -22,7 +22,7 @@ const HUB_SECRET_PREFIX: &str = "pfhs_";
 /// A hub as sent, with whether its socket is open on this server.
 fn view(app: &App, hub: &Hub) -> Value {
     let mut value = serde_json::to_value(hub).unwrap_or(Value::Null);
-    value["connected"] = Value::Bool(app.hub_link.is_connected(&hub.id));
+    value["connected"] = Value::Bool(app.hubs.is_connected(&hub.id));
     value
 }
 
@@ -295,7 +295,7 @@ pub async fn connection(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
-    let connected = app.hub_link.is_connected(&hub.id);
+    let connected = app.hubs.is_connected(&hub.id);
     Ok(Envelope::ok(json!({
         "hub_id": hub.id,
         "connected": connected,
@@ -333,10 +333,7 @@ pub async fn status(
 /// Sends a command to a hub of the farm; 409 `HUB_OFFLINE` when its socket is not open.
 async fn send(app: &App, hub: &Hub, command: HubCommand) -> Result<(), ApiError> {
     let name = hub.name.clone().unwrap_or_else(|| hub.id.clone());
-    app.hub_link
-        .send(&hub.id, command)
-        .await
-        .map_err(|err| super::command_failed(err, format!("hub '{name}' is offline")))
+    Ok(app.farm.command_hub(&hub.id, &name, command).await?)
 }
 
 /// POST /api/v1/hubs/{hub_id}/discover — asks the hub to look for printers (operators).

@@ -12,18 +12,18 @@ use super::link::{Attached, Outgoing};
 use crate::app::App;
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiPath, SocketUpgrade};
+use crate::farm::FarmResult;
+use crate::farm::status::PrintReport;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::response::Response;
 use domain::TenantId;
-use domain::jobs::JobStatus;
 use futures::{SinkExt, StreamExt};
 use proto::PrinterStatus;
 use proto::dashboard::ServerMessage;
 use proto::hub::{self as wire, HubToServer, ServerNotice, ServerToHub, close};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use store::jobs::{Job, Move};
 use store::printers::{Printer, Reported};
 use tokio::sync::oneshot;
 
@@ -164,7 +164,7 @@ impl Session {
         let Attached {
             generation,
             mut commands,
-        } = self.app.hub_link.attach_session(&self.hub_id);
+        } = self.app.hubs.attach_session(&self.hub_id);
         tracing::info!(hub_id = %self.hub_id, tenant_id = %self.tenant, "hub connected");
         self.app.realtime.publish(
             &self.tenant,
@@ -177,9 +177,9 @@ impl Session {
         if let Ending::Close(code, reason) = ending {
             let _ = sink.send(close_frame(code, reason)).await;
         }
-        self.app.hub_link.detach(&self.hub_id, generation);
+        self.app.hubs.detach(&self.hub_id, generation);
         // A newer socket of this hub may be serving already: then the hub is not offline.
-        if !self.app.hub_link.is_connected(&self.hub_id) {
+        if !self.app.hubs.is_connected(&self.hub_id) {
             self.went_offline().await;
         }
         tracing::info!(hub_id = %self.hub_id, "hub disconnected");
@@ -238,7 +238,7 @@ impl Session {
             .printers
             .values()
             .filter(|k| k.printer.is_active == 1)
-            .map(|k| crate::printers::printer_config(&self.app, &k.printer))
+            .map(|k| self.app.farm.printer_config(&k.printer))
             .collect();
         for printer in configs {
             let command = wire::HubCommand::ConfigurePrinter {
@@ -345,7 +345,7 @@ impl Session {
         }
     }
 
-    async fn handle(&mut self, message: HubToServer) -> Result<(), ApiError> {
+    async fn handle(&mut self, message: HubToServer) -> FarmResult<()> {
         match message {
             HubToServer::CommandAck {
                 command_id,
@@ -392,7 +392,7 @@ impl Session {
     }
 
     /// Loads the hub's printers (again at most every few seconds, for a serial not yet known).
-    async fn load_printers(&mut self) -> Result<(), ApiError> {
+    async fn load_printers(&mut self) -> FarmResult<()> {
         if self
             .printers_loaded
             .is_some_and(|at| at.elapsed() < Duration::from_secs(5))
@@ -423,7 +423,7 @@ impl Session {
         Ok(())
     }
 
-    async fn on_status(&mut self, status: PrinterStatus) -> Result<(), ApiError> {
+    async fn on_status(&mut self, status: PrinterStatus) -> FarmResult<()> {
         if !self.printers.contains_key(&status.printer_id) {
             self.load_printers().await?;
         }
@@ -462,7 +462,7 @@ impl Session {
         status: &PrinterStatus,
         printer_id: &str,
         state_changed: bool,
-    ) -> Result<(), ApiError> {
+    ) -> FarmResult<()> {
         let Some(state) = status.gcode_state.as_deref() else {
             return Ok(());
         };
@@ -501,48 +501,26 @@ impl Session {
         if status.job_id.as_deref().is_some_and(|id| id != job.id) {
             return Ok(());
         }
-        let current: JobStatus = job.status.parse().map_err(|e: domain::jobs::UnknownName| {
-            ApiError::internal(anyhow::anyhow!(e.to_string()))
-        })?;
-        let progress = status.progress_percentage.map(|p| p.clamp(0, 100));
-        if let Some(to) = domain::jobs::status_for_printer_state(current, state) {
-            let reason = status
-                .error_message
-                .clone()
-                .or_else(|| {
-                    status
-                        .error_code
-                        .as_ref()
-                        .map(|c| format!("the printer reported error {c}"))
-                })
-                .unwrap_or_else(|| "the printer reported the print failed".into());
-            let moved = move_job(&self.app, &self.tenant, &job, to, progress, Some(reason)).await?;
-            self.job_update(&moved);
-            if to == JobStatus::Uploaded {
-                // The printer is already running: the next step follows at once.
-                if let Some(next) =
-                    domain::jobs::status_for_printer_state(JobStatus::Uploaded, state)
-                {
-                    let moved =
-                        move_job(&self.app, &self.tenant, &moved, next, progress, None).await?;
-                    self.job_update(&moved);
-                }
-            }
-        } else if current == JobStatus::Printing
-            && let Some(value) = progress
-            && value != job.progress_percentage
-        {
-            let mut conn = self.app.store.conn().await?;
-            let job = store::jobs::set_progress(
-                &mut conn,
-                &self.tenant,
-                &job.id,
-                value,
-                &store::now_text(),
-            )
+        let reason = status
+            .error_message
+            .clone()
+            .or_else(|| {
+                status
+                    .error_code
+                    .as_ref()
+                    .map(|c| format!("the printer reported error {c}"))
+            })
+            .unwrap_or_else(|| "the printer reported the print failed".into());
+        let report = PrintReport {
+            gcode_state: state,
+            progress: status.progress_percentage,
+            failure_reason: &reason,
+        };
+        self.app
+            .farm
+            .follow_printer(&self.tenant, job, report)
             .await?;
-            self.job_update(&job);
-        }
+        let progress = status.progress_percentage.map(|p| p.clamp(0, 100));
         if let (Some(k), Some(value)) = (self.printers.get_mut(&status.printer_id), progress) {
             k.progress_written = Some((value, Instant::now()));
         }
@@ -556,7 +534,7 @@ impl Session {
         stage: wire::FileStage,
         progress: i64,
         error: Option<String>,
-    ) -> Result<(), ApiError> {
+    ) -> FarmResult<()> {
         let mut conn = self.app.store.conn().await?;
         let job = match store::jobs::get(&mut conn, &self.tenant, job_id).await {
             Ok(job) => job,
@@ -572,49 +550,10 @@ impl Session {
         if !on_printer {
             return Ok(());
         }
-        let current: JobStatus = job.status.parse().map_err(|e: domain::jobs::UnknownName| {
-            ApiError::internal(anyhow::anyhow!(e.to_string()))
-        })?;
-        let stage = match stage {
-            wire::FileStage::Downloading => domain::jobs::FileStage::Downloading,
-            wire::FileStage::Uploading => domain::jobs::FileStage::Uploading,
-            wire::FileStage::Complete => domain::jobs::FileStage::Complete,
-            wire::FileStage::Failed => domain::jobs::FileStage::Failed,
-        };
-        match domain::jobs::status_for_file_stage(current, stage) {
-            Some(to) if to != current => {
-                let reason = error.unwrap_or_else(|| "the file did not reach the printer".into());
-                let moved = move_job(&self.app, &self.tenant, &job, to, None, Some(reason)).await?;
-                self.job_update(&moved);
-            }
-            _ => {
-                // Transfer progress is for dashboards only.
-                self.app.realtime.publish(
-                    &self.tenant,
-                    ServerMessage::JobUpdate {
-                        job_id: job.id.clone(),
-                        status: job.status.clone(),
-                        progress_percentage: None,
-                        printer_id: job.printer_id.clone(),
-                        file_progress: Some(progress),
-                    },
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn job_update(&self, job: &Job) {
-        self.app.realtime.publish(
-            &self.tenant,
-            ServerMessage::JobUpdate {
-                job_id: job.id.clone(),
-                status: job.status.clone(),
-                progress_percentage: Some(job.progress_percentage),
-                printer_id: job.printer_id.clone(),
-                file_progress: None,
-            },
-        );
+        self.app
+            .farm
+            .follow_file_stage(&self.tenant, &job, stage, progress, error)
+            .await
     }
 
     async fn went_offline(&mut self) {
@@ -690,49 +629,6 @@ fn reported(status: &PrinterStatus) -> Reported {
             format!("#{}", &hex[..hex.len().min(6)])
         }),
     }
-}
-
-/// Moves a job the way its printer or hub reported, with the matching event.
-async fn move_job(
-    app: &App,
-    tenant: &TenantId,
-    job: &Job,
-    to: JobStatus,
-    progress: Option<i64>,
-    reason: Option<String>,
-) -> Result<Job, ApiError> {
-    let (extra, event) = match to {
-        JobStatus::Printing if job.status == JobStatus::Paused.as_str() => {
-            (Move::default(), "job_resumed")
-        }
-        JobStatus::Printing => (
-            Move {
-                progress,
-                started: job.time_started.is_none(),
-                ..Move::default()
-            },
-            "job_started",
-        ),
-        JobStatus::Paused => (Move::default(), "job_paused"),
-        JobStatus::Completed => (
-            Move {
-                progress: Some(100),
-                completed: true,
-                ..Move::default()
-            },
-            "job_completed",
-        ),
-        JobStatus::Failed => (
-            Move {
-                failure_reason: reason.as_deref(),
-                completed: true,
-                ..Move::default()
-            },
-            "job_failed",
-        ),
-        _ => (Move::default(), "job_progress"),
-    };
-    crate::jobs::apply(app, tenant, job, to, extra, event).await
 }
 
 async fn next_message(stream: &mut futures::stream::SplitStream<WebSocket>) -> Option<HubToServer> {

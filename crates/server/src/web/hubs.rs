@@ -11,6 +11,7 @@ use super::accounts::FormErrors;
 use super::{FarmPage, PageError, Section, html, see_other};
 use crate::app::App;
 use crate::error::ApiError;
+use crate::hubs::discoveries::{Discovery, Outcome};
 use crate::hubs::{CommandError, HubCommand};
 use crate::realtime::FarmEvent;
 use askama::Template;
@@ -23,8 +24,6 @@ use chrono::{DateTime, Utc};
 use domain::{Role, TenantId};
 use proto::dashboard::ServerMessage;
 use proto::hub::DiscoveredPrinter;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 use store::StoreError;
 use store::hubs::Hub;
@@ -46,53 +45,10 @@ const MOST_PRINTERS: i64 = 1000;
 const FINDINGS_AFTER_ACK: Duration = Duration::from_secs(3);
 /// How long findings that missed the page's answer are still waited for.
 const LATE_FINDINGS: Duration = Duration::from_secs(120);
-/// How long a discovery is shown on the page.
-const DISCOVERY_SHOWN: chrono::Duration = chrono::Duration::minutes(30);
 /// Model names the "add by hand" form suggests.
 pub const MODELS: &[&str] = &[
     "X1C", "X1E", "X1", "P1S", "P1P", "A1", "A1 mini", "H2D", "H2S", "P2S",
 ];
-
-/// What became of the last "look for printers" on one hub.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The hub answered with these printers (maybe none).
-    Found(Vec<DiscoveredPrinter>),
-    /// The command did not run, in words.
-    Failed(String),
-    /// The hub acknowledged but its findings did not arrive in time.
-    NoAnswer,
-}
-
-/// One discovery, kept for the page.
-#[derive(Debug, Clone)]
-struct Discovery {
-    asked: DateTime<Utc>,
-    outcome: Outcome,
-}
-
-/// The latest discovery of each hub, by farm and hub. Kept in this process's memory: the
-/// findings are a moment's view of a LAN, not farm records, and the API has nowhere to
-/// store them (a node that did not serve the request does not show them).
-#[derive(Debug, Default)]
-pub struct Discoveries(Mutex<HashMap<(TenantId, String), Discovery>>);
-
-impl Discoveries {
-    fn remember(&self, tenant: &TenantId, hub: &str, discovery: Discovery) {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let stale = discovery.asked - DISCOVERY_SHOWN;
-        all.retain(|_, d| d.asked > stale);
-        all.insert((tenant.clone(), hub.to_string()), discovery);
-    }
-
-    fn of(&self, tenant: &TenantId, now: DateTime<Utc>) -> HashMap<String, Discovery> {
-        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter()
-            .filter(|((t, _), d)| t == tenant && d.asked > now - DISCOVERY_SHOWN)
-            .map(|((_, hub), d)| (hub.clone(), d.clone()))
-            .collect()
-    }
-}
 
 /// A time in words with its machine-readable form.
 pub struct When {
@@ -292,7 +248,7 @@ async fn load(app: &App, tenant: &TenantId) -> Result<Vec<HubView>, PageError> {
         .map(|hub| {
             HubView::new(
                 hub,
-                app.hub_link.is_connected(&hub.id),
+                app.hubs.is_connected(&hub.id),
                 &printers,
                 discoveries.get(&hub.id),
                 now,
@@ -369,7 +325,7 @@ fn findings(event: &FarmEvent, hub: &str) -> Option<Vec<DiscoveredPrinter>> {
 /// findings yet, the events are handed back to keep listening.
 async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> (Outcome, Option<Events>) {
     let mut events = app.realtime.subscribe(tenant).events;
-    let ack = app.hub_link.send(&hub.id, HubCommand::DiscoverPrinters);
+    let ack = app.hubs.send(&hub.id, HubCommand::DiscoverPrinters);
     tokio::pin!(ack);
     let mut acked: Option<tokio::time::Instant> = None;
     loop {
@@ -381,7 +337,10 @@ async fn look_for_printers(app: &App, tenant: &TenantId, hub: &Hub) -> (Outcome,
                 Err(CommandError::Timeout) => return (Outcome::NoAnswer, Some(events)),
                 Err(err) => {
                     let name = hub.name.clone().unwrap_or_else(|| hub.id.clone());
-                    let err = crate::hubs::command_failed(err, format!("the hub {name} is offline"));
+                    let err = ApiError::from(crate::farm::FarmError::command_failed(
+                        err,
+                        format!("the hub {name} is offline"),
+                    ));
                     return (Outcome::Failed(in_words(&err)), None);
                 }
             },
@@ -603,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_discovery_is_shown_to_its_own_farm_only_and_for_half_an_hour() {
-        let store = Discoveries::default();
+        let store = crate::hubs::discoveries::Discoveries::default();
         let ours = TenantId::from_stored("00000000-0000-0000-0000-000000000001".into());
         let theirs = TenantId::from_stored("00000000-0000-0000-0000-000000000002".into());
         store.remember(

@@ -272,7 +272,7 @@ fn queue_row(
     auto_dispatch: bool,
     now: DateTime<Utc>,
 ) -> QueueRow {
-    let status: JobStatus = job.status.parse().unwrap_or(JobStatus::Queued);
+    let status = job.status;
     let assigned = job.printer_id.is_some();
     let queued = status == JobStatus::Queued;
     let printer = job.printer_name.clone().or_else(|| {
@@ -366,7 +366,7 @@ pub async fn load_queue(app: &App, member: &FarmPage) -> Result<Queue, PageError
     let (jobs, waiting, printers, busy) = {
         let mut conn = app.store.conn().await?;
         let query = JobQuery {
-            statuses: QUEUE.iter().map(|s| s.as_str().to_string()).collect(),
+            statuses: QUEUE.to_vec(),
             sort_by: "created_at",
             ascending: true,
             ..Default::default()
@@ -381,7 +381,7 @@ pub async fn load_queue(app: &App, member: &FarmPage) -> Result<Queue, PageError
     let fleet: Vec<PrinterFacts> = printers
         .iter()
         .map(|p| {
-            let mut facts = crate::dispatch::facts(app, p);
+            let mut facts = app.farm.facts(p);
             if busy.contains(&p.id) {
                 facts.status = domain::printers::PrinterStatus::Printing;
             }
@@ -532,7 +532,7 @@ pub struct HistoryRow {
 
 impl HistoryRow {
     fn new(job: &Job) -> HistoryRow {
-        let status: JobStatus = job.status.parse().unwrap_or(JobStatus::Cancelled);
+        let status = job.status;
         HistoryRow {
             id: job.id.clone(),
             file_id: job.print_file_id.clone(),
@@ -608,7 +608,7 @@ impl PageQuery {
 /// Reads a page of finished jobs, newest first.
 async fn load_history(app: &App, member: &FarmPage, page: i64) -> Result<HistoryList, PageError> {
     let query = JobQuery {
-        statuses: FINISHED.iter().map(|s| s.as_str().to_string()).collect(),
+        statuses: FINISHED.to_vec(),
         sort_by: "updated_at",
         ascending: false,
         ..Default::default()
@@ -667,7 +667,7 @@ mod tests {
             product_sku_id: None,
             submitted_by: None,
             file_name: "bracket.3mf".into(),
-            status: status.into(),
+            status: status.parse().expect("a job status"),
             color: "#F7D959".into(),
             filament_type: "PLA".into(),
             material_type: "PLA".into(),
@@ -718,7 +718,7 @@ mod tests {
     }
 
     fn row(j: &Job, auto: bool) -> QueueRow {
-        let w = (j.status == "queued").then(|| waiting(j));
+        let w = (j.status == JobStatus::Queued).then(|| waiting(j));
         queue_row(j, w.as_ref(), &[], &HashMap::new(), auto, now())
     }
 

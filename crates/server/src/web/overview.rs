@@ -13,12 +13,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Local, Timelike, Utc};
 use domain::Role;
+use domain::jobs::JobStatus;
 use domain::printers::PrinterStatus;
 use std::collections::HashMap;
 use store::jobs::JobQuery;
 
 /// Job statuses that hold a printer.
-const IN_PROGRESS: [&str; 4] = ["processing", "uploaded", "printing", "paused"];
+const IN_PROGRESS: [JobStatus; 4] = [
+    JobStatus::Processing,
+    JobStatus::Uploaded,
+    JobStatus::Printing,
+    JobStatus::Paused,
+];
 /// The most jobs in progress listed (one per printer, so a large farm's worth).
 const MOST_JOBS: i64 = 1000;
 
@@ -87,12 +93,12 @@ const STATES: [PrinterStatus; 6] = [
     PrinterStatus::Maintenance,
 ];
 
-fn job_status_words(status: &str) -> &'static str {
+fn job_status_words(status: JobStatus) -> &'static str {
     match status {
-        "processing" => "Sending the file",
-        "uploaded" => "Starting",
-        "printing" => "Printing",
-        "paused" => "Paused",
+        JobStatus::Processing => "Sending the file",
+        JobStatus::Uploaded => "Starting",
+        JobStatus::Printing => "Printing",
+        JobStatus::Paused => "Paused",
         _ => "In progress",
     }
 }
@@ -117,7 +123,7 @@ pub async fn load(app: &App, member: &FarmPage) -> Result<OverviewLive, PageErro
         let mut conn = app.store.conn().await?;
         let counts = store::printers::counts_by_state(&mut conn, tenant).await?;
         let query = JobQuery {
-            statuses: IN_PROGRESS.iter().map(|s| s.to_string()).collect(),
+            statuses: IN_PROGRESS.to_vec(),
             sort_by: "created_at",
             ascending: true,
             ..Default::default()
@@ -174,7 +180,7 @@ pub async fn load(app: &App, member: &FarmPage) -> Result<OverviewLive, PageErro
                 plate: job.plate_index,
                 printer_name: job.printer_name.unwrap_or_else(|| "—".into()),
                 printer_id,
-                status: job_status_words(&job.status),
+                status: job_status_words(job.status),
                 progress: report
                     .and_then(|s| s.progress_percentage)
                     .unwrap_or(job.progress_percentage),

@@ -11,28 +11,13 @@
 
 use super::WorkError;
 use crate::app::App;
+use crate::farm::jobs::PrintEvent;
 use domain::TenantId;
-use domain::jobs::JobStatus;
+use domain::jobs::{JobStatus, PrintEventKind};
 use proto::dashboard::ServerMessage;
-use serde::Deserialize;
 use serde_json::json;
 use store::queue::Message;
 use store::{Conn, StoreError};
-
-/// A print event as queued by `jobs::apply_in`.
-#[derive(Debug, Deserialize)]
-struct PrintEvent {
-    /// Absent in events queued before ids were added: the message id stands in.
-    event_id: Option<String>,
-    event: String,
-    job_id: String,
-    tenant_id: String,
-    from: JobStatus,
-    /// The printer at the time of the event (a retried job has none any more).
-    printer_id: Option<String>,
-    /// The reason at the time of the event.
-    failure_reason: Option<String>,
-}
 
 /// What an event leaves to do after its transaction commits.
 #[derive(Debug, Default)]
@@ -45,7 +30,7 @@ struct AfterCommit {
 pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), WorkError> {
     let event: PrintEvent = serde_json::from_str(&message.payload)
         .map_err(|e| WorkError::BadMessage(format!("not a print event: {e}")))?;
-    let tenant = TenantId::parse(&event.tenant_id)
+    let tenant = TenantId::parse(event.tenant_id.as_str())
         .ok_or_else(|| WorkError::BadMessage(format!("bad tenant id '{}'", event.tenant_id)))?;
     let event_id = event.event_id.clone().unwrap_or_else(|| message.id.clone());
     let now = store::now_text();
@@ -82,10 +67,10 @@ async fn apply(
     now: &str,
     after: &mut AfterCommit,
 ) -> Result<(), StoreError> {
-    match event.event.as_str() {
-        "job_completed" => completed(tx, tenant, &event.job_id, now, after).await,
-        "job_failed" => failed(tx, tenant, event, now).await,
-        "job_cancelled" if left_a_print(event.from) => {
+    match event.event {
+        PrintEventKind::JobCompleted => completed(tx, tenant, &event.job_id, now, after).await,
+        PrintEventKind::JobFailed => failed(tx, tenant, event, now).await,
+        PrintEventKind::JobCancelled if left_a_print(event.from) => {
             let job = store::jobs::get(tx, tenant, &event.job_id).await?;
             print_ended(tx, tenant, &job, event.printer_id.as_deref(), now)
                 .await
@@ -232,7 +217,7 @@ async fn failed(
     let job = store::jobs::get(tx, tenant, &event.job_id).await?;
     // The job may have been retried since: the event's own printer and reason count.
     let printer = event.printer_id.as_deref();
-    let still_failed = job.status == JobStatus::Failed.as_str();
+    let still_failed = job.status == JobStatus::Failed;
     // A print that never reached the bed (the file did not arrive) leaves it clear.
     let minutes = if left_a_print(event.from) {
         print_ended(tx, tenant, &job, printer, now).await?

@@ -1,0 +1,598 @@
+//! Print jobs: queueing a plate of a print file, changing a queued job, assigning it, and
+//! every move of the state machine. A move is checked by `domain::jobs`, applied only if
+//! the job is still in the status it was read in (compare-and-set), and its print event is
+//! queued in the same transaction. A move an operator asks for of a job on a printer
+//! (pause, resume, cancel) goes to the printer's hub first: without a connected hub it is
+//! refused, not pretended.
+
+use super::error::OrMissing;
+use super::{Farm, FarmError, FarmResult};
+use crate::hubs::PrinterAction;
+use domain::jobs::{
+    AskedMaterial, JobStatus, PlateFacts, PrintEventKind, Priority, TransitionError, event_of_move,
+    record_of_move, transition,
+};
+use domain::{JobId, TenantId};
+use serde::{Deserialize, Serialize};
+use store::StoreError;
+use store::jobs::{Job, NewJob};
+use store::printers::{Printer, PrinterKey};
+
+/// The queue print events go to (handled by the print-events worker).
+pub const PRINT_EVENTS: &str = "print-events";
+
+/// A job's move as queued for the print-events worker: one type for every producer and
+/// the consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrintEvent {
+    /// Stays with the event through retries and dead-letter replays, so its effects
+    /// happen once. Absent in events queued before ids were added: the message id stands in.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// What happened.
+    pub event: PrintEventKind,
+    /// The job.
+    pub job_id: String,
+    /// Its farm.
+    pub tenant_id: TenantId,
+    /// The status it left.
+    pub from: JobStatus,
+    /// The status it reached.
+    pub to: JobStatus,
+    /// The printer at the time of the event (a retried job has none any more).
+    #[serde(default)]
+    pub printer_id: Option<String>,
+    /// The reason at the time of the event.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// When.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// What a request to queue a plate asks for.
+#[derive(Debug, Clone, Default)]
+pub struct JobRequest {
+    /// The print file.
+    pub print_file_id: String,
+    /// Its plate (1 when not given).
+    pub plate_index: i64,
+    /// Base priority.
+    pub priority: Priority,
+    /// Units wanted (the file's units per print when not given).
+    pub number_of_units: Option<i64>,
+    /// Colour, filament type and material over the plate's.
+    pub color: Option<String>,
+    /// Filament type over the plate's.
+    pub filament_type: Option<String>,
+    /// Material over the plate's.
+    pub material_type: Option<String>,
+    /// The product it makes (the file's when not given).
+    pub product_id: Option<String>,
+    /// The SKU it makes: product, units per print and assembly come from it.
+    pub product_sku_id: Option<String>,
+    /// Whether the prints need assembly (the SKU's when not given).
+    pub requires_assembly: Option<bool>,
+    /// A printer to assign it to at once (id or the farm's number).
+    pub printer: Option<String>,
+    /// Who asked.
+    pub submitted_by: Option<String>,
+}
+
+/// A change to a queued job.
+#[derive(Debug, Clone, Default)]
+pub struct JobChange {
+    /// New base priority.
+    pub priority: Option<Priority>,
+    /// New number of units.
+    pub number_of_units: Option<i64>,
+    /// New colour.
+    pub color: Option<String>,
+}
+
+/// What an assignment did: the job, its printer, and the score when the rules chose it.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    /// The job, now assigned.
+    pub job: Job,
+    /// The printer.
+    pub printer: Printer,
+    /// The dispatch score of the printer, when the rules picked it.
+    pub score: Option<i64>,
+}
+
+fn refused(err: TransitionError) -> FarmError {
+    FarmError::refused("INVALID_TRANSITION", Some("status"), err.to_string())
+}
+
+fn job_changed(message: &str) -> FarmError {
+    FarmError::refused("JOB_CHANGED", Some("status"), message)
+}
+
+fn not_queued(job: &Job, what: &str) -> FarmError {
+    FarmError::refused(
+        "JOB_NOT_QUEUED",
+        Some("status"),
+        format!("a {} job can't {what}; only queued jobs can", job.status),
+    )
+}
+
+/// What the plate `index` of a file's stored 3MF metadata says.
+fn plate_facts(metadata: Option<&str>, index: i64) -> Option<PlateFacts> {
+    let metadata: serde_json::Value = serde_json::from_str(metadata?).ok()?;
+    let plate = metadata["project"]["plates"]
+        .as_array()?
+        .iter()
+        .find(|p| p["index"].as_i64() == Some(index))?;
+    let filament = &plate["filaments"][0];
+    Some(PlateFacts {
+        filament_type: filament["filament_type"].as_str().map(str::to_string),
+        colour: filament["colour"].as_str().map(str::to_string),
+        weight_grams: plate["weight_grams"].as_f64(),
+        seconds: plate["prediction_seconds"]
+            .as_i64()
+            .or_else(|| plate["estimated_seconds"].as_i64()),
+    })
+}
+
+impl Farm {
+    /// The farm's job.
+    pub async fn job(&self, tenant: &TenantId, id: &JobId) -> FarmResult<Job> {
+        let mut conn = self.store.conn().await?;
+        store::jobs::get(&mut conn, tenant, id.as_str())
+            .await
+            .or_missing("JOB_NOT_FOUND", "print job")
+    }
+
+    /// The farm's printer a request names in `printer_id` (by id or the farm's number).
+    pub async fn named_printer(
+        &self,
+        conn: &mut store::Conn,
+        tenant: &TenantId,
+        named: &str,
+    ) -> FarmResult<Printer> {
+        let unknown = || FarmError::invalid("printer_id", "no printer with this id in this farm");
+        let key = PrinterKey::parse(named).ok_or_else(unknown)?;
+        store::printers::get(conn, tenant, &key)
+            .await
+            .or_invalid("printer_id", "no printer with this id in this farm")
+    }
+
+    /// Queues a plate of a print file, with the defaults its 3MF gives; assigned at once
+    /// when a printer is named (both or neither, so a retried request never queues twice).
+    pub async fn queue_job(&self, tenant: &TenantId, asked: JobRequest) -> FarmResult<Job> {
+        let mut conn = self.store.conn().await?;
+        // The printer is checked before anything is queued, so a wrong one queues nothing.
+        let printer = match asked.printer.as_deref().map(str::trim) {
+            Some(named) if !named.is_empty() => {
+                Some(self.named_printer(&mut conn, tenant, named).await?)
+            }
+            _ => None,
+        };
+        let file = store::files::get(&mut conn, tenant, asked.print_file_id.trim())
+            .await
+            .or_invalid("print_file_id", "no print file with this id in this farm")?;
+        if file.is_sliced == 0 {
+            return Err(FarmError::refused(
+                "FILE_NOT_SLICED",
+                Some("print_file_id"),
+                format!(
+                    "'{}' is a project file without G-code; slice it in Bambu Studio and upload the sliced file",
+                    file.name
+                ),
+            ));
+        }
+        let plate =
+            plate_facts(file.metadata_json.as_deref(), asked.plate_index).ok_or_else(|| {
+                FarmError::invalid(
+                    "plate_index",
+                    format!("the file has no plate {}", asked.plate_index),
+                )
+            })?;
+        let defaults = domain::jobs::defaults_from_plate(
+            &plate,
+            AskedMaterial {
+                filament_type: asked.filament_type.as_deref(),
+                material_type: asked.material_type.as_deref(),
+                colour: asked.color.as_deref(),
+            },
+        );
+        // A SKU names what the print makes: its product, units per print and assembly.
+        let sku_id = asked.product_sku_id.clone().filter(|p| !p.is_empty());
+        let sku = match &sku_id {
+            Some(id) => Some(
+                store::catalogue::sku_for_print(&mut conn, tenant, id)
+                    .await
+                    .or_invalid("product_sku_id", "no such SKU in this farm")?,
+            ),
+            None => None,
+        };
+        let product_id = match &sku {
+            Some(sku) => Some(sku.product_id.clone()),
+            None => asked
+                .product_id
+                .clone()
+                .filter(|p| !p.is_empty())
+                .or(file.product_id.clone()),
+        };
+        let product_name = match (&sku, &product_id) {
+            (Some(sku), _) => Some(sku.product_name.clone()),
+            (None, Some(id)) => Some(
+                store::catalogue::product_name(&mut conn, tenant, id)
+                    .await
+                    .or_invalid("product_id", "no such product in this farm")?,
+            ),
+            (None, None) => None,
+        };
+        let new = NewJob {
+            print_file_id: file.id.clone(),
+            file_name: file.name.clone(),
+            plate_index: asked.plate_index,
+            submitted_by: asked.submitted_by.clone(),
+            sku_name: Some(sku.as_ref().map(|s| s.sku.clone()).unwrap_or_else(|| {
+                domain::jobs::sku_name(&defaults.colour, &defaults.filament_type)
+            })),
+            color: defaults.colour,
+            filament_type: defaults.filament_type,
+            material_type: defaults.material_type,
+            number_of_units: asked.number_of_units.unwrap_or(file.number_of_units),
+            quantity_per_print: sku.as_ref().map_or(file.number_of_units, |s| s.quantity),
+            filament_needed_grams: defaults.filament_grams,
+            estimated_print_time_minutes: defaults.minutes,
+            priority: asked.priority.value(),
+            product_id,
+            product_sku_id: sku_id,
+            product_name,
+            requires_assembly: asked
+                .requires_assembly
+                .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
+        };
+        let now = store::now_text();
+        let job = match &printer {
+            // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
+            None => store::jobs::create(&mut conn, tenant, &new, &now).await?,
+            Some(printer) => {
+                drop(conn);
+                let mut tx = self.store.begin().await?;
+                let job = store::jobs::create(&mut tx, tenant, &new, &now).await?;
+                let job =
+                    store::jobs::assign(&mut tx, tenant, &job.id, Some(printer), &now).await?;
+                tx.commit().await?;
+                job
+            }
+        };
+        self.wake_dispatcher(tenant);
+        tracing::info!(tenant_id = %tenant, job_id = %job.id, file_id = %file.id, "job queued");
+        Ok(job)
+    }
+
+    /// Changes a queued job's priority, units or colour.
+    pub async fn change_job(
+        &self,
+        tenant: &TenantId,
+        id: &JobId,
+        change: JobChange,
+    ) -> FarmResult<Job> {
+        let job = self.job(tenant, id).await?;
+        if job.status != JobStatus::Queued {
+            return Err(not_queued(&job, "be changed"));
+        }
+        let mut conn = self.store.conn().await?;
+        Ok(store::jobs::update(
+            &mut conn,
+            tenant,
+            &job.id,
+            change.priority.map(|p| p.value()),
+            change.number_of_units,
+            change.color.as_deref().filter(|c| !c.trim().is_empty()),
+            &store::now_text(),
+        )
+        .await?)
+    }
+
+    /// Deletes a job that does not hold a printer.
+    pub async fn delete_job(&self, tenant: &TenantId, id: &JobId) -> FarmResult<Job> {
+        let job = self.job(tenant, id).await?;
+        let mut conn = self.store.conn().await?;
+        store::jobs::delete(&mut conn, tenant, &job.id)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => FarmError::refused(
+                    "JOB_ACTIVE",
+                    Some("status"),
+                    format!("a {} job holds its printer; cancel it first", job.status),
+                ),
+                StoreError::NotFound => FarmError::NotFound {
+                    code: "JOB_NOT_FOUND",
+                    what: "print job",
+                },
+                other => other.into(),
+            })?;
+        Ok(job)
+    }
+
+    /// A move someone asks for: checked by the state machine; a job on a printer changes
+    /// only if its printer does (pause, resume and cancel go to the hub first).
+    pub async fn request_move(
+        &self,
+        tenant: &TenantId,
+        id: &JobId,
+        to: JobStatus,
+        failure_reason: Option<String>,
+    ) -> FarmResult<Job> {
+        let job = self.job(tenant, id).await?;
+        transition(job.status, to).map_err(refused)?;
+        let action = match (job.status.is_active(), to) {
+            (true, JobStatus::Paused) => Some(PrinterAction::Pause),
+            (true, JobStatus::Printing) if job.status == JobStatus::Paused => {
+                Some(PrinterAction::Resume)
+            }
+            (true, JobStatus::Cancelled) => Some(PrinterAction::Stop),
+            _ => None,
+        };
+        if let Some(action) = action {
+            let printer = self
+                .printer_of(tenant, &job)
+                .await?
+                .ok_or_else(|| FarmError::refused("HUB_OFFLINE", None, "the job has no printer"))?;
+            self.act_on_printer(&printer, action).await?;
+        }
+        self.record_move(tenant, &job, to, None, failure_reason)
+            .await
+    }
+
+    /// Records progress of a job; the first report of an uploaded job starts its print.
+    pub async fn report_progress(
+        &self,
+        tenant: &TenantId,
+        id: &JobId,
+        progress: i64,
+    ) -> FarmResult<Job> {
+        let job = self.job(tenant, id).await?;
+        if let Some(to) = domain::jobs::status_for_first_progress(job.status) {
+            return self
+                .record_move(tenant, &job, to, Some(progress), None)
+                .await;
+        }
+        if job.status != JobStatus::Printing {
+            return Err(FarmError::refused(
+                "INVALID_TRANSITION",
+                Some("status"),
+                format!(
+                    "a {} job has no progress to report; only uploaded or printing jobs do",
+                    job.status
+                ),
+            ));
+        }
+        self.record_progress(tenant, &job, progress).await
+    }
+
+    /// Records progress of a printing job (no move, no event).
+    pub async fn record_progress(
+        &self,
+        tenant: &TenantId,
+        job: &Job,
+        progress: i64,
+    ) -> FarmResult<Job> {
+        let mut conn = self.store.conn().await?;
+        Ok(
+            store::jobs::set_progress(&mut conn, tenant, &job.id, progress, &store::now_text())
+                .await?,
+        )
+    }
+
+    /// Records a move that happened (the printer or hub reported it, or a rule made it) in
+    /// its own transaction, with its event; wakes the worker, and the dispatcher for a job
+    /// back in the queue.
+    pub async fn record_move(
+        &self,
+        tenant: &TenantId,
+        job: &Job,
+        to: JobStatus,
+        progress: Option<i64>,
+        failure_reason: Option<String>,
+    ) -> FarmResult<Job> {
+        let now = store::now_text();
+        let mut tx = self.store.begin().await?;
+        let moved =
+            record_move_in(&mut tx, tenant, job, to, progress, failure_reason, &now).await?;
+        tx.commit().await?;
+        self.background.work_queued();
+        if to == JobStatus::Queued {
+            self.wake_dispatcher(tenant);
+        }
+        Ok(moved)
+    }
+
+    /// Assigns a queued job to the named printer, or to the best one by the scoring rules.
+    pub async fn assign_job(
+        &self,
+        tenant: &TenantId,
+        id: &JobId,
+        named: Option<&str>,
+    ) -> FarmResult<Assigned> {
+        let job = self.job(tenant, id).await?;
+        if job.status != JobStatus::Queued {
+            return Err(not_queued(&job, "be assigned"));
+        }
+        let mut conn = self.store.conn().await?;
+        let (printer, score) = match named.filter(|p| !p.is_empty()) {
+            Some(named) => (self.named_printer(&mut conn, tenant, named).await?, None),
+            None => {
+                let file = store::files::get(&mut conn, tenant, &job.print_file_id).await?;
+                let needs = super::launch::needs(&job, &file);
+                let query = store::printers::PrinterQuery::display_order();
+                let (printers, _) =
+                    store::printers::list(&mut conn, tenant, &query, 1000, 0).await?;
+                let all: Vec<_> = printers.iter().map(|p| self.facts(p)).collect();
+                let Some((best, score)) = domain::dispatch::best_printer(&all, &needs) else {
+                    let reason = domain::dispatch::why_waiting(&all, &needs);
+                    let message = reason
+                        .as_ref()
+                        .map(|r| r.message())
+                        .unwrap_or_else(|| "no printer can take this job now".into());
+                    let reason_json = reason.map(|r| serde_json::to_string(&r).unwrap_or_default());
+                    store::jobs::set_wait_reason(
+                        &mut conn,
+                        tenant,
+                        &job.id,
+                        reason_json.as_deref(),
+                        &store::now_text(),
+                    )
+                    .await?;
+                    return Err(FarmError::refused("NO_PRINTER_AVAILABLE", None, message));
+                };
+                let printer = printers.into_iter().find(|p| p.id == best.as_str()).ok_or(
+                    FarmError::NotFound {
+                        code: "PRINTER_NOT_FOUND",
+                        what: "printer",
+                    },
+                )?;
+                (printer, Some(score))
+            }
+        };
+        let job = store::jobs::assign(
+            &mut conn,
+            tenant,
+            &job.id,
+            Some(&printer),
+            &store::now_text(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => {
+                job_changed("the job left the queue while this request was made")
+            }
+            other => other.into(),
+        })?;
+        tracing::info!(tenant_id = %tenant, job_id = %job.id, printer_id = %printer.id, ?score, "job assigned");
+        Ok(Assigned {
+            job,
+            printer,
+            score,
+        })
+    }
+
+    /// Sends a queued job assigned to a printer back to the dispatcher.
+    pub async fn unassign_job(&self, tenant: &TenantId, id: &JobId) -> FarmResult<Job> {
+        let job = self.job(tenant, id).await?;
+        let mut conn = self.store.conn().await?;
+        let job = store::jobs::assign(&mut conn, tenant, &job.id, None, &store::now_text())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => not_queued(&job, "go back to the dispatcher"),
+                other => other.into(),
+            })?;
+        drop(conn);
+        self.wake_dispatcher(tenant);
+        tracing::info!(tenant_id = %tenant, job_id = %job.id, "job back to the dispatcher");
+        Ok(job)
+    }
+
+    /// The printer a job is on, if any.
+    pub async fn printer_of(&self, tenant: &TenantId, job: &Job) -> FarmResult<Option<Printer>> {
+        let Some(key) = job.printer_id.as_deref().and_then(PrinterKey::parse) else {
+            return Ok(None);
+        };
+        let mut conn = self.store.conn().await?;
+        match store::printers::get(&mut conn, tenant, &key).await {
+            Ok(printer) => Ok(Some(printer)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// Records a move inside `tx`: compare-and-set on the status the job was read in, what the
+/// move records (`domain::jobs::record_of_move`), and its print event
+/// (`domain::jobs::event_of_move`) queued in the same transaction.
+pub async fn record_move_in(
+    tx: &mut store::Conn,
+    tenant: &TenantId,
+    job: &Job,
+    to: JobStatus,
+    progress: Option<i64>,
+    failure_reason: Option<String>,
+    now: &str,
+) -> FarmResult<Job> {
+    let record = record_of_move(
+        job.status,
+        to,
+        progress,
+        job.time_started.is_some(),
+        failure_reason,
+    );
+    let moved = store::jobs::move_status(tx, tenant, &job.id, job.status, to, &record, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => {
+                job_changed("the job changed while this request was made; reload it and try again")
+            }
+            other => other.into(),
+        })?;
+    let event_id = store::new_id();
+    let event = PrintEvent {
+        event_id: Some(event_id.clone()),
+        event: event_of_move(job.status, to),
+        job_id: job.id.clone(),
+        tenant_id: tenant.clone(),
+        from: job.status,
+        to,
+        printer_id: moved.printer_id.clone(),
+        failure_reason: moved.failure_reason.clone(),
+        at: Some(now.to_string()),
+    };
+    let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
+    store::queue::enqueue(
+        tx,
+        PRINT_EVENTS,
+        Some(tenant),
+        &payload,
+        Some(&event_id),
+        now,
+    )
+    .await?;
+    tracing::info!(tenant_id = %tenant, job_id = %job.id, from = %job.status, to = %to, event = %event.event, "job moved");
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_print_event_reads_back_as_it_was_queued_and_old_events_still_read() {
+        let event = PrintEvent {
+            event_id: Some("e1".into()),
+            event: PrintEventKind::JobFailed,
+            job_id: "j1".into(),
+            tenant_id: TenantId::from_stored("t1".into()),
+            from: JobStatus::Printing,
+            to: JobStatus::Failed,
+            printer_id: Some("p1".into()),
+            failure_reason: Some("spaghetti".into()),
+            at: Some("2026-12-02T10:00:00.000Z".into()),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "job_failed");
+        assert_eq!(json["from"], "printing");
+        assert_eq!(serde_json::from_value::<PrintEvent>(json).unwrap(), event);
+        let old = serde_json::json!({"event": "job_completed", "job_id": "j", "tenant_id": "t", "from": "printing", "to": "completed"});
+        let old: PrintEvent = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (old.event, old.event_id),
+            (PrintEventKind::JobCompleted, None)
+        );
+    }
+
+    #[test]
+    fn a_plate_is_read_from_the_stored_metadata() {
+        let metadata = r##"{"project": {"plates": [{"index": 2, "weight_grams": 4.2, "prediction_seconds": 600,
+            "filaments": [{"filament_type": "PETG", "colour": "#00FF00"}]}]}}"##;
+        let plate = plate_facts(Some(metadata), 2).unwrap();
+        assert_eq!(plate.filament_type.as_deref(), Some("PETG"));
+        assert_eq!(plate.seconds, Some(600));
+        assert!(plate_facts(Some(metadata), 1).is_none());
+        assert!(plate_facts(None, 1).is_none());
+    }
+}
