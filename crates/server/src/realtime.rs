@@ -69,9 +69,10 @@ pub struct FarmSubscription {
 /// Publishing and following a farm's events: in one process, channels; with several
 /// nodes, a message bus (each node forwards to its own listeners).
 pub trait FarmEvents: Send + Sync + 'static {
-    /// Delivers `event` to the farm's listeners; nobody listening is fine.
-    fn publish(&self, event: Arc<FarmEvent>);
-    /// Whether anyone follows the farm (so an event need not even be built).
+    /// Delivers `message` to the farm's listeners, serialised once for all of them (and not
+    /// at all when nobody listens).
+    fn publish(&self, tenant: &TenantId, message: ServerMessage);
+    /// Whether anyone follows the farm.
     fn has_listeners(&self, tenant: &TenantId) -> bool;
     /// Follows the farm's events published from now on.
     fn subscribe(&self, tenant: &TenantId) -> FarmSubscription;
@@ -102,22 +103,26 @@ impl LocalFarmEvents {
 }
 
 impl FarmEvents for LocalFarmEvents {
-    fn publish(&self, event: Arc<FarmEvent>) {
-        let mut farms = self.farms();
-        let Some(channel) = farms.get(&event.tenant) else {
-            return;
+    fn publish(&self, tenant: &TenantId, message: ServerMessage) {
+        let is_status = matches!(message, ServerMessage::PrinterStatus(_));
+        // One lock per event; the message is serialised after it is released.
+        let sender = {
+            let mut farms = self.farms();
+            let Some(channel) = farms.get(tenant) else {
+                return;
+            };
+            if channel.listeners() == 0 {
+                // The last listener left: forget the farm's channels.
+                farms.remove(tenant);
+                return;
+            }
+            if is_status {
+                channel.statuses.clone()
+            } else {
+                channel.events.clone()
+            }
         };
-        if channel.listeners() == 0 {
-            // The last listener left: forget the farm's channels.
-            farms.remove(&event.tenant);
-            return;
-        }
-        let sender = if event.is_status() {
-            &channel.statuses
-        } else {
-            &channel.events
-        };
-        let _ = sender.send(event);
+        let _ = sender.send(Arc::new(FarmEvent::new(tenant.clone(), message)));
     }
 
     fn has_listeners(&self, tenant: &TenantId) -> bool {
@@ -196,18 +201,24 @@ impl Realtime {
     /// Publishes a message of the farm to its listeners; a printer status is also kept as
     /// the printer's newest.
     pub fn publish(&self, tenant: &TenantId, message: ServerMessage) {
-        self.answers.farm_changed(tenant);
         if let ServerMessage::PrinterStatus(status) = &message {
-            self.statuses()
-                .entry(tenant.clone())
-                .or_default()
-                .insert(status.printer_id.clone(), status.clone());
+            // A status changes no cached answer (those are read from the database, which
+            // the status writer changes, and it says so): no cache lock per report.
+            let mut statuses = self.statuses();
+            let kept = match statuses.get_mut(tenant) {
+                Some(farm) => farm,
+                None => statuses.entry(tenant.clone()).or_default(),
+            };
+            match kept.get_mut(&status.printer_id) {
+                Some(newest) => newest.clone_from(status),
+                None => {
+                    kept.insert(status.printer_id.clone(), status.clone());
+                }
+            }
+        } else {
+            self.answers.farm_changed(tenant);
         }
-        if !self.events.has_listeners(tenant) {
-            return;
-        }
-        self.events
-            .publish(Arc::new(FarmEvent::new(tenant.clone(), message)));
+        self.events.publish(tenant, message);
     }
 
     /// Keeps a printer's newest status and publishes it as `printer_status`.
@@ -340,7 +351,7 @@ mod tests {
         assert!(events.has_listeners(&farm));
         drop(listener);
         assert!(!events.has_listeners(&farm));
-        events.publish(Arc::new(FarmEvent::new(farm.clone(), status("p"))));
+        events.publish(&farm, status("p"));
         assert!(events.farms().is_empty());
     }
 }

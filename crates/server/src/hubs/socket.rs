@@ -427,61 +427,58 @@ impl Session {
         if !self.printers.contains_key(&status.printer_id) {
             self.load_printers().await?;
         }
-        let Some(known) = self.printers.get(&status.printer_id).cloned() else {
+        // The hot path (every printer, every second): no copy of the printer row, one of the
+        // report only when its job must be looked at.
+        let Some(known) = self.printers.get_mut(&status.printer_id) else {
             tracing::debug!(hub_id = %self.hub_id, serial = %status.printer_id, "status of a printer the farm does not have on this hub");
             return Ok(());
         };
         let printer_id = known.printer.id.clone();
         let reported = reported(&status);
+        let state_changed = known.gcode_state != status.gcode_state;
+        if state_changed {
+            known.gcode_state = status.gcode_state.clone();
+        }
+        let mut urgent = false;
         if known.reported.as_ref() != Some(&reported) {
             // Written behind, with every other changed printer of the node, at the next tick;
             // a printer in error is written at once (an operator must see it on any read).
-            let now = reported.status == "error";
+            urgent = reported.status == "error";
             self.app
                 .status_writer
                 .record(&self.tenant, &printer_id, reported.clone());
-            if now {
-                self.app.status_writer.flush(&self.app).await?;
-            }
+            known.reported = Some(reported);
         }
-        // Dashboards see every report (coalesced per client), keyed by the farm's id.
-        let mut shown = status.clone();
-        shown.printer_id = printer_id.clone();
-        self.app.realtime.printer_status(&self.tenant, shown);
-        let state_changed = known.gcode_state != status.gcode_state;
-        if let Some(k) = self.printers.get_mut(&status.printer_id) {
-            k.reported = Some(reported);
-            k.gcode_state = status.gcode_state.clone();
-        }
-        self.drive_job(&status, &printer_id, state_changed).await
-    }
-
-    /// Moves the printer's job along with what the printer itself says.
-    async fn drive_job(
-        &mut self,
-        status: &PrinterStatus,
-        printer_id: &str,
-        state_changed: bool,
-    ) -> FarmResult<()> {
-        let Some(state) = status.gcode_state.as_deref() else {
-            return Ok(());
-        };
-        let progress_due = self
-            .printers
-            .get(&status.printer_id)
-            .and_then(|k| k.progress_written)
-            .is_none_or(|(value, at)| {
+        let look_at_job = status.gcode_state.is_some() && {
+            let progress_due = known.progress_written.is_none_or(|(value, at)| {
                 status.progress_percentage.is_some_and(|p| p != value)
                     && at.elapsed() >= PROGRESS_EVERY
             });
-        let known_idle = self
-            .printers
-            .get(&status.printer_id)
-            .is_some_and(|k| k.no_job)
-            && status.job_id.is_none();
-        if !state_changed && (!progress_due || known_idle) {
+            let known_idle = known.no_job && status.job_id.is_none();
+            state_changed || (progress_due && !known_idle)
+        };
+        if urgent {
+            self.app.status_writer.flush(&self.app).await?;
+        }
+        // Dashboards see every report (coalesced per client), keyed by the farm's id.
+        if !look_at_job {
+            let mut shown = status;
+            shown.printer_id = printer_id;
+            self.app.realtime.printer_status(&self.tenant, shown);
             return Ok(());
         }
+        let mut shown = status.clone();
+        shown.printer_id = printer_id.clone();
+        self.app.realtime.printer_status(&self.tenant, shown);
+        self.drive_job(&status, &printer_id).await
+    }
+
+    /// Moves the printer's job along with what the printer itself says (its state changed,
+    /// or its progress is due to be written).
+    async fn drive_job(&mut self, status: &PrinterStatus, printer_id: &str) -> FarmResult<()> {
+        let Some(state) = status.gcode_state.as_deref() else {
+            return Ok(());
+        };
         let mut conn = self.app.store.conn().await?;
         let found = store::jobs::active_on_printer(&mut conn, &self.tenant, printer_id).await?;
         drop(conn);
