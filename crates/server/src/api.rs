@@ -191,6 +191,13 @@ impl Routes {
         self
     }
 
+    /// Adds another area's routes to this table.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.docs.extend(other.docs);
+        self
+    }
+
     /// The router and the documentation.
     pub fn into_parts(self) -> (Router<App>, Vec<RouteDoc>) {
         (self.router, self.docs)

@@ -1,6 +1,6 @@
 //! The application: shared state, the router with its middleware, and the server.
 
-use crate::api::{Access, PAGING, Param, RouteDoc, Routes, SORT_ORDER, Upload};
+use crate::api::{Access, RouteDoc, Routes};
 use crate::auth::cache::AuthCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::error::ApiError;
@@ -10,8 +10,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, dead_letters, files, health, hubs, invitations, jobs, members, printers, production,
-    tenants,
+    auth, dead_letters, files, health, hubs, invitations, jobs, live_socket, members, printers,
+    production, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -19,9 +19,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use domain::Role;
 use domain::account::SessionPolicy;
-use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -107,174 +105,30 @@ fn origin_of(url: &str) -> Option<String> {
     Some(parsed.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
-/// The filters and order of the job list and history.
-const JOB_FILTERS: &[(&str, Param)] = &[
-    // One status or several, comma-separated.
-    ("status", Param::Text),
-    ("printer_id", Param::Text),
-    ("product_id", Param::Text),
-    ("sortBy", Param::OneOf(store::jobs::SORTABLE)),
-    SORT_ORDER,
-];
-
-/// Every route of the API, with who may call it.
+/// Every route of the API, with who may call it: each area's table, merged.
 fn routes() -> Routes {
     use Access::*;
     use Method as M;
     Routes::new()
-        .add(M::GET, "/health", Public, "Service summary", health::summary)
-        .add(M::GET, "/health/live", Public, "The process answers", health::live)
-        .add(M::GET, "/health/ready", Public, "The database answers", health::ready)
-        .add(M::GET, "/health/detailed", Public, "Database, file store and queue checks", health::detailed)
-        .add(M::GET, "/api/v1/openapi.json", Public, "This document", openapi_json)
-        .add(M::POST, "/api/v1/auth/sign-up/email", Public, "Create an account and sign in", auth::routes::sign_up)
-        .example(json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}))
-        .add(M::POST, "/api/v1/auth/register", Public, "Create an account and its first farm", auth::routes::register)
-        .example(json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada", "company_name": "Ada Prints", "subdomain": "ada-prints"}))
-        .add(M::POST, "/api/v1/auth/sign-in/email", Public, "Sign in with email and password", auth::routes::sign_in)
-        .example(json!({"email": "ada@example.com", "password": "correct horse battery"}))
-        .add(M::POST, "/api/v1/auth/sign-out", Public, "End the session", auth::routes::sign_out)
-        .add(M::GET, "/api/v1/auth/get-session", Public, "The current session and user, or nulls", auth::routes::get_session)
-        .add(M::POST, "/api/v1/auth/forget-password", Public, "Mail a password reset link", auth::routes::forget_password)
-        .example(json!({"email": "ada@example.com", "redirectTo": "http://127.0.0.1:8787/reset-password"}))
-        .add(M::POST, "/api/v1/auth/reset-password", Public, "Set a new password with a reset link's token", auth::routes::reset_password)
-        .example(json!({"token": "from-the-mail", "newPassword": "another good passphrase"}))
-        .add(M::GET, "/api/v1/auth/me", Signed, "The signed-in user and their farms", auth::routes::me)
-        .add(M::GET, "/api/v1/auth/api-tokens", Signed, "My personal API tokens", auth::api_tokens::list)
-        .add(M::POST, "/api/v1/auth/api-tokens", Signed, "Create a personal API token (shown once)", auth::api_tokens::create)
-        .example(json!({"name": "inventory script", "expires_in_days": 90}))
-        .add(M::DELETE, "/api/v1/auth/api-tokens/{token_id}", Signed, "Revoke a personal API token", auth::api_tokens::revoke)
-        .add(M::GET, "/api/v1/tenants", Signed, "My farms", tenants::list_mine)
-        .add(M::POST, "/api/v1/tenants", Signed, "Create a farm (I become its owner)", tenants::create)
-        .example(json!({"company_name": "Ada Prints", "subdomain": "ada-prints"}))
-        .add(M::POST, "/api/v1/tenants/ensure", Signed, "My first farm, created if I have none", tenants::ensure)
-        .add(M::GET, "/api/v1/tenants/hub-token", Member(Role::Admin), "The farm's hub provisioning token", tenants::hub_token)
-        .add(M::POST, "/api/v1/tenants/hub-token/regenerate", Member(Role::Admin), "Replace the farm's hub token", tenants::regenerate_hub_token)
-        .add(M::GET, "/api/v1/tenants/{tenant_id}", FarmPath(Role::Viewer), "One farm", tenants::get_one)
-        .add(M::PUT, "/api/v1/tenants/{tenant_id}", FarmPath(Role::Admin), "Rename a farm or change its subdomain", tenants::update)
-        .example(json!({"company_name": "Ada Prints Ltd"}))
-        .add(M::GET, "/api/v1/tenants/{tenant_id}/audit-log", FarmPath(Role::Admin), "The farm's audit log", tenants::audit_log)
-        .query(PAGING)
-        .add(M::GET, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Viewer), "The farm's members", members::list)
-        .add(M::POST, "/api/v1/tenants/{tenant_id}/members", FarmPath(Role::Admin), "Invite someone by email (a pending invitation, mailed; they join by accepting)", invitations::invite)
-        .example(json!({"email": "bob@example.com", "role": "operator"}))
-        .add(M::GET, "/api/v1/tenants/{tenant_id}/invitations", FarmPath(Role::Admin), "The farm's pending invitations", invitations::list_for_farm)
-        .add(M::DELETE, "/api/v1/tenants/{tenant_id}/invitations/{invitation_id}", FarmPath(Role::Admin), "Revoke a pending invitation", invitations::revoke)
-        .add(M::GET, "/api/v1/invitations", Signed, "My pending invitations (sent to my email)", invitations::mine)
-        .add(M::POST, "/api/v1/invitations/accept", Signed, "Accept the invitation of a mailed link (as the account it was sent to)", invitations::accept_by_token)
-        .example(json!({"token": "from-the-mail"}))
-        .add(M::POST, "/api/v1/invitations/{invitation_id}/accept", Signed, "Accept one of my invitations: join the farm", invitations::accept)
-        .example(json!({}))
-        .add(M::POST, "/api/v1/invitations/{invitation_id}/decline", Signed, "Decline one of my invitations", invitations::decline)
-        .example(json!({}))
-        .add(M::PUT, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Admin), "Change a member's role", members::change_role)
-        .example(json!({"role": "viewer"}))
-        .add(M::DELETE, "/api/v1/tenants/{tenant_id}/members/{user_id}", FarmPath(Role::Viewer), "Remove a member (or leave)", members::remove)
-        .add(M::GET, "/api/v1/files", Member(Role::Viewer), "The farm's print files (filters: product_id, search; page, limit)", files::list)
-        .query(PAGING)
-        .query(&[("product_id", Param::Text), ("search", Param::Text)])
-        .add_streaming(M::POST, "/api/v1/files", Member(Role::Operator), "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')", Upload::Multipart(&["name", "product_id"]), files::upload)
-        .add(M::POST, "/api/v1/files/upload-url", Member(Role::Operator), "A signed link to PUT a file to", files::upload_url)
-        .example(json!({"file_name": "bracket.3mf", "content_type": "model/3mf"}))
-        .add_streaming(M::PUT, "/api/v1/files/upload/{token}", Public, "Upload a file's bytes to a signed link", Upload::Bytes, files::upload_by_link)
-        .add(M::GET, "/api/v1/files/download/{token}", Public, "A file's bytes by a signed link", files::download)
-        .add_streaming(M::POST, "/api/v1/files/parse-metadata", Member(Role::Operator), "Read a 3MF's metadata without keeping it (multipart field 'file')", Upload::Multipart(&[]), files::parse_metadata)
-        .add_streaming(M::POST, "/api/v1/files/wiki-image", Member(Role::Operator), "Store a picture for wiki articles (multipart 'file')", Upload::Multipart(&[]), files::upload_wiki_image)
-        .add(M::GET, "/api/v1/files/wiki-image/{tenant_id}/{file_name}", FarmPath(Role::Viewer), "A wiki picture", files::wiki_image)
-        .add(M::GET, "/api/v1/files/{file_id}", Member(Role::Viewer), "One print file with its 3MF metadata", files::get_one)
-        .add(M::PUT, "/api/v1/files/{file_id}", Member(Role::Operator), "Rename a file, link it to a product, set units per print", files::update)
-        .example(json!({"number_of_units": 4}))
-        .add(M::DELETE, "/api/v1/files/{file_id}", Member(Role::Admin), "Delete a file, its versions and stored objects", files::delete)
-        .add(M::GET, "/api/v1/files/{file_id}/download-url", Member(Role::Viewer), "A signed download link (1 hour)", files::download_url)
-        .add(M::GET, "/api/v1/files/{file_id}/thumbnail", Member(Role::Viewer), "The plate thumbnail (PNG)", files::thumbnail)
-        .add(M::GET, "/api/v1/files/{file_id}/versions", Member(Role::Viewer), "The file's versions", files::versions)
-        .add_streaming(M::POST, "/api/v1/files/{file_id}/versions", Member(Role::Operator), "Upload a new version (multipart 'file', 'notes')", Upload::Multipart(&["notes"]), files::add_version)
-        .add(M::DELETE, "/api/v1/files/{file_id}/versions/{version_number}", Member(Role::Operator), "Delete a version that is not current", files::delete_version)
-        .add(M::PUT, "/api/v1/files/{file_id}/versions/{version_number}/current", Member(Role::Operator), "Make a version current", files::set_current)
-        .add(M::GET, "/api/v1/jobs", Member(Role::Viewer), "The farm's jobs (filters: status, printer_id, product_id; sortBy, sortOrder, page, limit)", jobs::list)
-        .query(PAGING)
-        .query(JOB_FILTERS)
-        .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF; printer_id assigns it at once)", jobs::create)
-        .example(json!({"print_file_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "plate_index": 1, "priority": "high", "number_of_units": 4}))
-        .add(M::GET, "/api/v1/jobs/stats", Member(Role::Viewer), "Jobs per status", jobs::stats)
-        .add(M::GET, "/api/v1/jobs/history", Member(Role::Viewer), "Finished jobs", jobs::history)
-        .query(PAGING)
-        .query(JOB_FILTERS)
-        .add(M::GET, "/api/v1/jobs/{job_id}", Member(Role::Viewer), "One job", jobs::get_one)
-        .add(M::PUT, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Change a queued job", jobs::update)
-        .example(json!({"priority": "urgent"}))
-        .add(M::DELETE, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Delete a job that holds no printer", jobs::delete)
-        .add(M::POST, "/api/v1/jobs/{job_id}/assign", Member(Role::Operator), "Assign a queued job to a printer (named, or the best by the scoring rules)", jobs::assign)
-        .add(M::POST, "/api/v1/jobs/{job_id}/unassign", Member(Role::Operator), "Send a queued job back to the dispatcher (an addition to the original API)", jobs::unassign)
-        .optional_example(json!({}))
-        .add(M::POST, "/api/v1/jobs/{job_id}/start", Member(Role::Operator), "Send an assigned job to its printer's hub", jobs::start)
-        .add(M::POST, "/api/v1/jobs/{job_id}/cancel", Member(Role::Operator), "Cancel a job", jobs::cancel)
-        .add(M::POST, "/api/v1/jobs/{job_id}/pause", Member(Role::Operator), "Pause a printing job", jobs::pause)
-        .add(M::POST, "/api/v1/jobs/{job_id}/resume", Member(Role::Operator), "Resume a paused job", jobs::resume)
-        .add(M::POST, "/api/v1/jobs/{job_id}/complete", Member(Role::Operator), "Record that a print finished", jobs::complete)
-        .add(M::POST, "/api/v1/jobs/{job_id}/fail", Member(Role::Operator), "Record that a print failed", jobs::fail)
-        .optional_example(json!({"reason": "spaghetti on layer 12"}))
-        .add(M::POST, "/api/v1/jobs/{job_id}/retry", Member(Role::Operator), "Queue a failed job again", jobs::retry)
-        .add(M::PUT, "/api/v1/jobs/{job_id}/progress", Member(Role::Operator), "Record progress of a print", jobs::progress)
-        .example(json!({"progress_percentage": 40}))
-        .add(M::GET, "/api/v1/inventory", Member(Role::Viewer), "Finished goods, one row per SKU", production::inventory)
-        .add(M::GET, "/api/v1/inventory/alerts", Member(Role::Viewer), "Finished goods at or below their low-stock threshold", production::alerts)
-        .add(M::GET, "/api/v1/worklist", Member(Role::Viewer), "Operator tasks (filters: task_type, status)", production::worklist)
-        .query(&[("task_type", Param::OneOf(&production::TASK_TYPES)), ("status", Param::OneOf(&production::TASK_STATUSES))])
-        .add(M::GET, "/api/v1/assembly", Member(Role::Viewer), "Assembly tasks", production::assembly)
-        .add(M::GET, "/api/v1/admin/dlq", Member(Role::Admin), "Dead letters: background messages that used their last attempt (filter: queue)", dead_letters::list)
-        .query(&[("queue", Param::Text)])
-        .add(M::GET, "/api/v1/admin/dlq/stats", Member(Role::Admin), "Dead letters per queue", dead_letters::stats)
-        .add(M::POST, "/api/v1/admin/dlq/retry-all", Member(Role::Admin), "Put every dead letter (of ?queue=) back on its queue", dead_letters::retry_all)
-        .query(&[("queue", Param::Text)])
-        .add(M::POST, "/api/v1/admin/dlq/purge", Member(Role::Admin), "Delete every dead letter (of ?queue=)", dead_letters::purge)
-        .query(&[("queue", Param::Text)])
-        .add(M::GET, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "One dead letter", dead_letters::get_one)
-        .add(M::DELETE, "/api/v1/admin/dlq/{message_id}", Member(Role::Admin), "Delete a dead letter", dead_letters::delete)
-        .add(M::POST, "/api/v1/admin/dlq/{message_id}/retry", Member(Role::Admin), "Put a dead letter back on its queue", dead_letters::retry)
-        .add(M::POST, "/api/v1/hubs/register", Public, "Register a hub: a farm admin (claimed at once) or a factory with X-Provisioning-Key; the secret is shown once", hubs::routes::register)
-        .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
-        .add(M::POST, "/api/v1/hubs/claim", Member(Role::Admin), "Claim an unclaimed hub for the farm", hubs::routes::claim)
-        .example(json!({"hub_id": "pfhub-a1b2c3d4", "name": "Rack A hub"}))
-        .add(M::GET, "/ws/dashboard", Public, "The dashboard's live socket (WebSocket; send auth with the session token first)", crate::live_socket::connect)
-        .query(&[("tenant", Param::Uuid)])
-        .add(M::GET, "/ws/dashboard/status", Signed, "How many dashboards are connected", crate::live_socket::status)
-        .add(M::GET, "/ws/hub/{hub_id}", Public, "A hub's socket (WebSocket; the hub proves its secret with hub_hello)", hubs::socket::connect)
-        .add(M::GET, "/api/v1/hubs", Member(Role::Viewer), "The farm's hubs", hubs::routes::list)
-        .add(M::GET, "/api/v1/hubs/{hub_id}", Member(Role::Viewer), "One hub", hubs::routes::get_one)
-        .add(M::PUT, "/api/v1/hubs/{hub_id}", Member(Role::Admin), "Rename a hub", hubs::routes::update)
-        .example(json!({"name": "Rack B hub"}))
-        .add(M::DELETE, "/api/v1/hubs/{hub_id}", Member(Role::Admin), "Release a hub from the farm", hubs::routes::release)
-        .add(M::GET, "/api/v1/hubs/{hub_id}/connection", Member(Role::Viewer), "Whether the hub is connected", hubs::routes::connection)
-        .add(M::GET, "/api/v1/hubs/{hub_id}/status", Member(Role::Viewer), "The hub and its printers", hubs::routes::status)
-        .add(M::POST, "/api/v1/hubs/{hub_id}/discover", Member(Role::Operator), "Ask the hub to look for printers", hubs::routes::discover)
-        .add(M::POST, "/api/v1/hubs/{hub_id}/disconnect", Member(Role::Admin), "Tell the hub to disconnect", hubs::routes::disconnect)
-        .add(M::POST, "/api/v1/hubs/{hub_id}/gpio", Member(Role::Admin), "Set a GPIO pin of the hub", hubs::routes::gpio)
-        .example(json!({"pin": 17, "state": true}))
-        .add(M::GET, "/api/v1/printers", Member(Role::Viewer), "The farm's printers (filters: status, hub_id, model, is_active, in_maintenance, search; sortBy, sortOrder, page, limit)", printers::list)
-        .query(PAGING)
-        .query(&[("status", Param::Text), ("hub_id", Param::Text), ("model", Param::Text), ("is_active", Param::Flag), ("in_maintenance", Param::Flag), ("search", Param::Text), ("sortBy", Param::OneOf(store::printers::SORTABLE)), SORT_ORDER])
-        .add(M::POST, "/api/v1/printers", Member(Role::Admin), "Add a printer", printers::create)
-        .example(json!({"name": "P1S-01", "model": "P1S", "serial_number": "01P00A123456789", "access_code": "12345678", "ip_address": "192.0.2.10", "nozzle_size": 0.4}))
-        .add(M::PUT, "/api/v1/printers/order", Member(Role::Operator), "Set the printers' display order", printers::set_order)
-        .example(json!({"printer_ids": []}))
-        .add(M::GET, "/api/v1/printers/{printer_id}", Member(Role::Viewer), "One printer (by id or the farm's number)", printers::get_one)
-        .add(M::PUT, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Change a printer", printers::update)
-        .example(json!({"location": "Rack A, shelf 2"}))
-        .add(M::DELETE, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Remove a printer (not while it holds a job)", printers::delete)
-        .add(M::PUT, "/api/v1/printers/{printer_id}/status", Member(Role::Operator), "Set a printer's status", printers::set_status)
-        .example(json!({"status": "idle"}))
-        .add(M::PUT, "/api/v1/printers/{printer_id}/maintenance", Member(Role::Operator), "Take a printer into or out of maintenance", printers::set_maintenance)
-        .optional_example(json!({"in_maintenance": true, "maintenance_type": "nozzle change"}))
-        .add(M::POST, "/api/v1/printers/{printer_id}/maintenance/complete", Member(Role::Operator), "Maintenance is done", printers::complete_maintenance)
-        .add(M::PUT, "/api/v1/printers/{printer_id}/cleared", Member(Role::Operator), "Confirm the bed is cleared", printers::set_cleared)
-        .optional_example(json!({"cleared": true}))
-        .add(M::POST, "/api/v1/printers/{printer_id}/connect", Member(Role::Operator), "Ask the hub to manage the printer", printers::connect)
-        .add(M::POST, "/api/v1/printers/{printer_id}/disconnect", Member(Role::Operator), "Ask the hub to let go of the printer", printers::disconnect)
-        .add(M::POST, "/api/v1/printers/{printer_id}/control", Member(Role::Operator), "Pause, resume or stop the print", printers::control)
-        .example(json!({"action": "pause"}))
-        .add(M::POST, "/api/v1/printers/{printer_id}/light", Member(Role::Operator), "Chamber light on or off", printers::light)
-        .example(json!({"on": true}))
+        .add(
+            M::GET,
+            "/api/v1/openapi.json",
+            Public,
+            "This document",
+            openapi_json,
+        )
+        .merge(health::routes())
+        .merge(auth::routes())
+        .merge(tenants::routes())
+        .merge(members::routes())
+        .merge(invitations::routes())
+        .merge(files::routes())
+        .merge(jobs::routes())
+        .merge(production::routes())
+        .merge(dead_letters::routes())
+        .merge(hubs::routes())
+        .merge(live_socket::routes())
+        .merge(printers::routes())
 }
 
 /// GET /api/v1/openapi.json

@@ -137,3 +137,64 @@ pub async fn purge(
     let purged = every(&app, &member, q.queue, false).await?;
     Ok(Envelope::ok(json!({ "purged": purged })))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::Param;
+    use axum::http::Method as M;
+    use domain::Role;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/api/v1/admin/dlq",
+            Member(Role::Admin),
+            "Dead letters: background messages that used their last attempt (filter: queue)",
+            list,
+        )
+        .query(&[("queue", Param::Text)])
+        .add(
+            M::GET,
+            "/api/v1/admin/dlq/stats",
+            Member(Role::Admin),
+            "Dead letters per queue",
+            stats,
+        )
+        .add(
+            M::POST,
+            "/api/v1/admin/dlq/retry-all",
+            Member(Role::Admin),
+            "Put every dead letter (of ?queue=) back on its queue",
+            retry_all,
+        )
+        .query(&[("queue", Param::Text)])
+        .add(
+            M::POST,
+            "/api/v1/admin/dlq/purge",
+            Member(Role::Admin),
+            "Delete every dead letter (of ?queue=)",
+            purge,
+        )
+        .query(&[("queue", Param::Text)])
+        .add(
+            M::GET,
+            "/api/v1/admin/dlq/{message_id}",
+            Member(Role::Admin),
+            "One dead letter",
+            get_one,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/admin/dlq/{message_id}",
+            Member(Role::Admin),
+            "Delete a dead letter",
+            delete,
+        )
+        .add(
+            M::POST,
+            "/api/v1/admin/dlq/{message_id}/retry",
+            Member(Role::Admin),
+            "Put a dead letter back on its queue",
+            retry,
+        )
+}

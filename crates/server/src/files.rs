@@ -992,3 +992,141 @@ pub async fn wiki_image(
     )
         .into_response())
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::{PAGING, Param, Upload};
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/api/v1/files",
+            Member(Role::Viewer),
+            "The farm's print files (filters: product_id, search; page, limit)",
+            list,
+        )
+        .query(PAGING)
+        .query(&[("product_id", Param::Text), ("search", Param::Text)])
+        .add_streaming(
+            M::POST,
+            "/api/v1/files",
+            Member(Role::Operator),
+            "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')",
+            Upload::Multipart(&["name", "product_id"]),
+            upload,
+        )
+        .add(
+            M::POST,
+            "/api/v1/files/upload-url",
+            Member(Role::Operator),
+            "A signed link to PUT a file to",
+            upload_url,
+        )
+        .example(json!({"file_name": "bracket.3mf", "content_type": "model/3mf"}))
+        .add_streaming(
+            M::PUT,
+            "/api/v1/files/upload/{token}",
+            Public,
+            "Upload a file's bytes to a signed link",
+            Upload::Bytes,
+            upload_by_link,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/download/{token}",
+            Public,
+            "A file's bytes by a signed link",
+            download,
+        )
+        .add_streaming(
+            M::POST,
+            "/api/v1/files/parse-metadata",
+            Member(Role::Operator),
+            "Read a 3MF's metadata without keeping it (multipart field 'file')",
+            Upload::Multipart(&[]),
+            parse_metadata,
+        )
+        .add_streaming(
+            M::POST,
+            "/api/v1/files/wiki-image",
+            Member(Role::Operator),
+            "Store a picture for wiki articles (multipart 'file')",
+            Upload::Multipart(&[]),
+            upload_wiki_image,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/wiki-image/{tenant_id}/{file_name}",
+            FarmPath(Role::Viewer),
+            "A wiki picture",
+            wiki_image,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/{file_id}",
+            Member(Role::Viewer),
+            "One print file with its 3MF metadata",
+            get_one,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/files/{file_id}",
+            Member(Role::Operator),
+            "Rename a file, link it to a product, set units per print",
+            update,
+        )
+        .example(json!({"number_of_units": 4}))
+        .add(
+            M::DELETE,
+            "/api/v1/files/{file_id}",
+            Member(Role::Admin),
+            "Delete a file, its versions and stored objects",
+            delete,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/{file_id}/download-url",
+            Member(Role::Viewer),
+            "A signed download link (1 hour)",
+            download_url,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/{file_id}/thumbnail",
+            Member(Role::Viewer),
+            "The plate thumbnail (PNG)",
+            thumbnail,
+        )
+        .add(
+            M::GET,
+            "/api/v1/files/{file_id}/versions",
+            Member(Role::Viewer),
+            "The file's versions",
+            versions,
+        )
+        .add_streaming(
+            M::POST,
+            "/api/v1/files/{file_id}/versions",
+            Member(Role::Operator),
+            "Upload a new version (multipart 'file', 'notes')",
+            Upload::Multipart(&["notes"]),
+            add_version,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/files/{file_id}/versions/{version_number}",
+            Member(Role::Operator),
+            "Delete a version that is not current",
+            delete_version,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/files/{file_id}/versions/{version_number}/current",
+            Member(Role::Operator),
+            "Make a version current",
+            set_current,
+        )
+}

@@ -92,3 +92,26 @@ pub async fn detailed(State(app): State<App>) -> Response {
     };
     (status, axum::Json(body)).into_response()
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use axum::http::Method as M;
+    crate::api::Routes::new()
+        .add(M::GET, "/health", Public, "Service summary", summary)
+        .add(M::GET, "/health/live", Public, "The process answers", live)
+        .add(
+            M::GET,
+            "/health/ready",
+            Public,
+            "The database answers",
+            ready,
+        )
+        .add(
+            M::GET,
+            "/health/detailed",
+            Public,
+            "Database, file store and queue checks",
+            detailed,
+        )
+}

@@ -478,3 +478,65 @@ pub async fn decline(
     let declined = answer(&app, &auth.user, &client, Which::Id(&id), Answer::Decline).await?;
     Ok(Envelope::ok(declined))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(
+            M::POST,
+            "/api/v1/tenants/{tenant_id}/members",
+            FarmPath(Role::Admin),
+            "Invite someone by email (a pending invitation, mailed; they join by accepting)",
+            invite,
+        )
+        .example(json!({"email": "bob@example.com", "role": "operator"}))
+        .add(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/invitations",
+            FarmPath(Role::Admin),
+            "The farm's pending invitations",
+            list_for_farm,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/tenants/{tenant_id}/invitations/{invitation_id}",
+            FarmPath(Role::Admin),
+            "Revoke a pending invitation",
+            revoke,
+        )
+        .add(
+            M::GET,
+            "/api/v1/invitations",
+            Signed,
+            "My pending invitations (sent to my email)",
+            mine,
+        )
+        .add(
+            M::POST,
+            "/api/v1/invitations/accept",
+            Signed,
+            "Accept the invitation of a mailed link (as the account it was sent to)",
+            accept_by_token,
+        )
+        .example(json!({"token": "from-the-mail"}))
+        .add(
+            M::POST,
+            "/api/v1/invitations/{invitation_id}/accept",
+            Signed,
+            "Accept one of my invitations: join the farm",
+            accept,
+        )
+        .example(json!({}))
+        .add(
+            M::POST,
+            "/api/v1/invitations/{invitation_id}/decline",
+            Signed,
+            "Decline one of my invitations",
+            decline,
+        )
+        .example(json!({}))
+}

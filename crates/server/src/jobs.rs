@@ -444,3 +444,49 @@ pub async fn start(
 ) -> ApiResult<Job> {
     Ok(Envelope::ok(app.farm.start_job(&member.tenant, &id).await?))
 }
+
+/// The filters and order of the job list and history.
+const JOB_FILTERS: &[(&str, crate::api::Param)] = &[
+    // One status or several, comma-separated.
+    ("status", crate::api::Param::Text),
+    ("printer_id", crate::api::Param::Text),
+    ("product_id", crate::api::Param::Text),
+    ("sortBy", crate::api::Param::OneOf(store::jobs::SORTABLE)),
+    crate::api::SORT_ORDER,
+];
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::PAGING;
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(M::GET, "/api/v1/jobs", Member(Role::Viewer), "The farm's jobs (filters: status, printer_id, product_id; sortBy, sortOrder, page, limit)", list)
+        .query(PAGING)
+        .query(JOB_FILTERS)
+        .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF; printer_id assigns it at once)", create)
+        .example(json!({"print_file_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "plate_index": 1, "priority": "high", "number_of_units": 4}))
+        .add(M::GET, "/api/v1/jobs/stats", Member(Role::Viewer), "Jobs per status", stats)
+        .add(M::GET, "/api/v1/jobs/history", Member(Role::Viewer), "Finished jobs", history)
+        .query(PAGING)
+        .query(JOB_FILTERS)
+        .add(M::GET, "/api/v1/jobs/{job_id}", Member(Role::Viewer), "One job", get_one)
+        .add(M::PUT, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Change a queued job", update)
+        .example(json!({"priority": "urgent"}))
+        .add(M::DELETE, "/api/v1/jobs/{job_id}", Member(Role::Operator), "Delete a job that holds no printer", delete)
+        .add(M::POST, "/api/v1/jobs/{job_id}/assign", Member(Role::Operator), "Assign a queued job to a printer (named, or the best by the scoring rules)", assign)
+        .add(M::POST, "/api/v1/jobs/{job_id}/unassign", Member(Role::Operator), "Send a queued job back to the dispatcher (an addition to the original API)", unassign)
+        .optional_example(json!({}))
+        .add(M::POST, "/api/v1/jobs/{job_id}/start", Member(Role::Operator), "Send an assigned job to its printer's hub", start)
+        .add(M::POST, "/api/v1/jobs/{job_id}/cancel", Member(Role::Operator), "Cancel a job", cancel)
+        .add(M::POST, "/api/v1/jobs/{job_id}/pause", Member(Role::Operator), "Pause a printing job", pause)
+        .add(M::POST, "/api/v1/jobs/{job_id}/resume", Member(Role::Operator), "Resume a paused job", resume)
+        .add(M::POST, "/api/v1/jobs/{job_id}/complete", Member(Role::Operator), "Record that a print finished", complete)
+        .add(M::POST, "/api/v1/jobs/{job_id}/fail", Member(Role::Operator), "Record that a print failed", fail)
+        .optional_example(json!({"reason": "spaghetti on layer 12"}))
+        .add(M::POST, "/api/v1/jobs/{job_id}/retry", Member(Role::Operator), "Queue a failed job again", retry)
+        .add(M::PUT, "/api/v1/jobs/{job_id}/progress", Member(Role::Operator), "Record progress of a print", progress)
+        .example(json!({"progress_percentage": 40}))
+}

@@ -356,3 +356,26 @@ fn close(code: u16, reason: &'static str) -> Message {
         reason: reason.into(),
     }))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::Param;
+    use axum::http::Method as M;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/ws/dashboard",
+            Public,
+            "The dashboard's live socket (WebSocket; send auth with the session token first)",
+            connect,
+        )
+        .query(&[("tenant", Param::Uuid)])
+        .add(
+            M::GET,
+            "/ws/dashboard/status",
+            Signed,
+            "How many dashboards are connected",
+            status,
+        )
+}

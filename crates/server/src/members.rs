@@ -129,3 +129,34 @@ pub async fn remove(
     tracing::info!(tenant_id = %member.tenant, user_id = %target, "member removed");
     Ok(Envelope::ok(json!({ "user_id": target, "removed": true })))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/members",
+            FarmPath(Role::Viewer),
+            "The farm's members",
+            list,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            FarmPath(Role::Admin),
+            "Change a member's role",
+            change_role,
+        )
+        .example(json!({"role": "viewer"}))
+        .add(
+            M::DELETE,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            FarmPath(Role::Viewer),
+            "Remove a member (or leave)",
+            remove,
+        )
+}

@@ -765,3 +765,37 @@ pub async fn light(
     app.farm.act_on_printer(&printer, action).await?;
     Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::{PAGING, Param, SORT_ORDER};
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(M::GET, "/api/v1/printers", Member(Role::Viewer), "The farm's printers (filters: status, hub_id, model, is_active, in_maintenance, search; sortBy, sortOrder, page, limit)", list)
+        .query(PAGING)
+        .query(&[("status", Param::Text), ("hub_id", Param::Text), ("model", Param::Text), ("is_active", Param::Flag), ("in_maintenance", Param::Flag), ("search", Param::Text), ("sortBy", Param::OneOf(store::printers::SORTABLE)), SORT_ORDER])
+        .add(M::POST, "/api/v1/printers", Member(Role::Admin), "Add a printer", create)
+        .example(json!({"name": "P1S-01", "model": "P1S", "serial_number": "01P00A123456789", "access_code": "12345678", "ip_address": "192.0.2.10", "nozzle_size": 0.4}))
+        .add(M::PUT, "/api/v1/printers/order", Member(Role::Operator), "Set the printers' display order", set_order)
+        .example(json!({"printer_ids": []}))
+        .add(M::GET, "/api/v1/printers/{printer_id}", Member(Role::Viewer), "One printer (by id or the farm's number)", get_one)
+        .add(M::PUT, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Change a printer", update)
+        .example(json!({"location": "Rack A, shelf 2"}))
+        .add(M::DELETE, "/api/v1/printers/{printer_id}", Member(Role::Admin), "Remove a printer (not while it holds a job)", delete)
+        .add(M::PUT, "/api/v1/printers/{printer_id}/status", Member(Role::Operator), "Set a printer's status", set_status)
+        .example(json!({"status": "idle"}))
+        .add(M::PUT, "/api/v1/printers/{printer_id}/maintenance", Member(Role::Operator), "Take a printer into or out of maintenance", set_maintenance)
+        .optional_example(json!({"in_maintenance": true, "maintenance_type": "nozzle change"}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/maintenance/complete", Member(Role::Operator), "Maintenance is done", complete_maintenance)
+        .add(M::PUT, "/api/v1/printers/{printer_id}/cleared", Member(Role::Operator), "Confirm the bed is cleared", set_cleared)
+        .optional_example(json!({"cleared": true}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/connect", Member(Role::Operator), "Ask the hub to manage the printer", connect)
+        .add(M::POST, "/api/v1/printers/{printer_id}/disconnect", Member(Role::Operator), "Ask the hub to let go of the printer", disconnect)
+        .add(M::POST, "/api/v1/printers/{printer_id}/control", Member(Role::Operator), "Pause, resume or stop the print", control)
+        .example(json!({"action": "pause"}))
+        .add(M::POST, "/api/v1/printers/{printer_id}/light", Member(Role::Operator), "Chamber light on or off", light)
+        .example(json!({"on": true}))
+}

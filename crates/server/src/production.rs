@@ -115,3 +115,44 @@ pub async fn assembly(
         store::assembly::list(&mut conn, &member.tenant).await?,
     ))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::Param;
+    use axum::http::Method as M;
+    use domain::Role;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/api/v1/inventory",
+            Member(Role::Viewer),
+            "Finished goods, one row per SKU",
+            inventory,
+        )
+        .add(
+            M::GET,
+            "/api/v1/inventory/alerts",
+            Member(Role::Viewer),
+            "Finished goods at or below their low-stock threshold",
+            alerts,
+        )
+        .add(
+            M::GET,
+            "/api/v1/worklist",
+            Member(Role::Viewer),
+            "Operator tasks (filters: task_type, status)",
+            worklist,
+        )
+        .query(&[
+            ("task_type", Param::OneOf(&TASK_TYPES)),
+            ("status", Param::OneOf(&TASK_STATUSES)),
+        ])
+        .add(
+            M::GET,
+            "/api/v1/assembly",
+            Member(Role::Viewer),
+            "Assembly tasks",
+            assembly,
+        )
+}

@@ -360,3 +360,66 @@ pub async fn audit_log(
         store::audit::list(&mut conn, &member.tenant, paging.limit(), paging.offset()).await?;
     Ok(Envelope::list(rows, paging.meta(total)))
 }
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use crate::api::PAGING;
+    use axum::http::Method as M;
+    use domain::Role;
+    use serde_json::json;
+    crate::api::Routes::new()
+        .add(M::GET, "/api/v1/tenants", Signed, "My farms", list_mine)
+        .add(
+            M::POST,
+            "/api/v1/tenants",
+            Signed,
+            "Create a farm (I become its owner)",
+            create,
+        )
+        .example(json!({"company_name": "Ada Prints", "subdomain": "ada-prints"}))
+        .add(
+            M::POST,
+            "/api/v1/tenants/ensure",
+            Signed,
+            "My first farm, created if I have none",
+            ensure,
+        )
+        .add(
+            M::GET,
+            "/api/v1/tenants/hub-token",
+            Member(Role::Admin),
+            "The farm's hub provisioning token",
+            hub_token,
+        )
+        .add(
+            M::POST,
+            "/api/v1/tenants/hub-token/regenerate",
+            Member(Role::Admin),
+            "Replace the farm's hub token",
+            regenerate_hub_token,
+        )
+        .add(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}",
+            FarmPath(Role::Viewer),
+            "One farm",
+            get_one,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/tenants/{tenant_id}",
+            FarmPath(Role::Admin),
+            "Rename a farm or change its subdomain",
+            update,
+        )
+        .example(json!({"company_name": "Ada Prints Ltd"}))
+        .add(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/audit-log",
+            FarmPath(Role::Admin),
+            "The farm's audit log",
+            audit_log,
+        )
+        .query(PAGING)
+}
