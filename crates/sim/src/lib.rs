@@ -42,6 +42,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tokio_rustls::TlsAcceptor;
 
+pub use ftps_server::DATA_BUFFER;
 pub use printer::{PrinterHandle, PrinterInfo, PrinterStatus};
 pub use storage::StoredFile;
 

@@ -2,9 +2,9 @@
 //! against a plain TCP copy of the same bytes over loopback.
 //!
 //! The printer is a simulated one in this process; the plain copy goes to a tiny TCP
-//! sink that stores what it reads the way the simulator's card does (64 KiB reads into
-//! a growing buffer), so the difference is the protocol: TLS, FTP's two connections,
-//! the `SIZE` check. Both are timed from connecting to the receiver having everything.
+//! sink that stores what it reads the way the simulator's card does (socket reads of
+//! [`sim::DATA_BUFFER`], appended to a growing buffer), so the difference is the
+//! protocol: TLS, FTP's two connections, the `SIZE` check. Both are timed from connecting to the receiver having everything.
 //! Rounds alternate plain and FTPS so neither gets the warmer machine.
 //!
 //! The target: FTPS at ≥ 80 % of the plain copy.
@@ -17,7 +17,7 @@ use rand::RngCore;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 /// The target.
@@ -25,8 +25,6 @@ const TARGET_RATIO: f64 = 0.8;
 const MIB: usize = 1024 * 1024;
 /// Where the upload goes on the simulated card.
 const REMOTE_PATH: &str = "loadtest.bin";
-/// What the sink reads at a time (the simulator's FTPS server reads 64 KiB).
-const SINK_CHUNK: usize = 64 * 1024;
 
 /// Options of `loadtest ftps`.
 #[derive(Debug, Clone, clap::Args)]
@@ -205,16 +203,19 @@ async fn plain_copy(data: &[u8]) -> Result<Duration> {
         .local_addr()
         .map_err(Error::io("the TCP sink's address"))?;
     let sink = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await?;
-        // Stored like the simulator's card stores an upload.
+        let (stream, _) = listener.accept().await?;
+        // Stored like the simulator's card stores an upload: the socket read through
+        // the same buffer, each read appended to the file's bytes.
+        let mut stream = BufReader::with_capacity(sim::DATA_BUFFER, stream);
         let mut content = Vec::new();
-        let mut chunk = vec![0u8; SINK_CHUNK];
         loop {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
+            let read = stream.fill_buf().await?;
+            if read.is_empty() {
                 return Ok::<usize, std::io::Error>(content.len());
             }
-            content.extend_from_slice(&chunk[..n]);
+            content.extend_from_slice(read);
+            let n = read.len();
+            stream.consume(n);
         }
     });
     let started = Instant::now();
