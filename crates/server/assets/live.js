@@ -3,7 +3,8 @@
 // - Opens /ws/dashboard, authenticates with the session token from get-session, follows
 //   every printer of the farm (the page's data-farm), and writes printer reports into any
 //   element with data-printer-id (cards, overview rows): state, progress, time left, layer,
-//   temperatures, AMS colours, errors in words.
+//   temperatures, AMS colours, errors in words. The printers page's compact view
+//   (#printer-tiles-box) has its own, cheaper path for hundreds of tiles (see "Tiles").
 // - Reconnects with backoff. After a reconnect or a resync hint it fetches every
 //   [data-fragment] element's URL again and swaps it in; a [data-fragment-on] element is
 //   also refreshed (debounced) when one of its listed events comes (job_update,
@@ -170,18 +171,27 @@
     drawTimer = null;
     var ids = Array.from(dirty);
     dirty.clear();
-    ids.forEach(drawPrinter);
+    // The batch's writes land in one frame, so the browser lays the page out once for it.
+    window.requestAnimationFrame(function () {
+      ids.forEach(drawPrinter);
+      tilesDrawn();
+    });
   }
 
   function drawPrinter(id) {
     var merged = reports[id];
     var name = null;
     var state = merged.status;
-    document.querySelectorAll('[data-printer-id="' + CSS.escape(id) + '"]').forEach(function (el) {
-      state = paint(el, merged);
-      var heading = el.querySelector('h2');
-      name = name || (heading && heading.textContent);
-    });
+    var tile = tiles.get(id);
+    if (tile) state = paintTile(tile, merged);
+    // A page without cards or rows (the compact view) skips a look-up per report.
+    if (hasPrinterElements) {
+      document.querySelectorAll('[data-printer-id="' + CSS.escape(id) + '"]').forEach(function (el) {
+        state = paint(el, merged);
+        var heading = el.querySelector('h2');
+        name = name || (heading && heading.textContent);
+      });
+    }
     var before = states[id];
     states[id] = state;
     if (before !== undefined && before !== state) {
@@ -193,6 +203,114 @@
   document.addEventListener('visibilitychange', function () {
     if (!document.hidden && dirty.size && drawTimer === null) draw();
   });
+
+  // Tiles: the compact view of the printers page shows hundreds of printers (500 reporting
+  // every second), so it does less per report than the cards. Each tile's elements are
+  // found once, when the server's tiles are put in, and kept by printer id: a report is a
+  // Map look-up, not a querySelector. A tile keeps what it last wrote, and only a changed
+  // text or attribute is written, in the frame of its batch (see draw).
+  //
+  // The filter's states (data-states on #printer-tiles-box) hold live. The server sends
+  // every printer its model and hub filter take and hides those in other states, so a
+  // printer whose state moves into the filter appears in its place (display order) and
+  // one that moves out goes, as a reload would show them; the count says how many are
+  // shown, and the line after it (also said to screen readers) which printers came or went.
+  var tileBox = document.getElementById('printer-tiles-box');
+  var tiles = new Map();
+  var tileStates = [];
+  var tileCount = null;
+  var tileNews = null;
+  var tilesShown = 0;
+  var tilesInFarm = 0;
+  var tileMoves = [];
+  var hasPrinterElements = true;
+  var TILE_LABELS = { maintenance: 'Maintenance' };   // as the server's tile_label
+  var HOLDS_PRINTER = ['processing', 'uploaded', 'printing', 'paused'];
+
+  function indexTiles() {
+    hasPrinterElements = document.querySelector('[data-printer-id]') !== null;
+    tiles = new Map();
+    if (!tileBox) return;
+    tileStates = (tileBox.dataset.states || '').split(' ').filter(Boolean);
+    var list = tileBox.querySelector('[data-in-farm]');
+    tileCount = document.getElementById('tiles-count');
+    tileNews = document.getElementById('tiles-news');
+    tilesInFarm = list ? Number(list.dataset.inFarm) : 0;
+    tilesShown = 0;
+    tileBox.querySelectorAll('[data-tile]').forEach(function (el) {
+      var f = {};
+      el.querySelectorAll('[data-f]').forEach(function (part) { f[part.dataset.f] = part; });
+      if (!el.hidden) tilesShown++;
+      var name = el.querySelector('.ptile-name');
+      tiles.set(el.dataset.tile, {
+        el: el, f: f, name: name ? name.textContent : '',
+        state: el.dataset.state, maintenance: el.dataset.maintenance === '1', job: el.dataset.job || '',
+        pct: f.pct.textContent, left: f.left.textContent, error: f['error-text'].textContent,
+        badge: !f.error.hidden
+      });
+    });
+  }
+
+  // Writes a report into a tile; returns the state it shows.
+  function paintTile(t, s) {
+    var state = t.maintenance ? 'maintenance' : (LABELS[s.status] ? s.status : 'error');
+    if (t.state !== state) {
+      t.state = state;
+      t.el.dataset.state = state;
+      t.f.state.textContent = TILE_LABELS[state] || LABELS[state];
+      var shown = !tileStates.length || tileStates.indexOf(state) >= 0;
+      if (t.el.hidden === shown) {
+        t.el.hidden = !shown;
+        tilesShown += shown ? 1 : -1;
+        tileMoves.push(t.name + (shown ? ' came in: ' : ' went: ') + LABELS[state]);
+      }
+    }
+    if (s.progress_percentage != null) {
+      var pct = s.progress_percentage + ' %';
+      if (t.pct !== pct) { t.pct = pct; t.f.pct.textContent = pct; t.f.bar.value = s.progress_percentage; }
+    }
+    if (s.remaining_time_seconds != null) {
+      var left = duration(s.remaining_time_seconds);
+      if (t.left !== left) { t.left = left; t.f.left.textContent = left; }
+    }
+    var words = s.error_message || (s.error_code ? 'The printer reports error ' + s.error_code + '.' : '');
+    if (t.error !== words) {
+      t.error = words;
+      t.f['error-text'].textContent = words;
+      t.f.error.title = words || 'Error';
+    }
+    var badge = !!words || state === 'error';
+    if (t.badge !== badge) { t.badge = badge; t.f.error.hidden = !badge; }
+    return state;
+  }
+
+  // The count in words, as the server writes it (Tiles::count_words).
+  function countTiles() {
+    if (!tileCount) return;
+    var words = tilesShown + ' of ' + tiles.size + ' printers shown' +
+      (tilesInFarm !== tiles.size ? ' (' + tilesInFarm + ' in the farm)' : '');
+    if (tileCount.textContent !== words) tileCount.textContent = words;
+  }
+
+  // After a batch: the count, and which printers came into or went out of the filter.
+  function tilesDrawn() {
+    if (!tileMoves.length) return;
+    countTiles();
+    var words = tileMoves.length <= 3 ? tileMoves.join('; ') + '.'
+      : tileMoves.length + ' printers came in or went as their state changed.';
+    tileMoves = [];
+    if (tileNews) tileNews.textContent = words;
+    announce(words);
+  }
+
+  // A job that starts or ends on a printer changes its tile's picture: the tiles are
+  // fetched again (once for a burst). Progress of the same job changes nothing.
+  function jobOnTile(m) {
+    var t = m.printer_id && m.file_progress === undefined ? tiles.get(m.printer_id) : null;
+    if (!t) return;
+    var holding = HOLDS_PRINTER.indexOf(m.status) >= 0 ? m.job_id : '';
+    if (holding !== t.job && (holding || t.job === m.job_id)) later(tileBox);
+  }
 
   // Fragments: [data-fragment] elements are fetched again after a reconnect or resync, and
   // on the events their data-fragment-on lists.
@@ -234,10 +352,16 @@
   }
 
   function repaint(root) {
+    indexTiles();
     root.querySelectorAll('[data-printer-id]').forEach(function (el) {
       var s = reports[el.dataset.printerId];
       if (s) paint(el, s);
     });
+    if (root.contains(tileBox)) {
+      tiles.forEach(function (t, id) { if (reports[id]) paintTile(t, reports[id]); });
+      tileMoves = [];
+      countTiles();
+    }
   }
 
   // A form being filled in inside a fragment (an add-printer form in the hub list) is
@@ -291,6 +415,7 @@
       var keep = fresh.querySelector('.action-out');
       if (said && keep && said.textContent) { keep.textContent = said.textContent; if (said.dataset.kind) keep.dataset.kind = said.dataset.kind; }
       swap(function () { card.replaceWith(fresh); });
+      hasPrinterElements = true;
       if (reports[id]) paint(fresh, reports[id]);
       return fresh;
     }).catch(function () { return null; });
@@ -391,6 +516,7 @@
         break;
       case 'job_update':
         if (m.printer_id && m.status && m.file_progress === undefined) refreshCard(m.printer_id);
+        jobOnTile(m);
         emit('job_update');
         break;
       case 'hub_status':
@@ -746,5 +872,6 @@
   });
 
   localTimes(document);
+  indexTiles();
   connect();
 })();

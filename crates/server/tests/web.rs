@@ -710,6 +710,140 @@ async fn pages_are_not_operations_of_the_api_document() {
     }
 }
 
+/// A farm for the compact view: hubs A and B, `count` printers in display order, every
+/// fifth an X1C (`X1C-004`, `X1C-009` …) and the rest P1S, the first half on hub A and
+/// the rest on hub B, each printing; the owner, farm, hub ids and printer ids.
+async fn farm_on_two_hubs(
+    app: &TestApp,
+    count: usize,
+) -> (common::Account, String, [String; 2], Vec<String>) {
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    let (hub_a, _) = app.register_hub(&owner, &farm, "Hub A").await;
+    let (hub_b, _) = app.register_hub(&owner, &farm, "Hub B").await;
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let model = if n % 5 == 4 { "X1C" } else { "P1S" };
+        let hub = if n < count / 2 { &hub_a } else { &hub_b };
+        let id = app
+            .add_printer(
+                &owner,
+                &farm,
+                json!({ "name": format!("{model}-{n:03}"), "model": model, "hub_id": hub }),
+            )
+            .await;
+        app.state
+            .realtime
+            .printer_status(&tenant, printing_report(&id, (n % 100) as i64));
+        ids.push(id);
+    }
+    (owner, farm, [hub_a, hub_b], ids)
+}
+
+/// How many tiles a compact page draws, and how many of them it hides.
+fn tiles_in(body: &str) -> (usize, usize) {
+    let drawn = body.matches("<li class=\"ptile\"").count();
+    let hidden = body
+        .split("<li class=\"ptile\"")
+        .skip(1)
+        .filter(|tile| tile.split('>').next().unwrap_or("").ends_with(" hidden"))
+        .count();
+    (drawn, hidden)
+}
+
+#[tokio::test]
+async fn the_compact_view_filters_by_state_model_and_hub_in_its_link_and_is_remembered() {
+    let app = TestApp::spawn().await;
+    let (owner, farm, [hub_a, hub_b], ids) = farm_on_two_hubs(&app, 10).await;
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    app.state.realtime.printer_status(
+        &tenant,
+        proto::PrinterStatus {
+            printer_id: ids[1].clone(),
+            status: "error".into(),
+            error_message: Some("The nozzle is clogged.".into()),
+            ..Default::default()
+        },
+    );
+    let browser = Browser::new(&app);
+    browser.sign_in(&owner).await;
+
+    // Without a choice the page shows cards, with a way to the compact view.
+    let page = browser.get("/printers").await;
+    page.expect(200)
+        .shows("class=\"card\"")
+        .shows("href=\"/printers?view=compact\"");
+    assert!(page.headers.get(SET_COOKIE).is_none());
+
+    // A link chooses the view and a model; the view is remembered.
+    let page = browser.get("/printers?view=compact&model=X1C").await;
+    page.expect(200)
+        .shows("2 of 2 printers shown (10 in the farm)")
+        .shows("data-fragment=\"/printers/tiles?model=X1C\"")
+        .shows("<option value=\"X1C\" selected>");
+    assert_eq!(tiles_in(&page.body), (2, 0));
+    assert!(!page.body.contains("P1S-000"));
+    let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("pf_printers_view=compact;"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let page = browser.get("/printers").await;
+    page.expect(200).shows("id=\"printer-tiles-box\"");
+    assert_eq!(tiles_in(&page.body), (10, 0));
+
+    // A state filter draws every printer of the model and hub, and hides the others, so
+    // that one whose state changes into the filter can appear without a reload.
+    let page = browser
+        .get(&format!("/printers?state=error&hub={hub_a}"))
+        .await;
+    page.expect(200)
+        .shows("1 of 5 printers shown (10 in the farm)")
+        .shows("data-states=\"error\"")
+        .shows("value=\"error\" checked")
+        .shows("title=\"The nozzle is clogged.\"");
+    assert_eq!(tiles_in(&page.body), (5, 4));
+    let tile = &page.body[page.body.find(&format!("id=\"tile-{}\"", ids[1])).unwrap()..];
+    assert!(
+        tile.contains(&format!("href=\"/printers/{}\"", ids[1])),
+        "a tile links to its printer"
+    );
+    assert!(
+        tile.contains(">Error</span>"),
+        "the state in words beside its colour"
+    );
+
+    // The tiles alone, as the script fetches them again.
+    let fragment = browser
+        .get(&format!("/printers/tiles?hub={hub_b}&model=P1S"))
+        .await;
+    fragment.expect(200);
+    assert_eq!(tiles_in(&fragment.body), (4, 0));
+    assert!(!fragment.body.contains("<html"));
+
+    // The printer's own page, where its tile leads, is its live card.
+    browser
+        .get(&format!("/printers/{}", ids[1]))
+        .await
+        .expect(200)
+        .shows(&format!("id=\"printer-{}\"", ids[1]))
+        .shows("The nozzle is clogged.");
+    browser.get("/printers/no-such-printer").await.expect(404);
+
+    // Back to cards, remembered too.
+    let page = browser.get("/printers?view=cards").await;
+    page.expect(200).shows("class=\"card\"");
+    assert!(
+        page.headers[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("pf_printers_view=cards;")
+    );
+    browser
+        .get("/printers")
+        .await
+        .expect(200)
+        .shows("class=\"card\"");
+}
+
 /// A live report of a printing printer, as the hub sends it: `progress` percent, four
 /// AMS slots, temperatures.
 fn printing_report(printer_id: &str, progress: i64) -> proto::PrinterStatus {
@@ -1155,6 +1289,299 @@ mod browser {
             busy.layouts,
             heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
         );
+    }
+
+    /// Signs `account` in on the sign-in form and waits for `next` to be live.
+    async fn signed_in_at(
+        client: &fantoccini::Client,
+        app: &TestApp,
+        account: &common::Account,
+        next: &str,
+    ) {
+        client
+            .goto(&format!(
+                "{}/sign-in?next={}",
+                app.base,
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            ))
+            .await
+            .unwrap();
+        fill(client, "email", &account.email).await;
+        fill(client, "password", PASSWORD).await;
+        client
+            .find(Locator::Css("form.form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(client, "the live socket", &text_of("#live-state"), |v| {
+            v == "Live"
+        })
+        .await;
+    }
+
+    /// Sizes the window so that the page itself gets `width` × `height` (the window's own
+    /// frame, which headless Chromium counts in the window size, is added).
+    async fn viewport(client: &fantoccini::Client, width: u32, height: u32) {
+        client.set_window_size(width, height).await.unwrap();
+        let frame = client
+            .execute(
+                "return [outerWidth - innerWidth, outerHeight - innerHeight];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let extra = |i: usize| u32::try_from(frame[i].as_u64().unwrap()).unwrap();
+        client
+            .set_window_size(width + extra(0), height + extra(1))
+            .await
+            .unwrap();
+    }
+
+    /// Tiles shown and wholly inside the window, and the names of all those shown.
+    const TILES_IN_VIEW: &str = "const all = [...document.querySelectorAll('.ptile')].filter(t => !t.hidden); \
+        const inside = all.filter(t => { const r = t.getBoundingClientRect(); \
+          return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; }); \
+        return { inside: inside.length, shown: all.map(t => t.querySelector('.ptile-name').textContent), \
+                 window: [innerWidth, innerHeight] };";
+
+    /// A farm of 100 printers on one 1280 × 800 screen: the compact view fits them all,
+    /// its filter (in the URL) shows only the printers it takes, and tiles follow the
+    /// printers live, a printer whose state moves into the filter appearing without a reload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hundred_printers_fit_on_one_screen_in_the_compact_view_and_follow_it_live() {
+        let Some(driver) = driver().await else {
+            return;
+        };
+        let app = TestApp::spawn().await;
+        let (owner, farm, [_, hub_b], ids) = farm_on_two_hubs(&app, 100).await;
+        let tenant = domain::TenantId::parse(&farm).unwrap();
+        let client = chromium(&driver).await;
+        signed_in_at(&client, &app, &owner, "/printers?view=compact").await;
+        viewport(&client, 1280, 800).await;
+
+        // The window takes its new size a moment after it is asked to.
+        let view = until(&client, "100 tiles in the window", TILES_IN_VIEW, |v| {
+            v["window"] == json!([1280, 800]) && v["inside"].as_u64().unwrap_or(0) >= 100
+        })
+        .await;
+        println!(
+            "compact view at {}: {} tiles wholly in the window",
+            view["window"], view["inside"]
+        );
+        screenshot(&client, "printers-compact").await;
+
+        // A printer's report changes its tile in place: state in colour and words, the
+        // error badge, progress and time left.
+        let id = &ids[7];
+        app.state.realtime.printer_status(
+            &tenant,
+            proto::PrinterStatus {
+                printer_id: id.clone(),
+                status: "error".into(),
+                progress_percentage: Some(63),
+                remaining_time_seconds: Some(90 * 60),
+                error_message: Some("The filament ran out.".into()),
+                ..Default::default()
+            },
+        );
+        let tile = format!("#tile-{id}");
+        let script = format!(
+            "const t = document.querySelector('{tile}'); const e = t.querySelector('[data-f=error]'); \
+             return [t.dataset.state, t.querySelector('[data-f=state]').textContent, e.hidden, e.title, \
+                     t.querySelector('[data-f=pct]').textContent, t.querySelector('[data-f=left]').textContent, \
+                     t.querySelector('a').getAttribute('href')];"
+        );
+        until(&client, "the tile in error", &script, |v| v[0] == "error").await;
+        let painted = client.execute(&script, vec![]).await.unwrap();
+        assert_eq!(
+            painted,
+            json!([
+                "error",
+                "Error",
+                false,
+                "The filament ran out.",
+                "63 %",
+                "1 h 30 min",
+                format!("/printers/{id}")
+            ])
+        );
+
+        // The filter form puts the model in the URL and shows only its printers.
+        client
+            .find(Locator::Id("filter-model"))
+            .await
+            .unwrap()
+            .select_by_value("X1C")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css(".tile-filter button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let shown = until(&client, "only the X1Cs", TILES_IN_VIEW, |v| {
+            v["shown"].as_array().is_some_and(|s| s.len() == 20)
+        })
+        .await;
+        assert!(
+            shown["shown"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n.as_str().unwrap().starts_with("X1C-")),
+            "{shown}"
+        );
+        let url = client.current_url().await.unwrap();
+        assert!(url.query().unwrap_or("").contains("model=X1C"), "{url}");
+
+        // Hub B's printers in error: none yet. One fails: it appears, and the view says so;
+        // it recovers: it goes.
+        client
+            .goto(&format!(
+                "{}/printers?view=compact&state=error&hub={hub_b}",
+                app.base
+            ))
+            .await
+            .unwrap();
+        until(&client, "the live socket", &text_of("#live-state"), |v| {
+            v == "Live"
+        })
+        .await;
+        assert_eq!(
+            client.execute(TILES_IN_VIEW, vec![]).await.unwrap()["shown"],
+            json!([])
+        );
+        let failing = &ids[60];
+        app.state.realtime.printer_status(
+            &tenant,
+            proto::PrinterStatus {
+                printer_id: failing.clone(),
+                status: "error".into(),
+                error_code: Some("0300_8003".into()),
+                ..Default::default()
+            },
+        );
+        until(&client, "the failed printer shown", TILES_IN_VIEW, |v| {
+            v["shown"] == json!(["P1S-060"])
+        })
+        .await;
+        until(&client, "the count", &text_of("#tiles-count"), |v| {
+            v == "1 of 50 printers shown (100 in the farm)"
+        })
+        .await;
+        let news = client
+            .execute(&text_of("#tiles-news"), vec![])
+            .await
+            .unwrap();
+        assert_eq!(news, "P1S-060 came in: Error.");
+        app.state
+            .realtime
+            .printer_status(&tenant, printing_report(failing, 10));
+        until(&client, "the recovered printer gone", TILES_IN_VIEW, |v| {
+            v["shown"] == json!([])
+        })
+        .await;
+
+        client.close().await.unwrap();
+    }
+
+    /// The compact view of 500 printers, each reporting every second: how busy the
+    /// browser's main thread is (DevTools' task time over wall time), how many tiles fit in
+    /// a 1280 × 800 window, and the page's server time (`--ignored --nocapture`; a debug
+    /// build, so the times are an upper bound).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn measure_the_main_thread_of_the_compact_view_with_500_printers_reporting_every_second()
+    {
+        let Some(driver) = driver().await else {
+            return;
+        };
+        let app = TestApp::spawn().await;
+        let (owner, farm, _, ids) = farm_on_two_hubs(&app, 500).await;
+        let tenant = domain::TenantId::parse(&farm).unwrap();
+
+        let browser = Browser::new(&app);
+        browser.sign_in(&owner).await;
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..20 {
+            let page = browser.get("/printers?view=compact").await;
+            page.expect(200);
+            size = page.body.len();
+            let timing = page.headers["server-timing"].to_str().unwrap();
+            times.push(
+                timing
+                    .trim_start_matches("app;dur=")
+                    .parse::<f64>()
+                    .unwrap(),
+            );
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "compact view, 500 printers: server time median {:.2} ms, max {:.2} ms; HTML {size} bytes",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+
+        let client = chromium(&driver).await;
+        signed_in_at(&client, &app, &owner, "/printers?view=compact").await;
+        viewport(&client, 1280, 800).await;
+        let view = client.execute(TILES_IN_VIEW, vec![]).await.unwrap();
+        println!(
+            "compact view at {}: {} tiles wholly in the window",
+            view["window"], view["inside"]
+        );
+        cdp(&client, "Performance.enable", json!({})).await;
+        let idle_from = main_thread_seconds(&client).await;
+        let idle_started = std::time::Instant::now();
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let idle = (main_thread_seconds(&client).await - idle_from).tasks
+            / idle_started.elapsed().as_secs_f64();
+        println!("idle page: main thread busy {:.1} %", 100.0 * idle);
+        let seconds = 30;
+        let before = main_thread_seconds(&client).await;
+        let started = std::time::Instant::now();
+        // 500 reports a second, spread evenly (a farm's reports do not arrive in step).
+        let mut pace = tokio::time::interval(std::time::Duration::from_millis(2));
+        for second in 0..seconds {
+            for (n, id) in ids.iter().enumerate() {
+                pace.tick().await;
+                let progress = (n as i64 + second + 1) % 100;
+                app.state
+                    .realtime
+                    .printer_status(&tenant, printing_report(id, progress));
+            }
+        }
+        let last = ids.last().unwrap();
+        let expected = format!("{} %", (499 + seconds) % 100);
+        until(
+            &client,
+            "the last report painted",
+            &text_of(&format!("#tile-{last} [data-f=pct]")),
+            |v| v == expected.as_str(),
+        )
+        .await;
+        let busy = main_thread_seconds(&client).await - before;
+        let wall = started.elapsed().as_secs_f64();
+        let heap = cdp(&client, "Runtime.getHeapUsage", json!({})).await;
+        let share = |seconds: f64| 100.0 * seconds / wall;
+        println!(
+            "compact view, 500 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % of wall time \
+             ({:.1} % CPU; script {:.1} %, style {:.1} %, layout {:.1} % in {} layouts); \
+             JS heap {:.1} MB used",
+            share(busy.tasks),
+            share(busy.cpu),
+            share(busy.script),
+            share(busy.style),
+            share(busy.layout),
+            busy.layouts,
+            heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
+        );
+        client.close().await.unwrap();
     }
 
     /// The server restarts under an open page: the page says it is reconnecting and keeps

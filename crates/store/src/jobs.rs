@@ -481,3 +481,36 @@ pub async fn finished_since(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// The plate a job that holds a printer prints, with what its thumbnail's URL needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlateOnPrinter {
+    pub printer_id: String,
+    pub job_id: String,
+    pub print_file_id: String,
+    pub plate_index: i64,
+    /// Set when the file was stored with a picture.
+    pub thumbnail_r2_key: Option<String>,
+    pub content_sha256: Option<String>,
+    pub file_updated_at: String,
+}
+
+/// The plates of the farm's jobs that hold a printer (processing, uploaded, printing or
+/// paused), oldest change first: where a printer holds two, the last one is its newest.
+pub async fn plates_on_printers(
+    conn: &mut Conn,
+    tenant: &TenantId,
+) -> StoreResult<Vec<PlateOnPrinter>> {
+    Ok(sqlx::query_as::<_, PlateOnPrinter>(
+        "SELECT j.printer_id, j.id AS job_id, j.print_file_id, j.plate_index,
+                f.thumbnail_r2_key, f.content_sha256, f.updated_at AS file_updated_at
+         FROM print_jobs j
+         JOIN print_files f ON f.id = j.print_file_id AND f.tenant_id = j.tenant_id
+         WHERE j.tenant_id = $1 AND j.printer_id IS NOT NULL
+           AND j.status IN ('processing', 'uploaded', 'printing', 'paused')
+         ORDER BY j.updated_at, j.id",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -107,8 +107,14 @@ fn swatch(filament: &threemf::Filament) -> Swatch {
 
 /// The tag that changes with a file's contents, for cacheable thumbnail URLs.
 fn version_tag(file: &PrintFile) -> String {
-    let sha = file.content_sha256.as_deref().unwrap_or(&file.updated_at);
-    sha.chars()
+    tag_of(file.content_sha256.as_deref(), &file.updated_at)
+}
+
+/// The version tag of a file from its digest (or, without one, when it last changed).
+pub(super) fn tag_of(content_sha256: Option<&str>, updated_at: &str) -> String {
+    content_sha256
+        .unwrap_or(updated_at)
+        .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(16)
         .collect()

@@ -60,6 +60,8 @@ pub fn router() -> Router<App> {
         .route("/overview/live", get(overview::fragment))
         .route("/printers", get(printers::page))
         .route("/printers/cards", get(printers::cards))
+        .route("/printers/tiles", get(printers::tiles))
+        .route("/printers/{printer_id}", get(printers::one))
         .route("/printers/arrange", get(printers::arrange))
         .route("/printers/{printer_id}/edit", get(printers::edit))
         .route("/printers/{printer_id}/card", get(printers::card))

@@ -4,13 +4,19 @@
 //! resync or a `printer_updated` event (bed cleared, maintenance, a rename). Admins add a
 //! printer on the page, edit one on its own page, and anyone who runs the farm arranges
 //! the display order on `/printers/arrange` (drag, or move buttons for the keyboard).
+//!
+//! A big farm has a compact view of the same page (`?view=compact`, remembered in the
+//! `pf_printers_view` cookie): a small tile per printer (name, state in colour and words,
+//! progress, time left, the plate's picture, an error badge) linking to the printer's own
+//! page, filtered by state, model and hub in the URL, so a link reproduces the view.
 
 use super::{FarmPage, PageError, Section, duration_words, html};
 use crate::app::App;
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use cookie::{Cookie, SameSite};
 use domain::TenantId;
 use domain::printers::{HexColour, PrinterStatus};
 use std::collections::HashMap;
@@ -101,6 +107,24 @@ fn state_of(printer: &Printer, live: Option<&proto::PrinterStatus>) -> PrinterSt
     reported.parse().unwrap_or(PrinterStatus::Error)
 }
 
+/// What is wrong with a printer, in words: what it reports, or why the hub can't reach it.
+fn error_of(printer: &Printer, live: Option<&proto::PrinterStatus>) -> Option<String> {
+    live.and_then(|s| {
+        s.error_message.clone().or_else(|| {
+            s.error_code
+                .as_ref()
+                .map(|code| format!("The printer reports error {code}."))
+        })
+    })
+    .or_else(|| {
+        printer
+            .connection_error
+            .as_ref()
+            .filter(|_| printer.is_connected == 0)
+            .map(|e| format!("Not connected: {e}"))
+    })
+}
+
 /// The words for a state.
 pub fn state_label(state: PrinterStatus) -> &'static str {
     match state {
@@ -110,6 +134,14 @@ pub fn state_label(state: PrinterStatus) -> &'static str {
         PrinterStatus::Maintenance => "In maintenance",
         PrinterStatus::Offline => "Offline",
         PrinterStatus::Error => "Error",
+    }
+}
+
+/// The words for a state on a tile, where "In maintenance" is too wide.
+pub fn tile_label(state: PrinterStatus) -> &'static str {
+    match state {
+        PrinterStatus::Maintenance => "Maintenance",
+        other => state_label(other),
     }
 }
 
@@ -150,21 +182,7 @@ impl PrinterCard {
     pub fn new(printer: &Printer, live: Option<&proto::PrinterStatus>) -> PrinterCard {
         let state = state_of(printer, live);
         let temps = live.and_then(|s| s.temperatures.as_ref());
-        let error = live
-            .and_then(|s| {
-                s.error_message.clone().or_else(|| {
-                    s.error_code
-                        .as_ref()
-                        .map(|code| format!("The printer reports error {code}."))
-                })
-            })
-            .or_else(|| {
-                printer
-                    .connection_error
-                    .as_ref()
-                    .filter(|_| printer.is_connected == 0)
-                    .map(|e| format!("Not connected: {e}"))
-            });
+        let error = error_of(printer, live);
         let mut slots: Vec<SlotView> = live
             .map(|s| s.filaments.iter().map(slot_view).collect())
             .unwrap_or_default();
@@ -367,6 +385,325 @@ pub async fn load_cards(app: &App, tenant: &TenantId) -> Result<Vec<PrinterCard>
         .collect())
 }
 
+/// The cookie that remembers which view of the printers page a member chose last.
+pub const VIEW_COOKIE: &str = "pf_printers_view";
+
+/// How the printers page shows the farm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// A large card per printer, with its buttons.
+    #[default]
+    Cards,
+    /// Small tiles: a farm of a hundred printers on one screen.
+    Compact,
+}
+
+impl View {
+    /// The view named `word` (`cards` or `compact`), as links and the cookie name it.
+    pub fn parse(word: &str) -> Option<View> {
+        match word {
+            "cards" => Some(View::Cards),
+            "compact" => Some(View::Compact),
+            _ => None,
+        }
+    }
+
+    /// Its name in links and the cookie.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Cards => "cards",
+            View::Compact => "compact",
+        }
+    }
+}
+
+/// Which printers the compact view shows: those in one of `states` (any, when empty), of
+/// `model` and on `hub` (any, when unset).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileFilter {
+    /// The states shown, in the order of [`PrinterStatus::ALL`].
+    pub states: Vec<PrinterStatus>,
+    /// The model shown.
+    pub model: Option<String>,
+    /// The hub (by id) whose printers are shown.
+    pub hub: Option<String>,
+}
+
+/// The printers page's query: `?view=compact&state=error&state=offline&model=P1S&hub=…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrintersQuery {
+    /// The view the link asks for; it wins over the cookie, which then remembers it.
+    pub view: Option<View>,
+    /// What the compact view shows.
+    pub filter: TileFilter,
+}
+
+impl PrintersQuery {
+    /// Reads a page's raw query. A link may be old or edited by hand: an unknown state,
+    /// view or key is left out rather than refused, and empty values mean "any".
+    pub fn parse(raw: &str) -> PrintersQuery {
+        let mut query = PrintersQuery::default();
+        for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+            let value = value.trim();
+            match key.as_ref() {
+                "view" => query.view = View::parse(value).or(query.view),
+                "state" => {
+                    if let Ok(state) = value.parse::<PrinterStatus>()
+                        && !query.filter.states.contains(&state)
+                    {
+                        query.filter.states.push(state);
+                    }
+                }
+                "model" if !value.is_empty() => query.filter.model = Some(value.to_string()),
+                "hub" if !value.is_empty() => query.filter.hub = Some(value.to_string()),
+                _ => {}
+            }
+        }
+        // One order, so that two links choosing the same states are the same link.
+        query
+            .filter
+            .states
+            .sort_by_key(|s| PrinterStatus::ALL.iter().position(|a| a == s));
+        query
+    }
+}
+
+impl TileFilter {
+    /// The filter as a query (`state=error&model=P1S`); empty when it takes every printer.
+    pub fn query(&self) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for state in &self.states {
+            out.append_pair("state", state.as_str());
+        }
+        if let Some(model) = &self.model {
+            out.append_pair("model", model);
+        }
+        if let Some(hub) = &self.hub {
+            out.append_pair("hub", hub);
+        }
+        out.finish()
+    }
+
+    /// Whether the filter chooses nothing (every printer is shown).
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty() && self.model.is_none() && self.hub.is_none()
+    }
+
+    /// The states shown, space-separated (`data-states`, which `live.js` follows).
+    pub fn states_attr(&self) -> String {
+        let names: Vec<&str> = self.states.iter().map(|s| s.as_str()).collect();
+        names.join(" ")
+    }
+
+    /// Whether a printer in `state` is shown.
+    fn takes_state(&self, state: PrinterStatus) -> bool {
+        self.states.is_empty() || self.states.contains(&state)
+    }
+
+    /// Whether the printer's record (model, hub) belongs in the view, whatever its state.
+    fn takes_printer(&self, printer: &Printer) -> bool {
+        self.model.as_ref().is_none_or(|m| *m == printer.model)
+            && self
+                .hub
+                .as_ref()
+                .is_none_or(|h| printer.hub_id.as_ref() == Some(h))
+    }
+}
+
+/// A printer as its tile in the compact view shows it.
+pub struct PrinterTile {
+    /// The printer's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its model.
+    pub model: String,
+    /// idle, printing, paused, maintenance, offline or error (`data-state`).
+    pub state: &'static str,
+    /// The state in words, on its colour.
+    pub state_label: &'static str,
+    /// Whether it is in maintenance (which wins over what it reports).
+    pub in_maintenance: bool,
+    /// Progress of the print in percent, while there is one.
+    pub progress: Option<i64>,
+    /// Time left, in words.
+    pub remaining: Option<String>,
+    /// What is wrong, in words (the badge's text).
+    pub error: Option<String>,
+    /// The picture of the plate its current job prints.
+    pub thumb: Option<String>,
+    /// That job's id (`live.js` fetches the tiles again when another job holds the printer).
+    pub job_id: Option<String>,
+    /// Whether the filter's states take it now; `live.js` shows and hides it as they change.
+    pub shown: bool,
+}
+
+impl PrinterTile {
+    /// The tile of `printer`, with its newest live report and the plate it prints.
+    pub fn new(
+        printer: &Printer,
+        live: Option<&proto::PrinterStatus>,
+        plate: Option<&store::jobs::PlateOnPrinter>,
+        filter: &TileFilter,
+    ) -> PrinterTile {
+        let state = state_of(printer, live);
+        PrinterTile {
+            id: printer.id.clone(),
+            name: printer.name.clone(),
+            model: printer.model.clone(),
+            state: state.as_str(),
+            state_label: tile_label(state),
+            in_maintenance: printer.in_maintenance == 1,
+            progress: live.and_then(|s| s.progress_percentage),
+            remaining: live
+                .and_then(|s| s.remaining_time_seconds)
+                .map(duration_words),
+            error: error_of(printer, live),
+            thumb: plate.filter(|p| p.thumbnail_r2_key.is_some()).map(|p| {
+                format!(
+                    "/files/{}/plates/{}/thumbnail?v={}",
+                    p.print_file_id,
+                    p.plate_index,
+                    super::files::tag_of(p.content_sha256.as_deref(), &p.file_updated_at)
+                )
+            }),
+            job_id: plate.map(|p| p.job_id.clone()),
+            shown: filter.takes_state(state),
+        }
+    }
+
+    /// Whether its error badge shows: it says what is wrong, or it is in error.
+    pub fn badge(&self) -> bool {
+        self.error.is_some() || self.state == "error"
+    }
+}
+
+/// The compact view's tiles: every printer the model and hub filter take, in display
+/// order, each shown or hidden by its state.
+pub struct Tiles {
+    /// The tiles.
+    pub tiles: Vec<PrinterTile>,
+    /// How many of them are shown.
+    pub shown: usize,
+    /// How many printers the farm has.
+    pub in_farm: usize,
+}
+
+impl Tiles {
+    /// "12 of 100 printers shown (120 in the farm)"; `live.js` writes the same words.
+    pub fn count_words(&self) -> String {
+        let mut words = format!("{} of {} printers shown", self.shown, self.tiles.len());
+        if self.in_farm != self.tiles.len() {
+            words.push_str(&format!(" ({} in the farm)", self.in_farm));
+        }
+        words
+    }
+}
+
+/// The farm's `printers` (in display order) as tiles, as `filter` takes them.
+pub async fn tiles_of(
+    app: &App,
+    tenant: &TenantId,
+    printers: &[Printer],
+    filter: &TileFilter,
+) -> Result<Tiles, PageError> {
+    let plates: HashMap<String, store::jobs::PlateOnPrinter> = {
+        let mut conn = app.store.conn().await?;
+        store::jobs::plates_on_printers(&mut conn, tenant)
+            .await?
+            .into_iter()
+            // Oldest first: a printer's newest job is the one kept.
+            .map(|p| (p.printer_id.clone(), p))
+            .collect()
+    };
+    let live: HashMap<String, proto::PrinterStatus> = app
+        .realtime
+        .printers_of(tenant)
+        .into_iter()
+        .map(|s| (s.printer_id.clone(), s))
+        .collect();
+    let tiles: Vec<PrinterTile> = printers
+        .iter()
+        .filter(|p| filter.takes_printer(p))
+        .map(|p| PrinterTile::new(p, live.get(&p.id), plates.get(&p.id), filter))
+        .collect();
+    Ok(Tiles {
+        shown: tiles.iter().filter(|t| t.shown).count(),
+        in_farm: printers.len(),
+        tiles,
+    })
+}
+
+/// A state the filter form offers.
+pub struct StateChoice {
+    /// Its name in the query.
+    pub value: &'static str,
+    /// Its words.
+    pub label: &'static str,
+    /// Whether the filter shows it.
+    pub checked: bool,
+}
+
+/// A model the filter form offers.
+pub struct ModelChoice {
+    /// The model's name.
+    pub name: String,
+    /// Whether the filter shows it.
+    pub selected: bool,
+}
+
+/// The filter form's choices, from the farm's own printers and hubs.
+pub struct FilterForm {
+    /// Every state, those the filter shows checked.
+    pub states: Vec<StateChoice>,
+    /// The models of the farm's printers.
+    pub models: Vec<ModelChoice>,
+    /// The farm's hubs, the one chosen selected.
+    pub hubs: Vec<HubChoice>,
+}
+
+/// The filter form for `filter` in `tenant`'s farm.
+async fn filter_form(
+    app: &App,
+    tenant: &TenantId,
+    printers: &[Printer],
+    filter: &TileFilter,
+) -> Result<FilterForm, PageError> {
+    let mut models: Vec<String> = printers.iter().map(|p| p.model.clone()).collect();
+    models.sort();
+    models.dedup();
+    Ok(FilterForm {
+        states: PrinterStatus::ALL
+            .iter()
+            .map(|&s| StateChoice {
+                value: s.as_str(),
+                label: state_label(s),
+                checked: filter.states.contains(&s),
+            })
+            .collect(),
+        models: models
+            .into_iter()
+            .map(|name| ModelChoice {
+                selected: filter.model.as_ref() == Some(&name),
+                name,
+            })
+            .collect(),
+        hubs: hub_choices(app, tenant, filter.hub.as_deref()).await?,
+    })
+}
+
+/// The cookie that remembers `view`.
+fn view_cookie(app: &App, view: View) -> HeaderValue {
+    let cookie = Cookie::build((VIEW_COOKIE, view.as_str()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(app.secure_cookies)
+        .max_age(cookie::time::Duration::days(365))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// Printer models the forms suggest (any other name is accepted, as the API does).
 pub const MODELS: &[&str] = &["X1C", "X1E", "X1", "P1S", "P1P", "A1", "A1 mini", "H2D"];
 
@@ -413,41 +750,167 @@ async fn hub_choices(
         .collect())
 }
 
-/// The printers page.
+/// The printers page, as cards or as compact tiles.
 #[derive(Template)]
 #[template(path = "printers.html", whitespace = "minimize")]
 struct PrintersPage {
     layout: super::Layout,
     operator: bool,
     admin: bool,
+    /// How many printers the farm has.
+    total: usize,
+    /// The cards (in the cards view).
     cards: Vec<PrinterCard>,
+    /// The filter (in the compact view).
+    compact: Option<CompactView>,
+    /// The tiles (in the compact view).
+    tiles: Option<Tiles>,
     hubs: Vec<HubChoice>,
     models: &'static [&'static str],
     filaments: &'static [&'static str],
     plates: &'static [(&'static str, &'static str)],
 }
 
-/// GET /printers — the farm's printers as live cards (and, for admins, the add form).
-pub async fn page(State(app): State<App>, member: FarmPage) -> Result<Response, PageError> {
-    let cards = load_cards(&app, &member.tenant).await?;
+/// The compact view's filter and its form.
+struct CompactView {
+    filter: TileFilter,
+    form: FilterForm,
+}
+
+impl PrintersPage {
+    /// The link to the other view, keeping the compact view's filter.
+    fn compact_href(&self) -> String {
+        let filter = self.compact.as_ref().map(|c| c.filter.query());
+        match filter.filter(|q| !q.is_empty()) {
+            Some(q) => format!("/printers?view=compact&{q}"),
+            None => "/printers?view=compact".into(),
+        }
+    }
+}
+
+impl CompactView {
+    /// The URL of the tiles alone, for `live.js` to fetch again after a resync.
+    fn fragment_url(&self) -> String {
+        let q = self.filter.query();
+        if q.is_empty() {
+            "/printers/tiles".into()
+        } else {
+            format!("/printers/tiles?{q}")
+        }
+    }
+}
+
+/// GET /printers — the farm's printers as live cards (and, for admins, the add form), or,
+/// in the compact view (`?view=compact`, then remembered), as small tiles with a filter
+/// by state, model and hub that the URL keeps.
+pub async fn page(
+    State(app): State<App>,
+    member: FarmPage,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let query = PrintersQuery::parse(raw.as_deref().unwrap_or(""));
+    let remembered = super::cookie_value(&headers, VIEW_COOKIE).and_then(|v| View::parse(&v));
+    let view = query.view.or(remembered).unwrap_or_default();
     let admin = member.role.at_least(domain::Role::Admin);
-    let hubs = if admin {
-        hub_choices(&app, &member.tenant, None).await?
-    } else {
-        Vec::new()
+    let (total, cards, compact, tiles, hubs) = match view {
+        View::Cards => {
+            let cards = load_cards(&app, &member.tenant).await?;
+            let hubs = if admin {
+                hub_choices(&app, &member.tenant, None).await?
+            } else {
+                Vec::new()
+            };
+            (cards.len(), cards, None, None, hubs)
+        }
+        View::Compact => {
+            let printers = in_display_order(&app, &member.tenant).await?;
+            let filter = query.filter;
+            let tiles = tiles_of(&app, &member.tenant, &printers, &filter).await?;
+            let compact = CompactView {
+                form: filter_form(&app, &member.tenant, &printers, &filter).await?,
+                filter,
+            };
+            (
+                printers.len(),
+                Vec::new(),
+                Some(compact),
+                Some(tiles),
+                Vec::new(),
+            )
+        }
     };
     let layout = member.layout(Section::Printers, "Printers");
-    Ok(html(
+    let mut response = html(
         StatusCode::OK,
         &PrintersPage {
             operator: layout.operator(),
             admin,
             layout,
+            total,
             cards,
+            compact,
+            tiles,
             hubs,
             models: MODELS,
             filaments: FILAMENTS,
             plates: PLATES,
+        },
+    );
+    if query.view.is_some_and(|v| Some(v) != remembered) {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, view_cookie(&app, view));
+    }
+    Ok(response)
+}
+
+/// The compact view's tiles without the page around them.
+#[derive(Template)]
+#[template(path = "printer_tiles.html", whitespace = "minimize")]
+struct TilesFragment {
+    tiles: Tiles,
+}
+
+/// GET /printers/tiles — the compact view's tiles for the filter in the query, for the
+/// script to swap in after a resync, a printer added or changed, or a new job on one.
+pub async fn tiles(
+    State(app): State<App>,
+    member: FarmPage,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let filter = PrintersQuery::parse(raw.as_deref().unwrap_or("")).filter;
+    let printers = in_display_order(&app, &member.tenant).await?;
+    let tiles = tiles_of(&app, &member.tenant, &printers, &filter).await?;
+    Ok(html(StatusCode::OK, &TilesFragment { tiles }))
+}
+
+/// One printer's page: its live card alone.
+#[derive(Template)]
+#[template(path = "printer.html", whitespace = "minimize")]
+struct PrinterPage {
+    layout: super::Layout,
+    operator: bool,
+    admin: bool,
+    card: PrinterCard,
+}
+
+/// GET /printers/{printer_id} — one printer's live card, where its tile links to.
+pub async fn one(
+    State(app): State<App>,
+    member: FarmPage,
+    Path(key): Path<String>,
+) -> Result<Response, PageError> {
+    let printer = find(&app, &member.tenant, &key).await?;
+    let live = app.realtime.printer(&member.tenant, &printer.id);
+    let layout = member.layout(Section::Printers, &printer.name);
+    Ok(html(
+        StatusCode::OK,
+        &PrinterPage {
+            operator: layout.operator(),
+            admin: member.role.at_least(domain::Role::Admin),
+            layout,
+            card: PrinterCard::new(&printer, live.as_ref()),
         },
     ))
 }
@@ -649,6 +1112,70 @@ mod tests {
             shown,
             vec!["Pause", "Stop", "Light on", "Light off", "Maintenance"]
         );
+    }
+
+    #[test]
+    fn a_link_s_query_chooses_the_view_and_the_filter() {
+        let query =
+            PrintersQuery::parse("view=compact&state=offline&state=Error&model=P1S&hub=h-1");
+        assert_eq!(query.view, Some(View::Compact));
+        assert_eq!(
+            query.filter.states,
+            vec![PrinterStatus::Offline, PrinterStatus::Error]
+        );
+        assert_eq!(query.filter.model.as_deref(), Some("P1S"));
+        assert_eq!(query.filter.hub.as_deref(), Some("h-1"));
+        assert_eq!(query.filter.states_attr(), "offline error");
+        assert_eq!(
+            query.filter.query(),
+            "state=offline&state=error&model=P1S&hub=h-1"
+        );
+    }
+
+    #[test]
+    fn an_old_or_edited_link_is_read_as_far_as_it_makes_sense() {
+        let query =
+            PrintersQuery::parse("view=huge&state=busy&state=idle&state=idle&model=&hub=+&x=1");
+        assert_eq!(query.view, None, "an unknown view leaves the cookie's");
+        assert_eq!(query.filter.states, vec![PrinterStatus::Idle]);
+        assert_eq!(query.filter.model, None, "empty means any model");
+        assert_eq!(query.filter.hub, None);
+        assert!(PrintersQuery::parse("").filter.is_empty());
+        let spaced = PrintersQuery::parse("model=A1+mini");
+        assert_eq!(spaced.filter.model.as_deref(), Some("A1 mini"));
+        assert_eq!(spaced.filter.query(), "model=A1+mini");
+    }
+
+    #[test]
+    fn a_tile_hidden_by_the_state_filter_is_still_drawn_to_appear_live() {
+        let filter = PrintersQuery::parse("state=error&model=P1S").filter;
+        let live = proto::PrinterStatus {
+            printer_id: "p1".into(),
+            status: "printing".into(),
+            progress_percentage: Some(42),
+            remaining_time_seconds: Some(65 * 60),
+            ..Default::default()
+        };
+        let tile = PrinterTile::new(&printer(), Some(&live), None, &filter);
+        assert!(filter.takes_printer(&printer()));
+        assert!(!tile.shown, "printing is not among the states shown");
+        assert_eq!(tile.state_label, "Printing");
+        assert_eq!(tile.remaining.as_deref(), Some("1 h 05 min"));
+        assert!(!tile.badge());
+        let mut x1 = printer();
+        x1.model = "X1C".into();
+        assert!(
+            !filter.takes_printer(&x1),
+            "another model is not drawn at all"
+        );
+        let failed = proto::PrinterStatus {
+            printer_id: "p1".into(),
+            status: "error".into(),
+            ..Default::default()
+        };
+        let tile = PrinterTile::new(&printer(), Some(&failed), None, &filter);
+        assert!(tile.shown);
+        assert!(tile.badge(), "an error shows its badge even without words");
     }
 
     #[test]
