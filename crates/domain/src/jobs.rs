@@ -224,6 +224,12 @@ pub fn event_of_move(from: JobStatus, to: JobStatus) -> PrintEventKind {
     }
 }
 
+/// Whether the move from `from` to `to` ends with (part of) a print on the printer's bed,
+/// which must then be cleared before anything else starts there.
+pub fn leaves_print_on_bed(from: JobStatus, to: JobStatus) -> bool {
+    to == Completed || (matches!(to, Failed | Cancelled) && matches!(from, Printing | Paused))
+}
+
 /// What a move records on the job besides its status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MoveRecord {
@@ -691,6 +697,12 @@ mod tests {
         assert_eq!(failed.failure_reason.as_deref(), Some("spaghetti"));
         assert!(failed.completed);
         assert!(record_of_move(Failed, Queued, None, true, None).requeue);
+        assert!(leaves_print_on_bed(Printing, Completed));
+        assert!(leaves_print_on_bed(Paused, Cancelled));
+        assert!(
+            !leaves_print_on_bed(Processing, Failed),
+            "nothing was printed"
+        );
         assert_eq!(JobStatus::try_from("Printing".to_string()), Ok(Printing));
         assert!(JobStatus::try_from("printed".to_string()).is_err());
     }

@@ -478,6 +478,25 @@ pub async fn print_ended(
     Ok(())
 }
 
+/// The printer's bed holds a print: not cleared (in the transaction of the move that ended
+/// the print, so no dispatcher sees the bed free in between).
+pub async fn bed_holds_print(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE printers SET cleared = 0, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A start that never printed (the file did not arrive) gives the cleared bed back.
 pub async fn bed_unused(
     conn: &mut Conn,

@@ -530,6 +530,13 @@ pub async fn record_move_in(
             }
             other => other.into(),
         })?;
+    // A bed marked cleared while the print ran would otherwise look free from this commit
+    // until the worker handles the event: a dispatcher could start a job on the print.
+    if domain::jobs::leaves_print_on_bed(job.status, to)
+        && let Some(printer) = moved.printer_id.as_deref()
+    {
+        store::printers::bed_holds_print(tx, tenant, printer, now).await?;
+    }
     let event_id = store::new_id();
     let event = PrintEvent {
         event_id: Some(event_id.clone()),
