@@ -59,7 +59,7 @@ pub async fn record(
         "INSERT INTO audit_logs (id, tenant_id, user_id, action, table_name, record_id, old_values, new_values, ip_address, user_agent, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(crate::new_id())
+    .bind(crate::new_ordered_id())
     .bind(tenant.as_str())
     .bind(entry.user_id)
     .bind(entry.action)

@@ -169,6 +169,12 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A new id that sorts after every id this process made before (UUIDv7, monotonic within
+/// the process): the tiebreaker of rows written in the same millisecond (the audit log).
+pub fn new_ordered_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// A closed-set value (a status) read back from the database; a name outside the set is
 /// a corrupt row, not a caller's mistake.
 pub fn stored_enum<T>(text: String) -> StoreResult<T>
