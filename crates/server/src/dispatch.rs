@@ -136,11 +136,6 @@ async fn start_queued(
         .map(|_| ())
 }
 
-/// Asks for a dispatch pass of the farm (it runs only if the farm has auto-dispatch on).
-pub fn wake(app: &App, tenant: &TenantId) {
-    app.farm.wake_dispatcher(tenant);
-}
-
 /// A pass over `tenant` if its auto-dispatch is on.
 async fn run_if_enabled(app: &App, tenant: &TenantId) -> Result<(), FarmError> {
     let mut conn = app.store.conn().await?;

@@ -265,7 +265,7 @@ impl Client {
 
     /// Sends the latest status of every followed printer (after auth or a subscribe).
     fn snapshot(&self, app: &App) {
-        for status in app.realtime.printers_of(&self.tenant) {
+        for status in app.realtime.printers_of(&self.tenant).into_values() {
             if self.follows(Some(&status.printer_id)) {
                 let id = status.printer_id.clone();
                 let message = serde_json::to_string(&ServerMessage::PrinterStatus(status))

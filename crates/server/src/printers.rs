@@ -531,7 +531,7 @@ async fn maintenance(
     .await?;
     changed(app, tenant, Some(&updated.id), "maintenance");
     if !on {
-        crate::dispatch::wake(app, tenant);
+        app.farm.wake_dispatcher(tenant);
     }
     Ok(Envelope::ok(view(app, &updated, false)))
 }
@@ -601,7 +601,7 @@ pub async fn set_cleared(
     tx.commit().await?;
     changed(&app, &member.tenant, Some(&updated.id), "cleared");
     if cleared {
-        crate::dispatch::wake(&app, &member.tenant);
+        app.farm.wake_dispatcher(&member.tenant);
     }
     Ok(Envelope::ok(view(&app, &updated, false)))
 }

@@ -234,12 +234,9 @@ impl Realtime {
             .cloned()
     }
 
-    /// The newest status of each of the farm's printers.
-    pub fn printers_of(&self, tenant: &TenantId) -> Vec<proto::PrinterStatus> {
-        self.statuses()
-            .get(tenant)
-            .map(|farm| farm.values().cloned().collect())
-            .unwrap_or_default()
+    /// The newest status of each of the farm's printers, by printer id.
+    pub fn printers_of(&self, tenant: &TenantId) -> HashMap<String, proto::PrinterStatus> {
+        self.statuses().get(tenant).cloned().unwrap_or_default()
     }
 
     /// Counts a dashboard of `tenant` as connected while the guard lives.

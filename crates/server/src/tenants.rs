@@ -260,7 +260,7 @@ pub async fn update(
         },
     );
     if tenant.auto_dispatch == 1 && before.auto_dispatch == 0 {
-        crate::dispatch::wake(&app, &member.tenant);
+        app.farm.wake_dispatcher(&member.tenant);
     }
     Ok(Envelope::ok(MyTenant {
         tenant,

@@ -455,8 +455,9 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &PrinterId) -> Store
     Ok(())
 }
 
-/// A print ended on the printer (finished or failed): the bed holds it until an operator
-/// clears it, the print time (minutes) is added, and a printing or paused printer is idle.
+/// A print ended on the printer (finished or failed): the print time (minutes) is added and
+/// a printing or paused printer is idle. (The move that ended it already marked the bed as
+/// holding the print; doing it here again would undo an operator who cleared it meanwhile.)
 pub async fn print_ended(
     conn: &mut Conn,
     tenant: &TenantId,
@@ -465,7 +466,7 @@ pub async fn print_ended(
     now: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE printers SET cleared = 0, total_print_time = COALESCE(total_print_time, 0) + $3,
+        "UPDATE printers SET total_print_time = COALESCE(total_print_time, 0) + $3,
             status = CASE WHEN status IN ('printing', 'paused') THEN 'idle' ELSE status END, updated_at = $4
          WHERE tenant_id = $1 AND id = $2",
     )
@@ -478,37 +479,22 @@ pub async fn print_ended(
     Ok(())
 }
 
-/// The printer's bed holds a print: not cleared (in the transaction of the move that ended
-/// the print, so no dispatcher sees the bed free in between).
-pub async fn bed_holds_print(
+/// Sets whether the printer's bed is clear: not, in the transaction of the move that ended
+/// a print (so no dispatcher sees the bed free in between); again, when a start never
+/// printed (the file did not arrive).
+pub async fn set_bed_clear(
     conn: &mut Conn,
     tenant: &TenantId,
     id: &str,
+    clear: bool,
     now: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE printers SET cleared = 0, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+        "UPDATE printers SET cleared = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_str())
     .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A start that never printed (the file did not arrive) gives the cleared bed back.
-pub async fn bed_unused(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    id: &str,
-    now: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE printers SET cleared = 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(id)
+    .bind(i64::from(clear))
     .bind(now)
     .execute(&mut *conn)
     .await?;

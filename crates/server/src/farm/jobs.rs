@@ -151,11 +151,12 @@ impl Farm {
         tenant: &TenantId,
         named: &str,
     ) -> FarmResult<Printer> {
-        let unknown = || FarmError::invalid("printer_id", "no printer with this id in this farm");
-        let key = PrinterKey::parse(named).ok_or_else(unknown)?;
+        const UNKNOWN: &str = "no printer with this id in this farm";
+        let key =
+            PrinterKey::parse(named).ok_or_else(|| FarmError::invalid("printer_id", UNKNOWN))?;
         store::printers::get(conn, tenant, &key)
             .await
-            .or_invalid("printer_id", "no printer with this id in this farm")
+            .or_invalid("printer_id", UNKNOWN)
     }
 
     /// Queues a plate of a print file, with the defaults its 3MF gives; assigned at once
@@ -535,7 +536,7 @@ pub async fn record_move_in(
     if domain::jobs::leaves_print_on_bed(job.status, to)
         && let Some(printer) = moved.printer_id.as_deref()
     {
-        store::printers::bed_holds_print(tx, tenant, printer, now).await?;
+        store::printers::set_bed_clear(tx, tenant, printer, false, now).await?;
     }
     let event_id = store::new_id();
     let event = PrintEvent {

@@ -388,12 +388,7 @@ pub async fn load_queue(app: &App, member: &FarmPage) -> Result<Queue, PageError
             facts
         })
         .collect();
-    let live: HashMap<String, proto::PrinterStatus> = app
-        .realtime
-        .printers_of(tenant)
-        .into_iter()
-        .map(|s| (s.printer_id.clone(), s))
-        .collect();
+    let live = app.realtime.printers_of(tenant);
     let waiting: HashMap<&str, &QueuedForDispatch> =
         waiting.iter().map(|w| (w.id.as_str(), w)).collect();
     let auto_dispatch = member.auto_dispatch;

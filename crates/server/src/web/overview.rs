@@ -151,12 +151,7 @@ pub async fn load(app: &App, member: &FarmPage) -> Result<OverviewLive, PageErro
         })
         .collect();
 
-    let live: HashMap<String, proto::PrinterStatus> = app
-        .realtime
-        .printers_of(tenant)
-        .into_iter()
-        .map(|s| (s.printer_id.clone(), s))
-        .collect();
+    let live = app.realtime.printers_of(tenant);
     let mut jobs: Vec<RunningJob> = jobs
         .into_iter()
         .map(|job| {

@@ -373,12 +373,7 @@ async fn in_display_order(app: &App, tenant: &TenantId) -> Result<Vec<Printer>, 
 /// The cards of a farm, in its display order.
 pub async fn load_cards(app: &App, tenant: &TenantId) -> Result<Vec<PrinterCard>, PageError> {
     let printers = in_display_order(app, tenant).await?;
-    let live: HashMap<String, proto::PrinterStatus> = app
-        .realtime
-        .printers_of(tenant)
-        .into_iter()
-        .map(|s| (s.printer_id.clone(), s))
-        .collect();
+    let live = app.realtime.printers_of(tenant);
     Ok(printers
         .iter()
         .map(|p| PrinterCard::new(p, live.get(&p.id)))
@@ -616,12 +611,7 @@ pub async fn tiles_of(
             .map(|p| (p.printer_id.clone(), p))
             .collect()
     };
-    let live: HashMap<String, proto::PrinterStatus> = app
-        .realtime
-        .printers_of(tenant)
-        .into_iter()
-        .map(|s| (s.printer_id.clone(), s))
-        .collect();
+    let live = app.realtime.printers_of(tenant);
     let tiles: Vec<PrinterTile> = printers
         .iter()
         .filter(|p| filter.takes_printer(p))

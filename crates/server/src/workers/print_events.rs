@@ -1,7 +1,7 @@
 //! The print-events consumer: what a job's moves do to the rest of the farm.
 //!
-//! On completion the printer is idle with its bed holding the print (not cleared) and
-//! the print time added; the SKU's finished goods grow by the units one print makes (into
+//! On completion the printer is idle and the print time added (its bed was marked as
+//! holding the print by the move itself, `farm::jobs::record_move_in`); the SKU's finished goods grow by the units one print makes (into
 //! "needs assembly" when the product needs it); a collection task tells an operator to
 //! take the print off the bed; an assembly task (and its worklist task) is made when
 //! needed; low stock is announced. On failure a `printer_failures` row is written, and a
@@ -87,7 +87,7 @@ fn left_a_print(from: JobStatus) -> bool {
     matches!(from, JobStatus::Printing | JobStatus::Paused)
 }
 
-/// Records the print time and frees the printer, whose bed now needs clearing.
+/// Records the print time and frees the printer (its bed was marked by the move).
 /// Returns the minutes printed.
 async fn print_ended(
     tx: &mut Conn,
@@ -224,7 +224,7 @@ async fn failed(
     } else {
         // The start took the cleared bed; nothing was printed on it, so it is clear again.
         if let Some(printer) = printer {
-            store::printers::bed_unused(tx, tenant, printer, now).await?;
+            store::printers::set_bed_clear(tx, tenant, printer, true, now).await?;
         }
         None
     };
