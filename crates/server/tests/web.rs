@@ -1242,45 +1242,68 @@ mod browser {
             v == "Live"
         })
         .await;
-        cdp(&client, "Performance.enable", json!({})).await;
+        measure_reports(
+            &client,
+            &app,
+            &tenant,
+            &ids,
+            |id| format!("#printer-{id} [data-field=progress-text]"),
+            "cards",
+        )
+        .await;
+    }
+
+    /// Measures the page's main thread while every printer of `ids` reports once a second
+    /// for 30 s (spread evenly), after 5 s of the page alone; waits until the last report
+    /// is painted in `progress_of(last id)` and prints the shares under `label`.
+    async fn measure_reports(
+        client: &fantoccini::Client,
+        app: &TestApp,
+        tenant: &domain::TenantId,
+        ids: &[String],
+        progress_of: impl Fn(&str) -> String,
+        label: &str,
+    ) {
+        cdp(client, "Performance.enable", json!({})).await;
         // The page alone, with nothing arriving: what the browser spends doing nothing.
-        let idle_from = main_thread_seconds(&client).await;
+        let idle_from = main_thread_seconds(client).await;
         let idle_started = std::time::Instant::now();
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        let idle = (main_thread_seconds(&client).await - idle_from).tasks
+        let idle = (main_thread_seconds(client).await - idle_from).tasks
             / idle_started.elapsed().as_secs_f64();
         println!("idle page: main thread busy {:.1} %", 100.0 * idle);
         let seconds = 30;
-        let before = main_thread_seconds(&client).await;
+        let before = main_thread_seconds(client).await;
         let started = std::time::Instant::now();
-        // 100 reports a second, spread evenly (a farm's reports do not arrive in step).
-        let mut pace = tokio::time::interval(std::time::Duration::from_millis(10));
+        // A farm's reports do not arrive in step.
+        let mut pace = tokio::time::interval(std::time::Duration::from_secs(1) / ids.len() as u32);
         for second in 0..seconds {
             for (n, id) in ids.iter().enumerate() {
                 pace.tick().await;
                 let progress = (n as i64 + second + 1) % 100;
                 app.state
                     .realtime
-                    .printer_status(&tenant, printing_report(id, progress));
+                    .printer_status(tenant, printing_report(id, progress));
             }
         }
         let last = ids.last().unwrap();
-        let expected = format!("{} %", (99 + seconds) % 100);
+        let expected = format!("{} %", (ids.len() as i64 - 1 + seconds) % 100);
         until(
-            &client,
+            client,
             "the last report painted",
-            &text_of(&format!("#printer-{last} [data-field=progress-text]")),
+            &text_of(&progress_of(last)),
             |v| v == expected.as_str(),
         )
         .await;
-        let busy = main_thread_seconds(&client).await - before;
+        let busy = main_thread_seconds(client).await - before;
         let wall = started.elapsed().as_secs_f64();
-        let heap = cdp(&client, "Runtime.getHeapUsage", json!({})).await;
+        let heap = cdp(client, "Runtime.getHeapUsage", json!({})).await;
         let share = |seconds: f64| 100.0 * seconds / wall;
         println!(
-            "100 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % of wall time \
-             ({:.1} % CPU; script {:.1} %, style {:.1} %, layout {:.1} % in {} layouts); \
+            "{label}, {} printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % of wall \
+             time ({:.1} % CPU; script {:.1} %, style {:.1} %, layout {:.1} % in {} layouts); \
              JS heap {:.1} MB used",
+            ids.len(),
             share(busy.tasks),
             share(busy.cpu),
             share(busy.script),
@@ -1535,52 +1558,15 @@ mod browser {
             "compact view at {}: {} tiles wholly in the window",
             view["window"], view["inside"]
         );
-        cdp(&client, "Performance.enable", json!({})).await;
-        let idle_from = main_thread_seconds(&client).await;
-        let idle_started = std::time::Instant::now();
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        let idle = (main_thread_seconds(&client).await - idle_from).tasks
-            / idle_started.elapsed().as_secs_f64();
-        println!("idle page: main thread busy {:.1} %", 100.0 * idle);
-        let seconds = 30;
-        let before = main_thread_seconds(&client).await;
-        let started = std::time::Instant::now();
-        // 500 reports a second, spread evenly (a farm's reports do not arrive in step).
-        let mut pace = tokio::time::interval(std::time::Duration::from_millis(2));
-        for second in 0..seconds {
-            for (n, id) in ids.iter().enumerate() {
-                pace.tick().await;
-                let progress = (n as i64 + second + 1) % 100;
-                app.state
-                    .realtime
-                    .printer_status(&tenant, printing_report(id, progress));
-            }
-        }
-        let last = ids.last().unwrap();
-        let expected = format!("{} %", (499 + seconds) % 100);
-        until(
+        measure_reports(
             &client,
-            "the last report painted",
-            &text_of(&format!("#tile-{last} [data-f=pct]")),
-            |v| v == expected.as_str(),
+            &app,
+            &tenant,
+            &ids,
+            |id| format!("#tile-{id} [data-f=pct]"),
+            "compact view",
         )
         .await;
-        let busy = main_thread_seconds(&client).await - before;
-        let wall = started.elapsed().as_secs_f64();
-        let heap = cdp(&client, "Runtime.getHeapUsage", json!({})).await;
-        let share = |seconds: f64| 100.0 * seconds / wall;
-        println!(
-            "compact view, 500 printers x 1 report/s for {wall:.1} s: main thread busy {:.1} % of wall time \
-             ({:.1} % CPU; script {:.1} %, style {:.1} %, layout {:.1} % in {} layouts); \
-             JS heap {:.1} MB used",
-            share(busy.tasks),
-            share(busy.cpu),
-            share(busy.script),
-            share(busy.style),
-            share(busy.layout),
-            busy.layouts,
-            heap["usedSize"].as_f64().unwrap_or(0.0) / 1e6
-        );
         client.close().await.unwrap();
     }
 
