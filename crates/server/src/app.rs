@@ -177,6 +177,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
     let (_, docs) = routes().into_parts();
     let hub_link = Arc::new(crate::hubs::HubLink::default());
     let farm = Farm {
+        queue: Arc::new(crate::queue::DatabaseQueue::new(store.clone())),
         store,
         cipher,
         hubs: hub_link.clone(),

@@ -27,6 +27,7 @@ pub mod memory;
 pub mod nodes;
 pub mod printers;
 pub mod production;
+pub mod queue;
 pub mod read_cache;
 pub mod realtime;
 pub mod settings;

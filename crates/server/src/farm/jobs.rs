@@ -8,6 +8,7 @@
 use super::error::OrMissing;
 use super::{Farm, FarmError, FarmResult};
 use crate::hubs::PrinterAction;
+use crate::queue::NewMessage;
 use domain::jobs::{
     AskedMaterial, JobStatus, PlateFacts, PrintEventKind, Priority, TransitionError, event_of_move,
     record_of_move, transition,
@@ -395,8 +396,14 @@ impl Farm {
     ) -> FarmResult<Job> {
         let now = store::now_text();
         let mut tx = self.store.begin().await?;
-        let moved =
-            record_move_in(&mut tx, tenant, job, to, progress, failure_reason, &now).await?;
+        let moving = Moving {
+            to,
+            progress,
+            failure_reason,
+        };
+        let moved = self
+            .record_move_in(&mut tx, tenant, job, moving, &now)
+            .await?;
         tx.commit().await?;
         self.background.work_queued();
         if to == JobStatus::Queued {
@@ -504,64 +511,79 @@ impl Farm {
     }
 }
 
-/// Records a move inside `tx`: compare-and-set on the status the job was read in, what the
-/// move records (`domain::jobs::record_of_move`), and its print event
-/// (`domain::jobs::event_of_move`) queued in the same transaction.
-pub async fn record_move_in(
-    tx: &mut store::Conn,
-    tenant: &TenantId,
-    job: &Job,
-    to: JobStatus,
-    progress: Option<i64>,
-    failure_reason: Option<String>,
-    now: &str,
-) -> FarmResult<Job> {
-    let record = record_of_move(
-        job.status,
-        to,
-        progress,
-        job.time_started.is_some(),
-        failure_reason,
-    );
-    let moved = store::jobs::move_status(tx, tenant, &job.id, job.status, to, &record, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => {
-                job_changed("the job changed while this request was made; reload it and try again")
-            }
-            other => other.into(),
-        })?;
-    // A bed marked cleared while the print ran would otherwise look free from this commit
-    // until the worker handles the event: a dispatcher could start a job on the print.
-    if domain::jobs::leaves_print_on_bed(job.status, to)
-        && let Some(printer) = moved.printer_id.as_deref()
-    {
-        store::printers::set_bed_clear(tx, tenant, printer, false, now).await?;
+/// A move to record: where the job goes, and what the printer said with it.
+#[derive(Debug, Clone)]
+pub struct Moving {
+    /// The status it moves to.
+    pub to: JobStatus,
+    /// Progress in percent, when known.
+    pub progress: Option<i64>,
+    /// Why it failed, for a move to failed.
+    pub failure_reason: Option<String>,
+}
+
+impl Farm {
+    /// Records a move inside `tx`: compare-and-set on the status the job was read in, what the
+    /// move records (`domain::jobs::record_of_move`), and its print event
+    /// (`domain::jobs::event_of_move`) queued in the same transaction.
+    pub async fn record_move_in(
+        &self,
+        tx: &mut store::Conn,
+        tenant: &TenantId,
+        job: &Job,
+        moving: Moving,
+        now: &str,
+    ) -> FarmResult<Job> {
+        let Moving {
+            to,
+            progress,
+            failure_reason,
+        } = moving;
+        let record = record_of_move(
+            job.status,
+            to,
+            progress,
+            job.time_started.is_some(),
+            failure_reason,
+        );
+        let moved = store::jobs::move_status(tx, tenant, &job.id, job.status, to, &record, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => job_changed(
+                    "the job changed while this request was made; reload it and try again",
+                ),
+                other => other.into(),
+            })?;
+        // A bed marked cleared while the print ran would otherwise look free from this commit
+        // until the worker handles the event: a dispatcher could start a job on the print.
+        if domain::jobs::leaves_print_on_bed(job.status, to)
+            && let Some(printer) = moved.printer_id.as_deref()
+        {
+            store::printers::set_bed_clear(tx, tenant, printer, false, now).await?;
+        }
+        let event_id = store::new_id();
+        let event = PrintEvent {
+            event_id: Some(event_id.clone()),
+            event: event_of_move(job.status, to),
+            job_id: job.id.clone(),
+            tenant_id: tenant.clone(),
+            from: job.status,
+            to,
+            printer_id: moved.printer_id.clone(),
+            failure_reason: moved.failure_reason.clone(),
+            at: Some(now.to_string()),
+        };
+        let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
+        let message = NewMessage {
+            queue: PRINT_EVENTS,
+            tenant: Some(tenant),
+            payload: &payload,
+            dedupe_key: Some(&event_id),
+        };
+        self.queue.enqueue(tx, message, now).await?;
+        tracing::info!(tenant_id = %tenant, job_id = %job.id, from = %job.status, to = %to, event = %event.event, "job moved");
+        Ok(moved)
     }
-    let event_id = store::new_id();
-    let event = PrintEvent {
-        event_id: Some(event_id.clone()),
-        event: event_of_move(job.status, to),
-        job_id: job.id.clone(),
-        tenant_id: tenant.clone(),
-        from: job.status,
-        to,
-        printer_id: moved.printer_id.clone(),
-        failure_reason: moved.failure_reason.clone(),
-        at: Some(now.to_string()),
-    };
-    let payload = serde_json::to_value(&event).map_err(anyhow::Error::from)?;
-    store::queue::enqueue(
-        tx,
-        PRINT_EVENTS,
-        Some(tenant),
-        &payload,
-        Some(&event_id),
-        now,
-    )
-    .await?;
-    tracing::info!(tenant_id = %tenant, job_id = %job.id, from = %job.status, to = %to, event = %event.event, "job moved");
-    Ok(moved)
 }
 
 #[cfg(test)]

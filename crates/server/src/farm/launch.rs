@@ -59,7 +59,6 @@ fn bed_not_cleared(printer: &Printer) -> FarmError {
 impl Farm {
     /// What the dispatch rules know about a printer row (its hub's socket included).
     pub fn facts(&self, printer: &Printer) -> PrinterFacts {
-        use domain::printers::PrinterStatus;
         let on_hub = printer
             .hub_id
             .as_deref()
@@ -71,7 +70,7 @@ impl Farm {
             model: printer.model.clone(),
             is_active: printer.is_active == 1,
             in_maintenance: printer.in_maintenance == 1,
-            status: printer.status.parse().unwrap_or(PrinterStatus::Offline),
+            status: printer.status,
             is_connected: printer.is_connected == 1 && on_hub,
             on_hub,
             bed_cleared: printer.cleared == 1,
@@ -169,16 +168,19 @@ impl Farm {
                     other => other.into(),
                 })?
         };
-        let moved = super::jobs::record_move_in(
-            &mut tx,
-            tenant,
-            &job,
-            JobStatus::Processing,
-            None,
-            None,
-            &now,
-        )
-        .await?;
+        let moved = self
+            .record_move_in(
+                &mut tx,
+                tenant,
+                &job,
+                super::jobs::Moving {
+                    to: JobStatus::Processing,
+                    progress: None,
+                    failure_reason: None,
+                },
+                &now,
+            )
+            .await?;
         tx.commit().await?;
         self.background.work_queued();
 

@@ -17,6 +17,7 @@ pub mod status;
 pub use error::{FarmError, FarmResult};
 
 use crate::hubs::HubCommands;
+use crate::queue::DurableQueue;
 use crate::realtime::Realtime;
 use crate::status_writer::StatusWriter;
 use crate::workers::Background;
@@ -41,6 +42,8 @@ pub struct Farm {
     pub status_writer: Arc<StatusWriter>,
     /// Signals to the background workers and the dispatcher.
     pub background: Arc<Background>,
+    /// Work that must not be lost (print events), committed with the change behind it.
+    pub queue: Arc<dyn DurableQueue>,
     /// Signs download and upload links.
     pub links: crate::links::LinkSigner,
     /// The public URL's origin (`scheme://host[:port]`), for links a hub follows.

@@ -82,15 +82,10 @@ fn worker_name() -> String {
 
 /// Claims and handles one message of any queue; `false` when none was due.
 async fn run_one(app: &App, worker: &str) -> Result<bool, store::StoreError> {
-    let now = Utc::now();
-    let Some(message) = store::queue::claim(
-        &app.store,
-        crate::jobs::PRINT_EVENTS,
-        worker,
-        now,
-        now + LEASE,
-    )
-    .await?
+    let Some(message) = app
+        .queue
+        .claim(crate::jobs::PRINT_EVENTS, worker, LEASE)
+        .await?
     else {
         return Ok(false);
     };
@@ -107,18 +102,11 @@ async fn record_failure(
     worker: &str,
     err: &WorkError,
 ) -> Result<(), store::StoreError> {
-    let now = Utc::now();
-    let retry_at = domain::time::format(now + backoff(message.attempts));
-    let mut conn = app.store.conn().await?;
-    let after = store::queue::fail(
-        &mut conn,
-        message,
-        worker,
-        &err.to_string(),
-        &domain::time::format(now),
-        &retry_at,
-    )
-    .await?;
+    let retry_at = Utc::now() + backoff(message.attempts);
+    let after = app
+        .queue
+        .fail(message, worker, &err.to_string(), retry_at)
+        .await?;
     match after {
         AfterFailure::Dead => {
             tracing::error!(queue = %message.queue, message_id = %message.id, attempts = message.attempts, error = %err, "message dead-lettered")
@@ -146,11 +134,7 @@ pub async fn drain_until_idle(app: &App, deadline: Duration) -> Result<usize, st
             continue;
         }
         // Another worker may hold a claim: wait for it to finish.
-        let mut conn = app.store.conn().await?;
-        let depth =
-            store::queue::due_or_running(&mut conn, crate::jobs::PRINT_EVENTS, &store::now_text())
-                .await?;
-        drop(conn);
+        let depth = app.queue.due_or_running(crate::jobs::PRINT_EVENTS).await?;
         if depth == 0 || tokio::time::Instant::now() >= until {
             return Ok(handled);
         }

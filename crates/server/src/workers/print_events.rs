@@ -1,7 +1,7 @@
 //! The print-events consumer: what a job's moves do to the rest of the farm.
 //!
 //! On completion the printer is idle and the print time added (its bed was marked as
-//! holding the print by the move itself, `farm::jobs::record_move_in`); the SKU's finished goods grow by the units one print makes (into
+//! holding the print by the move itself, `Farm::record_move_in`); the SKU's finished goods grow by the units one print makes (into
 //! "needs assembly" when the product needs it); a collection task tells an operator to
 //! take the print off the bed; an assembly task (and its worklist task) is made when
 //! needed; low stock is announced. On failure a `printer_failures` row is written, and a
@@ -47,7 +47,7 @@ pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), Wo
     } else {
         tracing::info!(%event_id, event = %event.event, "print event already handled");
     }
-    if !store::queue::complete(&mut tx, &message.id, worker, &now).await? {
+    if !app.queue.complete(&mut tx, message, worker, &now).await? {
         // Our lease ran out and another worker has the message: it will do the work.
         tracing::warn!(message_id = %message.id, "claim lost before the event was done");
         return Ok(());
