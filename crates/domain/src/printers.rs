@@ -48,6 +48,14 @@ macro_rules! name_set {
                     })
             }
         }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(s: String) -> Result<Self, String> {
+                s.parse()
+            }
+        }
     };
 }
 
@@ -70,6 +78,21 @@ name_set!(
         Error => "error",
     }
 );
+
+impl Default for PrinterStatus {
+    /// A printer not heard from is offline.
+    fn default() -> Self {
+        PrinterStatus::Offline
+    }
+}
+
+impl PrinterStatus {
+    /// The status a hub or a stored row names; a name this release does not know is an
+    /// error to look at, never a printer that looks ready.
+    pub fn from_reported(name: &str) -> PrinterStatus {
+        name.parse().unwrap_or(PrinterStatus::Error)
+    }
+}
 
 name_set!(
     /// How the farm talks to a printer.

@@ -160,7 +160,7 @@ mod tests {
     fn status(serial: &str, word: &str) -> HubToServer {
         HubToServer::PrinterStatus(PrinterStatus {
             printer_id: serial.into(),
-            status: word.into(),
+            status: word.parse().unwrap(),
             ..PrinterStatus::default()
         })
     }

@@ -2,6 +2,7 @@
 
 use bambu::report::{GcodeState, HmsSeverity, Report};
 use bambu::{Hms, PrintError};
+use domain::printers::PrinterStatus as Status;
 use proto::status::{FilamentSlot, PrinterStatus, Temperatures};
 
 /// What the server is told when a printer refuses the access code.
@@ -30,14 +31,14 @@ pub fn printer_status(
 ) -> PrinterStatus {
     let mut status = PrinterStatus {
         printer_id: serial.to_owned(),
-        status: "offline".to_owned(),
+        status: Status::Offline,
         is_connected: Some(*link == Link::Connected),
         ..PrinterStatus::default()
     };
     match link {
         Link::Offline => return status,
         Link::Refused(reason) => {
-            status.status = "error".to_owned();
+            status.status = Status::Error;
             status.error_message = Some(reason.clone());
             return status;
         }
@@ -46,12 +47,11 @@ pub fn printer_status(
     let state = report.gcode_state;
     status.gcode_state = state.map(|s| s.as_str().to_owned());
     status.status = match state {
-        Some(GcodeState::Running | GcodeState::Prepare | GcodeState::Slicing) => "printing",
-        Some(GcodeState::Pause) => "paused",
-        Some(GcodeState::Offline) => "offline",
-        _ => "idle",
-    }
-    .to_owned();
+        Some(GcodeState::Running | GcodeState::Prepare | GcodeState::Slicing) => Status::Printing,
+        Some(GcodeState::Pause) => Status::Paused,
+        Some(GcodeState::Offline) => Status::Offline,
+        _ => Status::Idle,
+    };
     status.progress_percentage = report.percent.map(i64::from);
     status.remaining_time_seconds = report.remaining_minutes.map(|m| i64::from(m) * 60);
     status.current_layer = report.layer.map(i64::from);
@@ -73,12 +73,12 @@ pub fn printer_status(
         .filter(|e| !e.is_cancel() && state == Some(GcodeState::Failed));
     let hms = worst_hms(&report.hms);
     if let Some(error) = print_error {
-        status.status = "error".to_owned();
+        status.status = Status::Error;
         status.error_code = Some(error.to_string());
         status.error_message = print_error_words(error).map(str::to_owned);
     } else if let Some(hms) = hms {
         if stops_the_printer(hms) {
-            status.status = "error".to_owned();
+            status.status = Status::Error;
         }
         status.error_code = Some(hms.to_string());
         status.error_message = hms_words(hms).map(str::to_owned);
@@ -192,7 +192,7 @@ mod tests {
             "vt_tray": {"id": "254", "tray_type": ""}
         }));
         let status = printer_status("S1", &Link::Connected, &report, Some("job-1"));
-        assert_eq!(status.status, "printing");
+        assert_eq!(status.status, Status::Printing);
         assert_eq!(status.progress_percentage, Some(42));
         assert_eq!(status.remaining_time_seconds, Some(600));
         assert_eq!(
@@ -209,7 +209,7 @@ mod tests {
     fn a_failed_print_is_an_error_in_words_but_a_cancel_is_not() {
         let failed = report(json!({"gcode_state": "FAILED", "print_error": 0x0300_8015u32}));
         let status = printer_status("S1", &Link::Connected, &failed, None);
-        assert_eq!(status.status, "error");
+        assert_eq!(status.status, Status::Error);
         assert_eq!(status.error_code.as_deref(), Some("0300_8015"));
         assert_eq!(
             status.error_message.as_deref(),
@@ -218,7 +218,7 @@ mod tests {
 
         let cancelled = report(json!({"gcode_state": "FAILED", "print_error": 0x0300_400Cu32}));
         let status = printer_status("S1", &Link::Connected, &cancelled, None);
-        assert_eq!(status.status, "idle");
+        assert_eq!(status.status, Status::Idle);
         assert_eq!(status.gcode_state.as_deref(), Some("FAILED"));
     }
 
@@ -228,7 +228,7 @@ mod tests {
             json!({"gcode_state": "IDLE", "hms": [Hms::HEATBED_TEMPERATURE_ABNORMAL.to_json()]}),
         );
         let status = printer_status("S1", &Link::Connected, &hot, None);
-        assert_eq!(status.status, "error");
+        assert_eq!(status.status, Status::Error);
         assert_eq!(
             status.error_code.as_deref(),
             Some("HMS_0300_0100_0001_0007")
@@ -240,7 +240,7 @@ mod tests {
             ("offline", Some(false))
         );
         let status = printer_status("S1", &Link::Refused(ACCESS_CODE_REFUSED.into()), &hot, None);
-        assert_eq!(status.status, "error");
+        assert_eq!(status.status, Status::Error);
         assert_eq!(status.error_message.as_deref(), Some(ACCESS_CODE_REFUSED));
     }
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+use domain::printers::PrinterStatus;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -140,7 +141,7 @@ async fn a_hub_with_its_secret_is_welcomed_and_reports_a_configured_printer() {
         .statuses(&setup.serial())
         .pop()
         .expect("a status");
-    assert_eq!(status.status, "idle");
+    assert_eq!(status.status, PrinterStatus::Idle);
     assert_eq!(status.gcode_state.as_deref(), Some("IDLE"));
     assert!(
         !status.filaments.is_empty(),
@@ -221,12 +222,12 @@ async fn a_print_command_lands_the_file_and_the_print_finishes() {
         })
         .await;
     assert_eq!(finished.job_id.as_deref(), Some("job-1"));
-    assert_eq!(finished.status, "idle");
+    assert_eq!(finished.status, PrinterStatus::Idle);
     assert_eq!(finished.progress_percentage, Some(100));
     assert_eq!(setup.printer().status().gcode_state, GcodeState::Finish);
     // Every busy status while the job ran carried its id.
     for status in setup.server.statuses(&serial) {
-        if status.status == "printing" {
+        if status.status == PrinterStatus::Printing {
             assert_eq!(status.job_id.as_deref(), Some("job-1"), "{status:?}");
         }
     }
@@ -301,7 +302,9 @@ async fn pause_resume_and_stop_reach_the_printer_and_a_repeated_job_prints_once(
     assert_eq!(setup.printer().status().gcode_state, GcodeState::Pause);
     setup
         .server
-        .wait_status(&serial, "paused", WAIT, |s| s.status == "paused")
+        .wait_status(&serial, "paused", WAIT, |s| {
+            s.status == PrinterStatus::Paused
+        })
         .await;
 
     setup.printer_command("resume-1", PrinterAction::Resume);
@@ -321,7 +324,8 @@ async fn pause_resume_and_stop_reach_the_printer_and_a_repeated_job_prints_once(
         })
         .await;
     assert_eq!(
-        stopped.status, "idle",
+        stopped.status,
+        PrinterStatus::Idle,
         "a cancel is not an error: {stopped:?}"
     );
     assert_eq!(stopped.job_id.as_deref(), Some("job-2"));
@@ -411,7 +415,7 @@ async fn a_wrong_access_code_is_reported_in_words() {
     let status = setup
         .server
         .wait_status(&setup.serial(), "an error status", WAIT, |s| {
-            s.status == "error"
+            s.status == PrinterStatus::Error
         })
         .await;
     assert_eq!(status.is_connected, Some(false));
@@ -460,7 +464,9 @@ async fn after_a_server_outage_the_hub_reconnects_and_replays_the_latest_status(
             .into_iter()
             .find_map(|(connection, m)| match m {
                 HubToServer::PrinterStatus(s)
-                    if connection >= 2 && s.printer_id == serial && s.status == "error" =>
+                    if connection >= 2
+                        && s.printer_id == serial
+                        && s.status == PrinterStatus::Error =>
                 {
                     Some(s)
                 }
@@ -486,7 +492,7 @@ async fn a_dropped_printer_connection_is_reported_and_restored() {
     setup
         .server
         .wait_status(&serial, "offline after the drop", WAIT, |s| {
-            s.status == "offline" && s.is_connected == Some(false)
+            s.status == PrinterStatus::Offline && s.is_connected == Some(false)
         })
         .await;
     eventually("connected again", WAIT, || {

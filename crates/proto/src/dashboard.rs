@@ -148,7 +148,7 @@ mod tests {
         );
         let status = ServerMessage::PrinterStatus(PrinterStatus {
             printer_id: "p".into(),
-            status: "idle".into(),
+            status: domain::printers::PrinterStatus::Idle,
             ..Default::default()
         });
         assert_eq!(

@@ -1,6 +1,14 @@
 //! A printer's live status, as the hub reports it and dashboards receive it.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a printer status leniently (see [`PrinterStatus::status`]).
+fn reported_status<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<domain::printers::PrinterStatus, D::Error> {
+    let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+    Ok(domain::printers::PrinterStatus::from_reported(&name))
+}
 
 /// Temperatures in °C.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -33,8 +41,10 @@ pub struct FilamentSlot {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrinterStatus {
     pub printer_id: String,
-    /// idle, printing, paused, error or offline.
-    pub status: String,
+    /// idle, printing, paused, error or offline (a name this release does not know reads
+    /// as `error`: a newer hub is never taken for a ready printer).
+    #[serde(deserialize_with = "reported_status")]
+    pub status: domain::printers::PrinterStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

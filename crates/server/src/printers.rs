@@ -143,7 +143,7 @@ pub async fn list(
         limit: q.limit.unwrap_or(100),
     };
     let query = PrinterQuery {
-        status: status.map(|s| s.as_str().to_string()),
+        status,
         hub_id: q.hub_id.filter(|h| !h.is_empty()),
         model: q.model.filter(|m| !m.is_empty()),
         is_active,
@@ -480,7 +480,7 @@ pub async fn set_status(
         &mut conn,
         &member.tenant,
         &printer.printer_id(),
-        status.as_str(),
+        status,
         &store::now_text(),
     )
     .await?;

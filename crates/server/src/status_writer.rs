@@ -77,7 +77,8 @@ impl StatusWriter {
         }
         let mut farms: HashMap<&TenantId, bool> = HashMap::new();
         for (_, status) in &batch {
-            let ready = status.reported.status == "idle" && status.reported.is_connected;
+            let ready = status.reported.status == domain::printers::PrinterStatus::Idle
+                && status.reported.is_connected;
             *farms.entry(&status.tenant).or_default() |= ready;
         }
         for (tenant, ready) in farms {

@@ -579,7 +579,9 @@ async fn a_stale_command_after_an_outage_is_refused_and_not_run() {
         .await;
     assert_eq!(socket.ack(&add).await, (true, None));
     socket
-        .status_until(|s| s.status == "idle" && s.is_connected == Some(true))
+        .status_until(|s| {
+            s.status == domain::printers::PrinterStatus::Idle && s.is_connected == Some(true)
+        })
         .await;
     let print = socket
         .send(

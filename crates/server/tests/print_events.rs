@@ -226,7 +226,7 @@ async fn a_completed_print_adds_stock_and_tasks_and_alerts_once() {
         loop {
             let event = alerts.recv().await.unwrap();
             if let proto::dashboard::ServerMessage::InventoryAlert { .. } = event.message {
-                return serde_json::from_str::<serde_json::Value>(event.text.as_str()).unwrap();
+                return serde_json::from_str::<serde_json::Value>(event.text().as_str()).unwrap();
             }
         }
     })

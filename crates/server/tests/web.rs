@@ -220,7 +220,7 @@ async fn the_printers_page_shows_the_api_printers_with_their_state_and_live_repo
         &domain::TenantId::parse(&farm).unwrap(),
         proto::PrinterStatus {
             printer_id: first_id.clone(),
-            status: "printing".into(),
+            status: domain::printers::PrinterStatus::Printing,
             progress_percentage: Some(42),
             remaining_time_seconds: Some(65 * 60),
             current_layer: Some(12),
@@ -760,7 +760,7 @@ async fn the_compact_view_filters_by_state_model_and_hub_in_its_link_and_is_reme
         &tenant,
         proto::PrinterStatus {
             printer_id: ids[1].clone(),
-            status: "error".into(),
+            status: domain::printers::PrinterStatus::Error,
             error_message: Some("The nozzle is clogged.".into()),
             ..Default::default()
         },
@@ -849,7 +849,7 @@ async fn the_compact_view_filters_by_state_model_and_hub_in_its_link_and_is_reme
 fn printing_report(printer_id: &str, progress: i64) -> proto::PrinterStatus {
     proto::PrinterStatus {
         printer_id: printer_id.to_string(),
-        status: "printing".into(),
+        status: domain::printers::PrinterStatus::Printing,
         progress_percentage: Some(progress),
         remaining_time_seconds: Some(3600 - progress * 36),
         current_layer: Some(progress * 2),
@@ -1042,7 +1042,7 @@ mod browser {
         let tenant = domain::TenantId::parse(&farm).unwrap();
         let report = |progress: i64, status: &str| proto::PrinterStatus {
             printer_id: id.clone(),
-            status: status.into(),
+            status: status.parse().unwrap(),
             progress_percentage: Some(progress),
             remaining_time_seconds: Some((100 - progress) * 60),
             current_layer: Some(progress * 2),
@@ -1402,7 +1402,7 @@ mod browser {
             &tenant,
             proto::PrinterStatus {
                 printer_id: id.clone(),
-                status: "error".into(),
+                status: domain::printers::PrinterStatus::Error,
                 progress_percentage: Some(63),
                 remaining_time_seconds: Some(90 * 60),
                 error_message: Some("The filament ran out.".into()),
@@ -1483,7 +1483,7 @@ mod browser {
             &tenant,
             proto::PrinterStatus {
                 printer_id: failing.clone(),
-                status: "error".into(),
+                status: domain::printers::PrinterStatus::Error,
                 error_code: Some("0300_8003".into()),
                 ..Default::default()
             },

@@ -1,6 +1,7 @@
 //! Printers of a farm. Every function takes the farm first.
 
 use crate::{Conn, StoreError, StoreResult};
+use domain::printers::PrinterStatus;
 use domain::{PrinterId, TenantId};
 use serde::Serialize;
 
@@ -16,7 +17,8 @@ pub struct Printer {
     pub firmware_version: Option<String>,
     pub total_print_time: i64,
     pub last_maintenance_date: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PrinterStatus,
     pub current_color: Option<String>,
     pub current_color_hex: Option<String>,
     pub current_filament_type: Option<String>,
@@ -109,7 +111,7 @@ pub struct PrinterFields {
 /// Filters and order of a printer list.
 #[derive(Debug, Clone, Default)]
 pub struct PrinterQuery {
-    pub status: Option<String>,
+    pub status: Option<PrinterStatus>,
     pub hub_id: Option<String>,
     pub model: Option<String>,
     pub is_active: Option<i64>,
@@ -187,7 +189,7 @@ pub async fn list(
         .map(|s| format!("%{}%", s.to_lowercase()));
     let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
-        .bind(query.status.as_deref())
+        .bind(query.status.map(PrinterStatus::as_str))
         .bind(query.hub_id.as_deref())
         .bind(query.model.as_deref())
         .bind(query.is_active)
@@ -207,7 +209,7 @@ pub async fn list(
     let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM printers WHERE {FILTER}");
     let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
         .bind(tenant.as_str())
-        .bind(query.status.as_deref())
+        .bind(query.status.map(PrinterStatus::as_str))
         .bind(query.hub_id.as_deref())
         .bind(query.model.as_deref())
         .bind(query.is_active)
@@ -351,7 +353,7 @@ pub async fn set_status(
     conn: &mut Conn,
     tenant: &TenantId,
     id: &PrinterId,
-    status: &str,
+    status: PrinterStatus,
     now: &str,
 ) -> StoreResult<Printer> {
     let sql = concat!(
@@ -361,7 +363,7 @@ pub async fn set_status(
     Ok(sqlx::query_as::<_, Printer>(sql)
         .bind(tenant.as_str())
         .bind(id.as_str())
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .fetch_one(&mut *conn)
         .await?)
@@ -524,7 +526,7 @@ pub async fn take_cleared_bed(
 /// What the hub reports about a printer that the farm keeps (the rest lives in memory).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reported {
-    pub status: String,
+    pub status: PrinterStatus,
     pub is_connected: bool,
     pub connection_error: Option<String>,
     pub filament_type: Option<String>,
@@ -549,7 +551,7 @@ pub async fn apply_reported(
     )
     .bind(tenant.as_str())
     .bind(id)
-    .bind(&reported.status)
+    .bind(reported.status.as_str())
     .bind(i64::from(reported.is_connected))
     .bind(reported.connection_error.as_deref())
     .bind(now)

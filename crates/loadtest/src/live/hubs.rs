@@ -85,7 +85,7 @@ type Socket = WebSocketStream<TcpStream>;
 fn status_prefix(serial: &str, n: usize, gcode_state: bool) -> String {
     let status = PrinterStatus {
         printer_id: serial.to_string(),
-        status: "printing".into(),
+        status: domain::printers::PrinterStatus::Printing,
         is_connected: Some(true),
         progress_percentage: Some((n % 100) as i64),
         current_layer: Some((n % 250) as i64),

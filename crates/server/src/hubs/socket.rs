@@ -443,7 +443,7 @@ impl Session {
         if known.reported.as_ref() != Some(&reported) {
             // Written behind, with every other changed printer of the node, at the next tick;
             // a printer in error is written at once (an operator must see it on any read).
-            urgent = reported.status == "error";
+            urgent = reported.status == domain::printers::PrinterStatus::Error;
             self.app
                 .status_writer
                 .record(&self.tenant, &printer_id, reported.clone());
@@ -562,7 +562,7 @@ impl Session {
                 &self.tenant,
                 &known.printer.id,
                 Reported {
-                    status: "offline".into(),
+                    status: domain::printers::PrinterStatus::Offline,
                     is_connected: false,
                     connection_error: None,
                     filament_type: None,
@@ -590,7 +590,7 @@ impl Session {
                 &self.tenant,
                 PrinterStatus {
                     printer_id: known.printer.id.clone(),
-                    status: "offline".into(),
+                    status: domain::printers::PrinterStatus::Offline,
                     is_connected: Some(false),
                     ..Default::default()
                 },
@@ -608,16 +608,11 @@ impl Session {
 
 /// What the farm keeps of a report.
 fn reported(status: &PrinterStatus) -> Reported {
-    let state = status
-        .status
-        .parse::<domain::printers::PrinterStatus>()
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| "error".into());
     // With one filament loaded (no AMS, or one tray), that is the printer's material;
     // with several, the job's own match is decided per slot later, so the columns stay.
     let single = (status.filaments.len() == 1).then(|| &status.filaments[0]);
     Reported {
-        status: state,
+        status: status.status,
         is_connected: status.is_connected.unwrap_or(true),
         connection_error: status.error_message.clone(),
         filament_type: single.and_then(|f| f.filament_type.clone()),

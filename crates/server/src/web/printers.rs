@@ -102,9 +102,7 @@ fn state_of(printer: &Printer, live: Option<&proto::PrinterStatus>) -> PrinterSt
     if printer.in_maintenance == 1 {
         return PrinterStatus::Maintenance;
     }
-    let reported = live.map(|s| s.status.as_str()).unwrap_or(&printer.status);
-    // A report the farm does not know is shown as an error, as the hub link stores it.
-    reported.parse().unwrap_or(PrinterStatus::Error)
+    live.map_or(printer.status, |s| s.status)
 }
 
 /// What is wrong with a printer, in words: what it reports, or why the hub can't reach it.
@@ -1053,7 +1051,7 @@ mod tests {
     fn a_live_report_fills_the_card_in_words() {
         let live = proto::PrinterStatus {
             printer_id: "p1".into(),
-            status: "printing".into(),
+            status: PrinterStatus::Printing,
             progress_percentage: Some(42),
             remaining_time_seconds: Some(65 * 60),
             current_layer: Some(12),
@@ -1141,7 +1139,7 @@ mod tests {
         let filter = PrintersQuery::parse("state=error&model=P1S").filter;
         let live = proto::PrinterStatus {
             printer_id: "p1".into(),
-            status: "printing".into(),
+            status: PrinterStatus::Printing,
             progress_percentage: Some(42),
             remaining_time_seconds: Some(65 * 60),
             ..Default::default()
@@ -1160,7 +1158,7 @@ mod tests {
         );
         let failed = proto::PrinterStatus {
             printer_id: "p1".into(),
-            status: "error".into(),
+            status: PrinterStatus::Error,
             ..Default::default()
         };
         let tile = PrinterTile::new(&printer(), Some(&failed), None, &filter);
@@ -1174,7 +1172,7 @@ mod tests {
         p.in_maintenance = 1;
         let live = proto::PrinterStatus {
             printer_id: "p1".into(),
-            status: "idle".into(),
+            status: PrinterStatus::Idle,
             error_code: Some("0300_0100".into()),
             ..Default::default()
         };
