@@ -12,7 +12,7 @@
 use crate::app::App;
 use crate::envelope::{ApiResult, Envelope};
 use crate::extract::{ApiQuery, SocketUpgrade};
-use crate::realtime::FarmSubscription;
+use crate::realtime::{FarmEvent, FarmSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::response::Response;
@@ -21,7 +21,7 @@ use futures::{SinkExt, StreamExt};
 use proto::dashboard::{AUTH_DEADLINE_SECS, ClientMessage, ServerMessage};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -153,21 +153,30 @@ async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
     let _ = writer.await;
 }
 
-/// Printer statuses waiting for the writer, newest per printer.
+/// Printer statuses waiting for the writer, newest per printer (keyed by the event's own
+/// shared printer id: queueing a status allocates nothing per browser).
 #[derive(Clone, Default)]
 struct Outbox {
-    statuses: Arc<Mutex<HashMap<String, Utf8Bytes>>>,
+    statuses: Arc<Mutex<crate::realtime::Newest>>,
     ready: Arc<Notify>,
     /// Set when the browser fell behind: the writer sends the resync hint and closes.
     lagging: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Outbox {
-    fn put(&self, printer: String, message: Utf8Bytes) {
-        self.statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(printer, message);
+    fn put(&self, events: impl IntoIterator<Item = Arc<FarmEvent>>) {
+        let replaced: Vec<Arc<FarmEvent>> = {
+            let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            events
+                .into_iter()
+                .filter_map(|event| {
+                    let printer = event.printer_key()?.clone();
+                    statuses.insert(printer, event)
+                })
+                .collect()
+        };
+        // What was replaced is freed after the lock.
+        drop(replaced);
         self.ready.notify_one();
     }
 
@@ -181,13 +190,10 @@ impl Outbox {
         self.lagging.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    fn take(&self) -> Vec<Utf8Bytes> {
-        self.statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, m)| m)
-            .collect()
+    fn take(&self) -> Vec<Arc<FarmEvent>> {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        // Keeps the map's room for the next batch.
+        statuses.drain().map(|(_, event)| event).collect()
     }
 }
 
@@ -216,8 +222,8 @@ async fn write(
                     return send_resync(&mut sink).await;
                 }
                 // One flush (one write to the socket) for everything waiting.
-                for message in outbox.take() {
-                    if sink.feed(Message::Text(message)).await.is_err() {
+                for event in outbox.take() {
+                    if sink.feed(Message::Text(event.text().clone())).await.is_err() {
                         return;
                     }
                 }
@@ -265,14 +271,9 @@ impl Client {
 
     /// Sends the latest status of every followed printer (after auth or a subscribe).
     fn snapshot(&self, app: &App) {
-        for status in app.realtime.printers_of(&self.tenant).into_values() {
-            if self.follows(Some(&status.printer_id)) {
-                let id = status.printer_id.clone();
-                let message = serde_json::to_string(&ServerMessage::PrinterStatus(status))
-                    .unwrap_or_default();
-                self.outbox.put(id, message.into());
-            }
-        }
+        let newest = app.realtime.status_events_of(&self.tenant);
+        self.outbox
+            .put(newest.into_iter().filter(|e| self.follows(e.printer_id())));
     }
 
     async fn follow(
@@ -288,11 +289,9 @@ impl Client {
         loop {
             tokio::select! {
                 status = statuses.recv() => match status {
-                    Ok(status) => {
-                        if let Some(printer) = status.printer_id().filter(|p| self.follows(Some(p))) {
-                            self.outbox.put(printer.to_string(), status.text.clone());
-                        }
-                    }
+                    Ok(batch) => self
+                        .outbox
+                        .put(batch.iter().filter(|e| self.follows(e.printer_id())).cloned()),
                     // Statuses are state: the newest of each printer replaces what was missed.
                     Err(broadcast::error::RecvError::Lagged(_)) => self.snapshot(app),
                     Err(broadcast::error::RecvError::Closed) => return,
@@ -302,7 +301,7 @@ impl Client {
                         let printer = event.printer_id();
                         let skip = matches!(event.message, ServerMessage::JobUpdate { .. })
                             && !self.follows(printer);
-                        if !skip && !self.queue(event.text.clone()) {
+                        if !skip && !self.queue(event.text().clone()) {
                             self.resync();
                             return;
                         }

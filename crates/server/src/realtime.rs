@@ -1,18 +1,21 @@
 //! Farm events for live clients: what happened in a farm, published once and fanned out
 //! to whoever follows that farm (the dashboard socket, the hubs page, tests).
 //!
-//! Events travel per farm, behind the [`FarmEvents`] trait (in one process, a pair of
-//! broadcast channels per farm; with several nodes, a bus plugs in behind the same calls).
-//! Printer statuses and other events go on separate channels: a status is state (the newest
-//! wins), so a listener that fell behind on statuses takes the newest of each printer again
-//! instead of being told to resync; only the other events, which are few, can force one.
+//! Events travel per farm, behind the [`FarmEvents`] trait (in one process, channels per
+//! farm; with several nodes, a bus plugs in behind the same calls). Printer statuses and
+//! other events go separately: a status is state (the newest wins), so a farm's statuses
+//! are coalesced per printer and sent in batches, at most every few milliseconds (a
+//! dashboard of 50,000 printers wakes 100 times a second, not 50,000), and a listener that
+//! fell behind on them takes the newest of each printer again instead of being told to
+//! resync; only the other events, which are few, can force one.
 
 use axum::extract::ws::Utf8Bytes;
 use domain::TenantId;
 use proto::dashboard::ServerMessage;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
 
 /// The read buffer of each hub and dashboard socket. The default (128 KiB) is allocated
 /// for every socket and cleared on every read; their messages are a few KiB at most
@@ -21,47 +24,80 @@ pub const SOCKET_READ_BUFFER: usize = 8 * 1024;
 
 /// Events other than statuses a slow listener may fall behind by before it must resync.
 const EVENT_BACKLOG: usize = 1024;
-/// Statuses a slow listener may fall behind by before it takes a fresh snapshot.
-const STATUS_BACKLOG: usize = 4096;
+/// Status batches a slow listener may fall behind by (at least five seconds of them)
+/// before it takes a fresh snapshot.
+const STATUS_BACKLOG: usize = 1024;
 
-/// One event of one farm, serialised once: a farm with a thousand dashboards still builds
-/// each message one time, and every listener shares the copy (`Arc`).
+/// One event of one farm, serialised once, when first needed: a farm with a thousand
+/// dashboards still builds each message one time, and every listener shares the copy
+/// (`Arc`); a status nobody reads is never serialised.
 #[derive(Debug)]
 pub struct FarmEvent {
     /// The farm it belongs to.
     pub tenant: TenantId,
     /// The message.
     pub message: ServerMessage,
+    /// The printer it is about, shared by every listener that keys on it.
+    printer: Option<Arc<str>>,
     /// The message as text, as it goes out on the socket.
-    pub text: Utf8Bytes,
+    text: OnceLock<Utf8Bytes>,
 }
 
 impl FarmEvent {
     /// The event of `message` in `tenant`.
     pub fn new(tenant: TenantId, message: ServerMessage) -> FarmEvent {
-        let text = serde_json::to_string(&message).unwrap_or_default().into();
         FarmEvent {
+            printer: message.printer_id().map(Arc::from),
             tenant,
             message,
-            text,
+            text: OnceLock::new(),
         }
     }
 
     /// The printer it is about, if any.
     pub fn printer_id(&self) -> Option<&str> {
-        self.message.printer_id()
+        self.printer.as_deref()
+    }
+
+    /// The printer it is about, as a shared key.
+    pub fn printer_key(&self) -> Option<&Arc<str>> {
+        self.printer.as_ref()
     }
 
     /// Whether it is a printer status (state: the newest wins).
     pub fn is_status(&self) -> bool {
         matches!(self.message, ServerMessage::PrinterStatus(_))
     }
+
+    /// The message as it goes out on a socket.
+    pub fn text(&self) -> &Utf8Bytes {
+        self.text.get_or_init(|| {
+            serde_json::to_string(&self.message)
+                .unwrap_or_default()
+                .into()
+        })
+    }
 }
+
+/// The status an event carries, if it is one.
+fn status_of(event: &FarmEvent) -> Option<&proto::PrinterStatus> {
+    match &event.message {
+        ServerMessage::PrinterStatus(status) => Some(status),
+        _ => None,
+    }
+}
+
+/// The newest status event of each printer, by the event's own printer id.
+pub type Newest = HashMap<Arc<str>, Arc<FarmEvent>>;
+
+/// Statuses of one farm sent together: the newest of each printer that reported since the
+/// batch before (a dashboard wakes once per batch, not once per report).
+pub type StatusBatch = Arc<[Arc<FarmEvent>]>;
 
 /// A listener of one farm: its statuses and its other events.
 pub struct FarmSubscription {
-    /// Printer statuses (on lag: take the newest of each printer again).
-    pub statuses: broadcast::Receiver<Arc<FarmEvent>>,
+    /// Printer statuses, in batches (on lag: take the newest of each printer again).
+    pub statuses: broadcast::Receiver<StatusBatch>,
     /// Every other event (on lag: resync).
     pub events: broadcast::Receiver<Arc<FarmEvent>>,
 }
@@ -69,19 +105,53 @@ pub struct FarmSubscription {
 /// Publishing and following a farm's events: in one process, channels; with several
 /// nodes, a message bus (each node forwards to its own listeners).
 pub trait FarmEvents: Send + Sync + 'static {
-    /// Delivers `message` to the farm's listeners, serialised once for all of them (and not
-    /// at all when nobody listens).
-    fn publish(&self, tenant: &TenantId, message: ServerMessage);
+    /// Delivers `event` to its farm's listeners (dropped when nobody listens).
+    fn publish(&self, event: Arc<FarmEvent>);
     /// Whether anyone follows the farm.
     fn has_listeners(&self, tenant: &TenantId) -> bool;
     /// Follows the farm's events published from now on.
     fn subscribe(&self, tenant: &TenantId) -> FarmSubscription;
 }
 
+/// How long a farm's statuses gather before the next batch goes out; the first status
+/// after a quiet spell goes at once. It bounds the wake-ups of each dashboard (at most
+/// 100 a second, however many printers report) at a cost of at most this much latency.
+const BATCH_EVERY: Duration = Duration::from_millis(10);
+/// How often a farm's batcher with nothing to send checks that someone still listens.
+const IDLE_CHECK: Duration = Duration::from_secs(10);
+
+/// The statuses of one farm waiting for the next batch, newest per printer.
+#[derive(Default)]
+struct Batcher {
+    pending: Mutex<Newest>,
+    ready: Notify,
+}
+
+impl Batcher {
+    fn put(&self, event: Arc<FarmEvent>) {
+        let Some(printer) = event.printer_key().cloned() else {
+            return;
+        };
+        let replaced = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(printer, event);
+        drop(replaced);
+        self.ready.notify_one();
+    }
+
+    fn take(&self) -> Vec<Arc<FarmEvent>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.drain().map(|(_, event)| event).collect()
+    }
+}
+
 /// The channels of one farm.
 struct FarmChannel {
-    statuses: broadcast::Sender<Arc<FarmEvent>>,
+    statuses: broadcast::Sender<StatusBatch>,
     events: broadcast::Sender<Arc<FarmEvent>>,
+    batcher: Arc<Batcher>,
 }
 
 impl FarmChannel {
@@ -90,50 +160,76 @@ impl FarmChannel {
     }
 }
 
-/// [`FarmEvents`] within one process: a pair of broadcast channels per followed farm.
+type Farms = Arc<Mutex<HashMap<TenantId, FarmChannel>>>;
+
+fn lock(farms: &Farms) -> MutexGuard<'_, HashMap<TenantId, FarmChannel>> {
+    farms.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`FarmEvents`] within one process: per followed farm, a broadcast channel of status
+/// batches (filled by the farm's batcher task) and one of other events.
 #[derive(Default)]
 pub struct LocalFarmEvents {
-    farms: Mutex<HashMap<TenantId, FarmChannel>>,
+    farms: Farms,
 }
 
 impl LocalFarmEvents {
     fn farms(&self) -> MutexGuard<'_, HashMap<TenantId, FarmChannel>> {
-        self.farms.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.farms)
     }
 }
 
 impl FarmEvents for LocalFarmEvents {
-    fn publish(&self, tenant: &TenantId, message: ServerMessage) {
-        let is_status = matches!(message, ServerMessage::PrinterStatus(_));
-        // One lock per event; the message is serialised after it is released.
-        let sender = {
+    fn publish(&self, event: Arc<FarmEvent>) {
+        // One lock per event; the hand-over happens after it is released.
+        enum To {
+            Batcher(Arc<Batcher>),
+            Events(broadcast::Sender<Arc<FarmEvent>>),
+        }
+        let to = {
             let mut farms = self.farms();
-            let Some(channel) = farms.get(tenant) else {
+            let Some(channel) = farms.get(&event.tenant) else {
                 return;
             };
             if channel.listeners() == 0 {
                 // The last listener left: forget the farm's channels.
-                farms.remove(tenant);
+                farms.remove(&event.tenant);
                 return;
             }
-            if is_status {
-                channel.statuses.clone()
+            if event.is_status() {
+                To::Batcher(channel.batcher.clone())
             } else {
-                channel.events.clone()
+                To::Events(channel.events.clone())
             }
         };
-        let _ = sender.send(Arc::new(FarmEvent::new(tenant.clone(), message)));
+        match to {
+            To::Batcher(batcher) => batcher.put(event),
+            To::Events(sender) => {
+                let _ = sender.send(event);
+            }
+        }
     }
 
     fn has_listeners(&self, tenant: &TenantId) -> bool {
         self.farms().get(tenant).is_some_and(|c| c.listeners() > 0)
     }
 
+    /// Must be called within the server's runtime: a farm's first listener starts its batcher.
     fn subscribe(&self, tenant: &TenantId) -> FarmSubscription {
         let mut farms = self.farms();
-        let channel = farms.entry(tenant.clone()).or_insert_with(|| FarmChannel {
-            statuses: broadcast::channel(STATUS_BACKLOG).0,
-            events: broadcast::channel(EVENT_BACKLOG).0,
+        let channel = farms.entry(tenant.clone()).or_insert_with(|| {
+            let channel = FarmChannel {
+                statuses: broadcast::channel(STATUS_BACKLOG).0,
+                events: broadcast::channel(EVENT_BACKLOG).0,
+                batcher: Arc::default(),
+            };
+            tokio::spawn(send_batches(
+                self.farms.clone(),
+                tenant.clone(),
+                channel.batcher.clone(),
+                channel.statuses.clone(),
+            ));
+            channel
         });
         FarmSubscription {
             statuses: channel.statuses.subscribe(),
@@ -142,11 +238,43 @@ impl FarmEvents for LocalFarmEvents {
     }
 }
 
+/// Sends a farm's waiting statuses as one batch, at most every [`BATCH_EVERY`], until the
+/// farm has no listener left (then forgets its channels, unless newer ones replaced them).
+async fn send_batches(
+    farms: Farms,
+    tenant: TenantId,
+    batcher: Arc<Batcher>,
+    statuses: broadcast::Sender<StatusBatch>,
+) {
+    loop {
+        let _ = tokio::time::timeout(IDLE_CHECK, batcher.ready.notified()).await;
+        if statuses.receiver_count() == 0 {
+            let mut farms = lock(&farms);
+            // Checked again under the lock: a listener may have just subscribed.
+            if statuses.receiver_count() == 0 {
+                if farms
+                    .get(&tenant)
+                    .is_some_and(|c| Arc::ptr_eq(&c.batcher, &batcher))
+                {
+                    farms.remove(&tenant);
+                }
+                return;
+            }
+        }
+        let batch = batcher.take();
+        if !batch.is_empty() {
+            let _ = statuses.send(batch.into());
+            tokio::time::sleep(BATCH_EVERY).await;
+        }
+    }
+}
+
 /// Farm events and the printers' newest live status, for the whole server.
 pub struct Realtime {
     events: Box<dyn FarmEvents>,
-    /// The newest status of each printer, per farm, for clients that just connected.
-    statuses: Mutex<HashMap<TenantId, HashMap<String, proto::PrinterStatus>>>,
+    /// The newest status event of each printer, per farm, for clients that just connected
+    /// or fell behind (shared, serialised at most once).
+    statuses: Mutex<HashMap<TenantId, Newest>>,
     /// Connected dashboards per farm.
     dashboards: Arc<Mutex<HashMap<TenantId, usize>>>,
     /// Cached answers to hot reads; every farm event makes the farm's stale.
@@ -194,31 +322,34 @@ impl Realtime {
         }
     }
 
-    fn statuses(&self) -> MutexGuard<'_, HashMap<TenantId, HashMap<String, proto::PrinterStatus>>> {
+    fn statuses(&self) -> MutexGuard<'_, HashMap<TenantId, Newest>> {
         self.statuses.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Publishes a message of the farm to its listeners; a printer status is also kept as
     /// the printer's newest.
     pub fn publish(&self, tenant: &TenantId, message: ServerMessage) {
-        if let ServerMessage::PrinterStatus(status) = &message {
+        let event = Arc::new(FarmEvent::new(tenant.clone(), message));
+        if let Some(printer) = event.printer_key().filter(|_| event.is_status()) {
             // A status changes no cached answer (those are read from the database, which
             // the status writer changes, and it says so): no cache lock per report.
-            let mut statuses = self.statuses();
-            let kept = match statuses.get_mut(tenant) {
-                Some(farm) => farm,
-                None => statuses.entry(tenant.clone()).or_default(),
-            };
-            match kept.get_mut(&status.printer_id) {
-                Some(newest) => newest.clone_from(status),
-                None => {
-                    kept.insert(status.printer_id.clone(), status.clone());
+            let replaced = {
+                let mut statuses = self.statuses();
+                let kept = match statuses.get_mut(tenant) {
+                    Some(farm) => farm,
+                    None => statuses.entry(tenant.clone()).or_default(),
+                };
+                match kept.get_mut(printer) {
+                    Some(newest) => Some(std::mem::replace(newest, event.clone())),
+                    None => kept.insert(printer.clone(), event.clone()),
                 }
-            }
+            };
+            // Freed after the lock.
+            drop(replaced);
         } else {
             self.answers.farm_changed(tenant);
         }
-        self.events.publish(tenant, message);
+        self.events.publish(event);
     }
 
     /// Keeps a printer's newest status and publishes it as `printer_status`.
@@ -228,15 +359,26 @@ impl Realtime {
 
     /// The newest status of one printer of the farm, if it reported since the server started.
     pub fn printer(&self, tenant: &TenantId, printer_id: &str) -> Option<proto::PrinterStatus> {
-        self.statuses()
-            .get(tenant)
-            .and_then(|farm| farm.get(printer_id))
-            .cloned()
+        let event = self.statuses().get(tenant)?.get(printer_id)?.clone();
+        status_of(&event).cloned()
     }
 
     /// The newest status of each of the farm's printers, by printer id.
     pub fn printers_of(&self, tenant: &TenantId) -> HashMap<String, proto::PrinterStatus> {
-        self.statuses().get(tenant).cloned().unwrap_or_default()
+        self.status_events_of(tenant)
+            .iter()
+            .filter_map(|event| status_of(event))
+            .map(|status| (status.printer_id.clone(), status.clone()))
+            .collect()
+    }
+
+    /// The newest status event of each of the farm's printers (cheap: shared copies), for a
+    /// client that starts or fell behind.
+    pub fn status_events_of(&self, tenant: &TenantId) -> Vec<Arc<FarmEvent>> {
+        self.statuses()
+            .get(tenant)
+            .map(|farm| farm.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Counts a dashboard of `tenant` as connected while the guard lives.
@@ -273,39 +415,47 @@ mod tests {
         TenantId::from_stored(uuid::Uuid::new_v4().to_string())
     }
 
-    fn status(printer: &str) -> ServerMessage {
+    fn status(printer: &str, progress: i64) -> ServerMessage {
         ServerMessage::PrinterStatus(proto::PrinterStatus {
             printer_id: printer.into(),
-            status: "idle".into(),
+            status: domain::printers::PrinterStatus::Printing,
+            progress_percentage: Some(progress),
             ..Default::default()
         })
     }
 
-    #[test]
-    fn a_listener_hears_only_its_own_farm() {
+    fn hub_event() -> ServerMessage {
+        ServerMessage::HubStatus {
+            hub_id: "h".into(),
+            is_online: true,
+        }
+    }
+
+    /// The next batch, within a deadline.
+    async fn next_batch(listener: &mut FarmSubscription) -> StatusBatch {
+        tokio::time::timeout(Duration::from_secs(5), listener.statuses.recv())
+            .await
+            .expect("a batch within 5 s")
+            .expect("the channel open")
+    }
+
+    fn progress_of(event: &FarmEvent) -> Option<i64> {
+        status_of(event).and_then(|s| s.progress_percentage)
+    }
+
+    #[tokio::test]
+    async fn a_listener_hears_only_its_own_farm() {
         let realtime = Realtime::default();
         let (a, b) = (farm(), farm());
         let mut of_a = realtime.subscribe(&a);
-        realtime.printer_status(
-            &b,
-            proto::PrinterStatus {
-                printer_id: "pb".into(),
-                ..Default::default()
-            },
-        );
-        realtime.publish(&a, status("pa"));
-        realtime.publish(
-            &a,
-            ServerMessage::HubStatus {
-                hub_id: "h".into(),
-                is_online: true,
-            },
-        );
-        let heard = of_a.statuses.try_recv().unwrap();
-        assert_eq!(heard.printer_id(), Some("pa"));
-        assert!(of_a.statuses.try_recv().is_err(), "nothing of farm b");
+        realtime.publish(&b, status("pb", 1));
+        realtime.publish(&a, status("pa", 2));
+        realtime.publish(&a, hub_event());
+        let batch = next_batch(&mut of_a).await;
+        let printers: Vec<_> = batch.iter().filter_map(|e| e.printer_id()).collect();
+        assert_eq!(printers, ["pa"], "nothing of farm b");
         assert!(matches!(
-            of_a.events.try_recv().unwrap().message,
+            of_a.events.recv().await.unwrap().message,
             ServerMessage::HubStatus { .. }
         ));
         assert_eq!(realtime.printers_of(&a).len(), 1);
@@ -316,39 +466,69 @@ mod tests {
         assert!(realtime.printer(&a, "pb").is_none());
     }
 
-    #[test]
-    fn a_burst_of_statuses_never_pushes_out_the_other_events() {
+    #[tokio::test]
+    async fn a_burst_of_statuses_arrives_coalesced_newest_last_and_never_pushes_out_events() {
         let realtime = Realtime::default();
         let farm = farm();
         let mut listener = realtime.subscribe(&farm);
-        realtime.publish(
-            &farm,
-            ServerMessage::HubStatus {
-                hub_id: "h".into(),
-                is_online: false,
-            },
-        );
-        for n in 0..(STATUS_BACKLOG * 2) {
-            realtime.publish(&farm, status(&format!("p{}", n % 50)));
+        realtime.publish(&farm, hub_event());
+        let reports = 20_000;
+        for n in 0..reports {
+            realtime.publish(&farm, status(&format!("p{}", n % 50), n));
         }
-        // The statuses lagged (the listener takes a snapshot), the hub event is still there.
-        assert!(matches!(
-            listener.statuses.try_recv(),
-            Err(broadcast::error::TryRecvError::Lagged(_))
-        ));
+        // Whatever the batching, the newest report of every printer arrives, in far fewer
+        // batches than reports, and the hub event is still there.
+        let mut newest: HashMap<String, i64> = HashMap::new();
+        let mut batches = 0;
+        while newest.len() < 50 || newest.values().any(|&p| p < reports - 50) {
+            for event in next_batch(&mut listener).await.iter() {
+                let printer = event.printer_id().unwrap().to_string();
+                let progress = progress_of(event).unwrap();
+                let before = newest.insert(printer, progress);
+                assert!(
+                    before.is_none_or(|b| b < progress),
+                    "never an older report after a newer one"
+                );
+            }
+            batches += 1;
+        }
+        assert!(
+            batches < reports / 10,
+            "{batches} batches for {reports} reports"
+        );
         assert!(listener.events.try_recv().is_ok());
         assert_eq!(realtime.printers_of(&farm).len(), 50);
+        let kept = realtime.printer(&farm, "p7").unwrap();
+        assert_eq!(kept.progress_percentage, Some(reports - 50 + 7));
     }
 
-    #[test]
-    fn a_farm_nobody_follows_keeps_no_channel() {
+    #[tokio::test]
+    async fn a_farm_nobody_follows_keeps_no_channel() {
         let events = LocalFarmEvents::default();
         let farm = farm();
         let listener = events.subscribe(&farm);
         assert!(events.has_listeners(&farm));
         drop(listener);
         assert!(!events.has_listeners(&farm));
-        events.publish(&farm, status("p"));
+        events.publish(Arc::new(FarmEvent::new(farm.clone(), status("p", 1))));
         assert!(events.farms().is_empty());
+        // Following it again starts afresh, and hears what is published.
+        let mut again = events.subscribe(&farm);
+        events.publish(Arc::new(FarmEvent::new(farm.clone(), status("p", 2))));
+        let batch = next_batch(&mut again).await;
+        assert_eq!(progress_of(&batch[0]), Some(2));
+    }
+
+    #[test]
+    fn an_event_is_serialised_once_and_only_when_read() {
+        let event = FarmEvent::new(farm(), status("p", 3));
+        assert!(event.text.get().is_none());
+        let text = event.text().clone();
+        assert!(
+            text.as_str().contains("\"printer_status\""),
+            "{}",
+            text.as_str()
+        );
+        assert!(std::ptr::eq(event.text().as_str(), event.text().as_str()));
     }
 }
