@@ -4,6 +4,7 @@
 //! rule is tested directly.
 
 pub mod account;
+pub mod catalogue;
 pub mod dispatch;
 pub mod ids;
 pub mod invitation;

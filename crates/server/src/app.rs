@@ -10,8 +10,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, dead_letters, files, health, hubs, invitations, jobs, live_socket, members, printers,
-    production, tenants,
+    auth, colours, dead_letters, files, health, hubs, invitations, jobs, live_socket, members,
+    plates, printers, production, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -129,6 +129,8 @@ fn routes() -> Routes {
         .merge(hubs::routes())
         .merge(live_socket::routes())
         .merge(printers::routes())
+        .merge(colours::routes())
+        .merge(plates::routes())
 }
 
 /// GET /api/v1/openapi.json

@@ -121,6 +121,24 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_job.expect(201);
+    let bobs_colour = app
+        .post(
+            "/api/v1/colors",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "color_name": "B red", "hex_code": "#FF0000", "filament_type": "PLA" }),
+        )
+        .await;
+    bobs_colour.expect(201);
+    let bobs_plate = app
+        .post(
+            "/api/v1/plates",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B plate" }),
+        )
+        .await;
+    bobs_plate.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -178,6 +196,14 @@ async fn every_route_keeps_farms_apart() {
             bobs_printer.data()["id"].as_str().unwrap().to_string(),
         ),
         ("user_id", carol.id.clone()),
+        (
+            "color_id",
+            bobs_colour.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "plate_id",
+            bobs_plate.data()["id"].as_str().unwrap().to_string(),
+        ),
         (
             "invitation_id",
             bobs_invitation["id"].as_str().unwrap().to_string(),

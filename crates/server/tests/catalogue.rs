@@ -1,0 +1,354 @@
+//! The catalogue's vocabulary through the API: colour presets (`/colors`) and build plates
+//! (`/plates`), as an operator keeps them and as the earlier client reads them.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+fn names(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| c[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_operator_keeps_the_farms_colours_and_a_name_is_unique_per_filament_type() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("cora").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+
+    let green = app
+        .post(
+            "/api/v1/colors",
+            t,
+            f,
+            json!({ "color_name": " Forest Green ", "hex_code": "1b4c0e", "filament_type": "petg" }),
+        )
+        .await;
+    green.expect(201);
+    assert_eq!(green.data()["color_name"], "Forest Green");
+    assert_eq!(green.data()["hex_code"], "#1B4C0E");
+    assert_eq!(green.data()["filament_type"], "PETG");
+    assert_eq!(green.data()["is_active"], 1);
+    let green_id = green.data()["id"].as_str().unwrap().to_string();
+
+    // The same name for the same type is taken; for another type it is another colour.
+    let again = app
+        .post(
+            "/api/v1/colors",
+            t,
+            f,
+            json!({ "color_name": "Forest Green", "hex_code": "#000000", "filament_type": "PETG" }),
+        )
+        .await;
+    again.expect(409);
+    assert_eq!(again.code(), "COLOR_NAME_TAKEN");
+    assert_eq!(
+        again.body["error"]["details"]["field"], "color_name",
+        "{}",
+        again.body
+    );
+    app.post(
+        "/api/v1/colors",
+        t,
+        f,
+        json!({ "color_name": "Forest Green", "hex_code": "#1B4C0E", "filament_type": "PLA" }),
+    )
+    .await
+    .expect(201);
+
+    // Bad input names every wrong field and keeps nothing.
+    let bad = app
+        .post(
+            "/api/v1/colors",
+            t,
+            f,
+            json!({ "color_name": "", "hex_code": "green", "is_active": "yes" }),
+        )
+        .await;
+    bad.expect(400);
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["color_name", "filament_type", "hex_code", "is_active"]
+    );
+
+    // A batch is all or none, with each problem named at its place.
+    let batch = app
+        .post(
+            "/api/v1/colors/batch",
+            t,
+            f,
+            json!({ "colors": [
+                { "color_name": "Sunny D", "hex_code": "#FF9100", "filament_type": "PLA" },
+                { "color_name": "Nice Blue", "hex_code": "#00D5FF", "filament_type": "ABS" },
+                { "color_name": "Forest Green", "hex_code": "#1B4C0E", "filament_type": "PETG" },
+            ] }),
+        )
+        .await;
+    batch.expect(409);
+    assert_eq!(
+        batch.body["error"]["details"]["field"],
+        "colors[2].color_name"
+    );
+    let bad_batch = app
+        .post(
+            "/api/v1/colors/batch",
+            t,
+            f,
+            json!({ "colors": [
+                { "color_name": "Sunny D", "hex_code": "#FF9100", "filament_type": "PLA" },
+                { "color_name": "Nice Blue", "hex_code": "#00D5F", "filament_type": "ABS" },
+            ] }),
+        )
+        .await;
+    bad_batch.expect(400);
+    assert_eq!(bad_batch.fields(), ["colors[1].hex_code"]);
+    let list = app.get("/api/v1/colors", t, f).await;
+    list.expect(200);
+    assert_eq!(list.data()["total"], 2, "nothing of the refused batches");
+
+    let batch = app
+        .post(
+            "/api/v1/colors/batch",
+            t,
+            f,
+            json!({ "colors": [
+                { "color_name": "Sunny D", "hex_code": "#FF9100", "filament_type": "PLA" },
+                { "color_name": "Nice Blue", "hex_code": "#00D5FF", "filament_type": "ABS", "is_active": 0 },
+            ] }),
+        )
+        .await;
+    batch.expect(201);
+    assert_eq!(batch.data().as_array().unwrap().len(), 2);
+
+    // The list is the earlier client's shape: {items, total, page, limit, hasMore}.
+    let page = app.get("/api/v1/colors?limit=2&page=1", t, f).await;
+    page.expect(200);
+    assert_eq!(page.data()["total"], 4);
+    assert_eq!(page.data()["page"], 1);
+    assert_eq!(page.data()["limit"], 2);
+    assert_eq!(page.data()["hasMore"], true);
+    assert_eq!(
+        names(&page.data()["items"], "filament_type"),
+        ["ABS", "PETG"]
+    );
+    let last = app.get("/api/v1/colors?limit=2&page=2", t, f).await;
+    assert_eq!(last.data()["hasMore"], false);
+    assert_eq!(
+        names(&last.data()["items"], "color_name"),
+        ["Forest Green", "Sunny D"]
+    );
+    let pla = app
+        .get("/api/v1/colors?filament_type=pla&is_active=true", t, f)
+        .await;
+    assert_eq!(
+        names(&pla.data()["items"], "color_name"),
+        ["Forest Green", "Sunny D"]
+    );
+    let searched = app.get("/api/v1/colors?search=BLUE", t, f).await;
+    assert_eq!(
+        names(&searched.data()["items"], "color_name"),
+        ["Nice Blue"]
+    );
+    let refused = app.get("/api/v1/colors?is_active=maybe", t, f).await;
+    refused.expect(400);
+    assert_eq!(refused.fields(), ["is_active"]);
+
+    // Filament types: the farm's own and the usual ones, each once.
+    let types = app.get("/api/v1/colors/filament-types", t, f).await;
+    types.expect(200);
+    let types: Vec<&str> = types
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for wanted in ["ABS", "PETG", "PLA", "TPU"] {
+        assert_eq!(
+            types.iter().filter(|t| **t == wanted).count(),
+            1,
+            "{types:?}"
+        );
+    }
+
+    // A change names only what changes; a rename onto a taken name is refused.
+    let path = format!("/api/v1/colors/{green_id}");
+    let changed = app.put(&path, t, f, json!({ "hex_code": "#00FF00" })).await;
+    changed.expect(200);
+    assert_eq!(changed.data()["hex_code"], "#00FF00");
+    assert_eq!(changed.data()["color_name"], "Forest Green");
+    let clash = app
+        .put(
+            &path,
+            t,
+            f,
+            json!({ "color_name": "Sunny D", "filament_type": "PLA" }),
+        )
+        .await;
+    clash.expect(409);
+    assert_eq!(clash.body["error"]["details"]["field"], "color_name");
+    assert_eq!(
+        app.get(&path, t, f).await.data()["filament_type"],
+        "PETG",
+        "the refused change kept nothing"
+    );
+
+    app.delete(&path, t, f).await.expect(200);
+    let gone = app.get(&path, t, f).await;
+    gone.expect(404);
+    assert_eq!(gone.code(), "COLOR_NOT_FOUND");
+    app.delete(&path, t, f).await.expect(404);
+
+    // Every change is in the audit log.
+    let log = app
+        .get(&format!("/api/v1/tenants/{farm}/audit-log"), t, None)
+        .await;
+    let actions: Vec<&str> = log
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .filter(|a| a.starts_with("color."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "color.deleted",
+            "color.updated",
+            "color.batch_created",
+            "color.created",
+            "color.created"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_reads_colours_and_plates_but_changes_neither() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("vera").await;
+    let viewer = app.signed_up("vic").await;
+    app.add_member(&owner, &farm, &viewer, "viewer").await;
+    let f = Some(farm.as_str());
+    app.post("/api/v1/plates/seed-defaults", &owner.token, f, json!({}))
+        .await
+        .expect(200);
+    let plates = app.get("/api/v1/plates", &viewer.token, f).await;
+    plates.expect(200);
+    assert!(plates.data().as_array().unwrap().len() >= 6);
+    app.get("/api/v1/colors", &viewer.token, f)
+        .await
+        .expect(200);
+    let refused = app
+        .post(
+            "/api/v1/plates",
+            &viewer.token,
+            f,
+            json!({ "name": "Mine" }),
+        )
+        .await;
+    refused.expect(403);
+    app.post(
+        "/api/v1/colors",
+        &viewer.token,
+        f,
+        json!({ "color_name": "Red", "hex_code": "#FF0000", "filament_type": "PLA" }),
+    )
+    .await
+    .expect(403);
+}
+
+#[tokio::test]
+async fn the_usual_plates_are_seeded_once_and_a_plate_name_is_unique() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("pia").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+
+    let own = app
+        .post(
+            "/api/v1/plates",
+            t,
+            f,
+            json!({ "name": "Textured PEI Plate", "description": "  ours, worn  " }),
+        )
+        .await;
+    own.expect(201);
+    assert_eq!(own.data()["description"], "ours, worn");
+    let own_id = own.data()["id"].as_str().unwrap().to_string();
+
+    // Seeding adds the usual plates the farm lacks, and leaves its own alone.
+    let seeded = app
+        .post("/api/v1/plates/seed-defaults", t, f, json!({}))
+        .await;
+    seeded.expect(200);
+    assert_eq!(seeded.data()["created"], 5);
+    let plates = &seeded.data()["plates"];
+    assert_eq!(plates.as_array().unwrap().len(), 6);
+    let textured = plates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Textured PEI Plate")
+        .unwrap();
+    assert_eq!(textured["description"], "ours, worn");
+    let again = app
+        .post("/api/v1/plates/seed-defaults", t, f, json!({}))
+        .await;
+    assert_eq!(again.data()["created"], 0);
+    assert_eq!(again.data()["plates"].as_array().unwrap().len(), 6);
+
+    let list = app.get("/api/v1/plates", t, f).await;
+    list.expect(200);
+    let listed = names(list.data(), "name");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "by name");
+
+    // Names are unique in the farm; bad input names its field.
+    let taken = app
+        .post("/api/v1/plates", t, f, json!({ "name": "Cool Plate" }))
+        .await;
+    taken.expect(409);
+    assert_eq!(taken.code(), "PLATE_NAME_TAKEN");
+    assert_eq!(taken.body["error"]["details"]["field"], "name");
+    let nameless = app
+        .post("/api/v1/plates", t, f, json!({ "description": "no name" }))
+        .await;
+    nameless.expect(400);
+    assert_eq!(nameless.fields(), ["name"]);
+
+    // Retire a plate, then it is not among the active ones.
+    let path = format!("/api/v1/plates/{own_id}");
+    let retired = app.put(&path, t, f, json!({ "is_active": false })).await;
+    retired.expect(200);
+    assert_eq!(retired.data()["is_active"], 0);
+    assert_eq!(retired.data()["name"], "Textured PEI Plate");
+    let active = app.get("/api/v1/plates?is_active=true", t, f).await;
+    assert!(!names(active.data(), "name").contains(&"Textured PEI Plate".to_string()));
+    let rename = app
+        .put(&path, t, f, json!({ "name": "Engineering Plate" }))
+        .await;
+    rename.expect(409);
+
+    app.delete(&path, t, f).await.expect(200);
+    let gone = app.get(&path, t, f).await;
+    gone.expect(404);
+    assert_eq!(gone.code(), "PLATE_NOT_FOUND");
+    assert_eq!(
+        app.get("/api/v1/plates", t, f)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}
