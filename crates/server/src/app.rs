@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, invitations, jobs, live_socket, members,
-    plates, printers, production, tenants,
+    plates, printers, production, products, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -131,6 +131,7 @@ fn routes() -> Routes {
         .merge(printers::routes())
         .merge(colours::routes())
         .merge(plates::routes())
+        .merge(products::routes())
 }
 
 /// GET /api/v1/openapi.json

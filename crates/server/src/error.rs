@@ -56,6 +56,16 @@ pub enum ApiError {
         /// For a person.
         message: String,
     },
+    /// 409: the thing is in use and stays; `details` says by what.
+    #[error("{message}")]
+    InUse {
+        /// Machine-readable code (`PRODUCT_IN_USE`, ...).
+        code: &'static str,
+        /// For a person.
+        message: String,
+        /// What uses it.
+        details: Value,
+    },
     /// 410: the thing existed but is no more (an expired, declined or revoked invitation).
     #[error("{message}")]
     Gone {
@@ -135,7 +145,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::InUse { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } | ApiError::FormTooLarge(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -156,6 +166,7 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::InUse { code, .. }
             | ApiError::Gone { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::FormTooLarge(_) => "FORM_TOO_LARGE",
@@ -173,6 +184,7 @@ impl ApiError {
             ApiError::Conflict {
                 field: Some(field), ..
             } => Some(json!({ "field": field })),
+            ApiError::InUse { details, .. } => Some(details.clone()),
             ApiError::TooManyRequests { retry_after } => {
                 Some(json!({ "retry_after_seconds": retry_after.as_secs() }))
             }

@@ -29,6 +29,7 @@ pub mod nodes;
 pub mod plates;
 pub mod printers;
 pub mod production;
+pub mod products;
 pub mod queue;
 pub mod read_cache;
 pub mod realtime;

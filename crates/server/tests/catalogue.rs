@@ -352,3 +352,255 @@ async fn the_usual_plates_are_seeded_once_and_a_plate_name_is_unique() {
         5
     );
 }
+
+#[tokio::test]
+async fn a_farm_keeps_its_products_with_components_and_a_name_is_unique() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("pete").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+
+    let lamp = app
+        .post(
+            "/api/v1/products",
+            t,
+            f,
+            json!({ "name": "Moon Lamp", "category": "Lighting", "print_file_id": file,
+                    "requires_assembly": 1, "printer_priority": ["X1C", " P1S ", ""] }),
+        )
+        .await;
+    lamp.expect(201);
+    assert_eq!(lamp.data()["printer_priority"], json!(["X1C", "P1S"]));
+    assert_eq!(lamp.data()["requires_assembly"], 1);
+    assert_eq!(lamp.data()["is_active"], 1);
+    assert_eq!(lamp.data()["sku_count"], 0);
+    assert!(
+        lamp.data()["file_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "the file's name is taken from the file: {}",
+        lamp.data()
+    );
+    let lamp_id = lamp.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        "/api/v1/products",
+        t,
+        f,
+        json!({ "name": "Keychain", "category": "Accessories" }),
+    )
+    .await
+    .expect(201);
+
+    // A name is unique; a file must be the farm's; bad input names its fields.
+    let taken = app
+        .post("/api/v1/products", t, f, json!({ "name": "Moon Lamp" }))
+        .await;
+    taken.expect(409);
+    assert_eq!(taken.code(), "PRODUCT_NAME_TAKEN");
+    assert_eq!(taken.body["error"]["details"]["field"], "name");
+    let stranger = app
+        .post(
+            "/api/v1/products",
+            t,
+            f,
+            json!({ "name": "Ghost", "print_file_id": "00000000-0000-0000-0000-000000000000" }),
+        )
+        .await;
+    stranger.expect(400);
+    assert_eq!(stranger.fields(), ["print_file_id"]);
+    let bad = app
+        .post(
+            "/api/v1/products",
+            t,
+            f,
+            json!({ "requires_assembly": "often" }),
+        )
+        .await;
+    bad.expect(400);
+    assert_eq!(bad.fields(), ["name", "requires_assembly"]);
+
+    // Lists: filters, order, categories.
+    let lighting = app.get("/api/v1/products?category=Lighting", t, f).await;
+    lighting.expect(200);
+    assert_eq!(names(lighting.data(), "name"), ["Moon Lamp"]);
+    let by_name_desc = app
+        .get("/api/v1/products?sortBy=name&sortOrder=desc", t, f)
+        .await;
+    assert_eq!(
+        names(by_name_desc.data(), "name"),
+        ["Moon Lamp", "Keychain"]
+    );
+    assert_eq!(by_name_desc.body["meta"]["total"], 2);
+    let refused = app.get("/api/v1/products?sortBy=price", t, f).await;
+    refused.expect(400);
+    assert_eq!(refused.fields(), ["sortBy"]);
+    let categories = app.get("/api/v1/products/categories", t, f).await;
+    assert_eq!(categories.data(), &json!(["Accessories", "Lighting"]));
+
+    // Components: added, listed on the product and farm-wide, removed one or all.
+    let base = format!("/api/v1/products/{lamp_id}/components");
+    let shade = app
+        .post(
+            &base,
+            t,
+            f,
+            json!({ "component_name": "Shade", "quantity_required": 1 }),
+        )
+        .await;
+    shade.expect(201);
+    app.post(
+        &base,
+        t,
+        f,
+        json!({ "component_name": "LED strip", "component_type": "electronics", "quantity_required": 2 }),
+    )
+    .await
+    .expect(201);
+    let zero = app
+        .post(
+            &base,
+            t,
+            f,
+            json!({ "component_name": "Screw", "quantity_required": 0 }),
+        )
+        .await;
+    zero.expect(400);
+    assert_eq!(zero.fields(), ["quantity_required"]);
+    let one = app.get(&format!("/api/v1/products/{lamp_id}"), t, f).await;
+    one.expect(200);
+    assert_eq!(
+        names(&one.data()["components"], "component_name"),
+        ["LED strip", "Shade"]
+    );
+    let all = app.get("/api/v1/products/components/all", t, f).await;
+    assert_eq!(all.data().as_array().unwrap().len(), 2);
+    assert_eq!(all.data()[0]["product_name"], "Moon Lamp");
+    let shade_id = shade.data()["id"].as_str().unwrap();
+    let removed = app
+        .delete(&format!("{base}?component_id={shade_id}"), t, f)
+        .await;
+    removed.expect(200);
+    assert_eq!(removed.data()["removed"], 1);
+    app.delete(&format!("{base}?component_id={shade_id}"), t, f)
+        .await
+        .expect(404);
+    assert_eq!(
+        names(app.get(&base, t, f).await.data(), "component_name"),
+        ["LED strip"]
+    );
+    assert_eq!(app.delete(&base, t, f).await.data()["removed"], 1);
+
+    // A change keeps what it does not name; null clears an optional field.
+    let path = format!("/api/v1/products/{lamp_id}");
+    let changed = app
+        .put(
+            &path,
+            t,
+            f,
+            json!({ "description": "Glows", "category": null, "is_active": false }),
+        )
+        .await;
+    changed.expect(200);
+    assert_eq!(changed.data()["description"], "Glows");
+    assert_eq!(changed.data()["category"], Value::Null);
+    assert_eq!(changed.data()["is_active"], 0);
+    assert_eq!(changed.data()["name"], "Moon Lamp");
+    assert_eq!(changed.data()["printer_priority"], json!(["X1C", "P1S"]));
+    let clash = app.put(&path, t, f, json!({ "name": "Keychain" })).await;
+    clash.expect(409);
+    let inactive = app.get("/api/v1/products?is_active=false", t, f).await;
+    assert_eq!(names(inactive.data(), "name"), ["Moon Lamp"]);
+}
+
+#[tokio::test]
+async fn a_product_with_stock_or_an_open_job_is_not_deleted_and_says_what_uses_it() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("dora").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let product = app
+        .post("/api/v1/products", t, f, json!({ "name": "Keychain" }))
+        .await;
+    product.expect(201);
+    let product_id = product.data()["id"].as_str().unwrap().to_string();
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    let now = store::now_text();
+    let mut conn = app.state.store.conn().await.unwrap();
+    let sku_id = store::catalogue::create_sku(
+        &mut conn,
+        &tenant,
+        &store::catalogue::NewSku {
+            product_id: &product_id,
+            sku: "KEY-RED",
+            color: "Red",
+            filament_type: Some("PLA"),
+            quantity: 2,
+            price: Some(500),
+            low_stock_threshold: 1,
+        },
+        &now,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let path = format!("/api/v1/products/{product_id}");
+    assert_eq!(app.get(&path, t, f).await.data()["sku_count"], 1);
+
+    // An open job of its SKU keeps it.
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            t,
+            f,
+            json!({ "print_file_id": file, "product_sku_id": sku_id }),
+        )
+        .await;
+    job.expect(201);
+    let job_id = job.data()["id"].as_str().unwrap().to_string();
+    let refused = app.delete(&path, t, f).await;
+    refused.expect(409);
+    assert_eq!(refused.code(), "PRODUCT_IN_USE");
+    assert_eq!(
+        refused.body["error"]["details"]["open_jobs"],
+        json!([job_id])
+    );
+    app.post(&format!("/api/v1/jobs/{job_id}/cancel"), t, f, json!({}))
+        .await
+        .expect(200);
+
+    // Stock of its SKU keeps it.
+    let mut tx = app.state.store.begin().await.unwrap();
+    let sku = store::catalogue::sku_for_print(&mut tx, &tenant, &sku_id)
+        .await
+        .unwrap();
+    store::finished_goods::add_printed(&mut tx, &tenant, &sku, "PLA", &job_id, 2, &now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let refused = app.delete(&path, t, f).await;
+    refused.expect(409);
+    assert_eq!(
+        refused.body["error"]["details"]["skus_with_stock"],
+        json!(["KEY-RED"])
+    );
+    assert_eq!(refused.body["error"]["details"]["open_jobs"], json!([]));
+    app.get(&path, t, f).await.expect(200);
+
+    // Without stock or open jobs it goes, with its SKUs.
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query("UPDATE finished_goods SET current_stock = 0 WHERE product_sku_id = $1")
+        .bind(&sku_id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    app.delete(&path, t, f).await.expect(200);
+    app.get(&path, t, f).await.expect(404);
+    let mut conn = app.state.store.conn().await.unwrap();
+    assert!(matches!(
+        store::catalogue::sku_for_print(&mut conn, &tenant, &sku_id).await,
+        Err(store::StoreError::NotFound)
+    ));
+}

@@ -139,6 +139,15 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_plate.expect(201);
+    let bobs_product = app
+        .post(
+            "/api/v1/products",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B product" }),
+        )
+        .await;
+    bobs_product.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -199,6 +208,10 @@ async fn every_route_keeps_farms_apart() {
         (
             "color_id",
             bobs_colour.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "product_id",
+            bobs_product.data()["id"].as_str().unwrap().to_string(),
         ),
         (
             "plate_id",

@@ -23,6 +23,7 @@ pub mod nodes;
 pub mod passwords;
 pub mod plates;
 pub mod printers;
+pub mod products;
 pub mod queue;
 pub mod secrets;
 pub mod sessions;
