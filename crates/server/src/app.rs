@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, invitations, jobs, live_socket, members,
-    plates, printers, production, products, tenants,
+    plates, printers, production, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -132,6 +132,7 @@ fn routes() -> Routes {
         .merge(colours::routes())
         .merge(plates::routes())
         .merge(products::routes())
+        .merge(skus::routes())
 }
 
 /// GET /api/v1/openapi.json

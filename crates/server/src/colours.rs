@@ -6,7 +6,7 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{ColourPreset, FILAMENT_TYPES, parse_filament_type};
 use domain::{Invalid, TenantId};
@@ -32,7 +32,13 @@ pub struct ColourBody {
 impl ColourBody {
     /// A new preset from this body (`prefix` names its place in a batch).
     fn parse_new(&self, prefix: &str) -> Result<ColourPreset, Invalid> {
-        let is_active = flag_of(&format!("{prefix}is_active"), self.is_active.as_ref());
+        let mut flags = Invalid::default();
+        let active = body_flag(
+            &mut flags,
+            &format!("{prefix}is_active"),
+            self.is_active.as_ref(),
+        );
+        let is_active = flags.into_result().map(|()| active);
         let preset = ColourPreset::parse(
             prefix,
             self.color_name.as_deref(),
@@ -68,33 +74,6 @@ impl ColourBody {
             ),
         };
         merged.parse_new("")
-    }
-}
-
-/// Reads a flag given as `true`/`false` or `1`/`0`.
-fn flag_of(field: &str, value: Option<&Value>) -> Result<Option<bool>, Invalid> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
-        Some(Value::Number(n)) if n.as_i64() == Some(0) => Ok(Some(false)),
-        Some(_) => Err(Invalid::field(
-            field,
-            format!("{field} must be true or false"),
-        )),
-    }
-}
-
-/// Reads a query flag (`true`/`false`/`1`/`0`).
-fn query_flag(field: &str, raw: Option<&str>) -> Result<Option<i64>, Invalid> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("true" | "1") => Ok(Some(1)),
-        Some("false" | "0") => Ok(Some(0)),
-        Some(other) => Err(Invalid::field(
-            field,
-            format!("{field} must be true or false, not '{other}'"),
-        )),
     }
 }
 

@@ -239,6 +239,52 @@ fn client_address(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
         .unwrap_or(peer)
 }
 
+/// A body flag given as `true`/`false` or `1`/`0` (the earlier client sends both); `None`
+/// when left out or null. Anything else is collected in `invalid` under `field`.
+pub fn body_flag(
+    invalid: &mut domain::Invalid,
+    field: &str,
+    value: Option<&serde_json::Value>,
+) -> Option<bool> {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(true),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => Some(false),
+        Some(_) => {
+            invalid.0.push(domain::FieldError {
+                field: field.into(),
+                message: format!("{field} must be true or false"),
+            });
+            None
+        }
+    }
+}
+
+/// A query flag (`true`/`false`/`1`/`0`) as the stored 1 or 0; `None` when absent or empty.
+pub fn query_flag(field: &str, raw: Option<&str>) -> Result<Option<i64>, domain::Invalid> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("true" | "1") => Ok(Some(1)),
+        Some("false" | "0") => Ok(Some(0)),
+        Some(other) => Err(domain::Invalid::field(
+            field,
+            format!("{field} must be true or false, not '{other}'"),
+        )),
+    }
+}
+
+/// A body field that may be left out (`None`), cleared with `null` (`Some(None)`) or given
+/// (`#[serde(default, deserialize_with = "crate::extract::given")]`).
+pub fn given<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

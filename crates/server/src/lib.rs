@@ -34,6 +34,7 @@ pub mod queue;
 pub mod read_cache;
 pub mod realtime;
 pub mod settings;
+pub mod skus;
 pub mod status_writer;
 pub mod telemetry;
 pub mod tenants;

@@ -7,7 +7,7 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{DEFAULT_PLATES, parse_description, parse_name};
 use domain::{Invalid, TenantId};
@@ -45,19 +45,8 @@ impl PlateBody {
             (None, Some(plate)) => plate.description.clone(),
             (None, None) => None,
         };
-        let is_active = match &self.is_active {
-            None | Some(Value::Null) => stored.is_none_or(|p| p.is_active == 1),
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Number(n)) if n.as_i64() == Some(1) => true,
-            Some(Value::Number(n)) if n.as_i64() == Some(0) => false,
-            Some(_) => {
-                invalid.take::<()>(Err(Invalid::field(
-                    "is_active",
-                    "is_active must be true or false",
-                )));
-                true
-            }
-        };
+        let is_active = body_flag(&mut invalid, "is_active", self.is_active.as_ref())
+            .unwrap_or_else(|| stored.is_none_or(|p| p.is_active == 1));
         invalid.into_result()?;
         Ok(PlateFields {
             name: name.unwrap_or_default(),
@@ -103,17 +92,7 @@ pub async fn list(
     member: Member<roles::Viewer>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Vec<Plate>> {
-    let is_active = match q.is_active.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some("true" | "1") => Some(1),
-        Some("false" | "0") => Some(0),
-        Some(other) => {
-            return Err(ApiError::field(
-                "is_active",
-                format!("is_active must be true or false, not '{other}'"),
-            ));
-        }
-    };
+    let is_active = query_flag("is_active", q.is_active.as_deref())?;
     let mut conn = app.store.conn().await?;
     Ok(Envelope::all(
         store::plates::list(&mut conn, &member.tenant, is_active).await?,

@@ -6,7 +6,7 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging, json_response};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson, query_flag};
 use crate::farm::commands::access_code_context;
 use crate::hubs::PrinterAction;
 use axum::extract::{RawQuery, State};
@@ -78,19 +78,6 @@ pub struct ListQuery {
     sort_order: Option<String>,
 }
 
-/// Parses `true`/`false`/`1`/`0` for a query flag.
-fn flag(field: &str, raw: &Option<String>) -> Result<Option<i64>, Invalid> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("true" | "1") => Ok(Some(1)),
-        Some("false" | "0") => Ok(Some(0)),
-        Some(other) => Err(Invalid::field(
-            field,
-            format!("{field} must be true or false, not '{other}'"),
-        )),
-    }
-}
-
 /// GET /api/v1/printers — the farm's printers (filters, order, pages).
 pub async fn list(
     State(app): State<App>,
@@ -104,9 +91,11 @@ pub async fn list(
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(|s| invalid.take(parse_name::<PrinterStatus>("status", s)));
-    let is_active = invalid.take(flag("is_active", &q.is_active)).flatten();
+    let is_active = invalid
+        .take(query_flag("is_active", q.is_active.as_deref()))
+        .flatten();
     let in_maintenance = invalid
-        .take(flag("in_maintenance", &q.in_maintenance))
+        .take(query_flag("in_maintenance", q.in_maintenance.as_deref()))
         .flatten();
     let sort_by = match q.sort_by.as_deref() {
         None | Some("") => Some("sort_order"),

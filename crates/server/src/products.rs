@@ -8,7 +8,7 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{parse_description, parse_name};
 use domain::{FieldError, Invalid, TenantId};
@@ -37,49 +37,23 @@ fn view(product: &Product) -> Value {
 #[serde(default)]
 pub struct ProductBody {
     name: Option<String>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     description: Option<Option<String>>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     category: Option<Option<String>>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     print_file_id: Option<Option<String>>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     file_name: Option<Option<String>>,
     requires_assembly: Option<Value>,
     requires_post_processing: Option<Value>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     printer_priority: Option<Option<Vec<String>>>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     image_url: Option<Option<String>>,
     is_active: Option<Value>,
-    #[serde(deserialize_with = "given")]
+    #[serde(deserialize_with = "crate::extract::given")]
     wiki_id: Option<Option<String>>,
-}
-
-/// A field that may be left out (`None`), cleared with `null` (`Some(None)`) or given.
-fn given<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// Reads a flag given as `true`/`false` or `1`/`0`; `None` when not given.
-fn flag(invalid: &mut Invalid, field: &str, value: &Option<Value>) -> Option<bool> {
-    match value {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(true),
-        Some(Value::Number(n)) if n.as_i64() == Some(0) => Some(false),
-        Some(_) => {
-            invalid.0.push(FieldError {
-                field: field.into(),
-                message: format!("{field} must be true or false"),
-            });
-            None
-        }
-    }
 }
 
 /// An optional text: given (`Some`), cleared (`Some(None)` or empty), or left (`None`).
@@ -186,16 +160,20 @@ impl ProductBody {
             }
         };
         let was = |f: fn(&Product) -> i64, default: bool| stored.map_or(default, |p| f(p) == 1);
-        let requires_assembly = flag(&mut invalid, "requires_assembly", &self.requires_assembly)
-            .unwrap_or(was(|p| p.requires_assembly, false));
-        let requires_post_processing = flag(
+        let requires_assembly = body_flag(
+            &mut invalid,
+            "requires_assembly",
+            self.requires_assembly.as_ref(),
+        )
+        .unwrap_or(was(|p| p.requires_assembly, false));
+        let requires_post_processing = body_flag(
             &mut invalid,
             "requires_post_processing",
-            &self.requires_post_processing,
+            self.requires_post_processing.as_ref(),
         )
         .unwrap_or(was(|p| p.requires_post_processing, false));
-        let is_active =
-            flag(&mut invalid, "is_active", &self.is_active).unwrap_or(was(|p| p.is_active, true));
+        let is_active = body_flag(&mut invalid, "is_active", self.is_active.as_ref())
+            .unwrap_or(was(|p| p.is_active, true));
         invalid.into_result()?;
         Ok(ProductFields {
             name: name.unwrap_or_default(),
@@ -289,18 +267,9 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Vec<Value>> {
     let mut invalid = Invalid::default();
-    let is_active = match q.is_active.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some("true" | "1") => Some(1),
-        Some("false" | "0") => Some(0),
-        Some(_) => {
-            invalid.0.push(FieldError {
-                field: "is_active".into(),
-                message: "is_active must be true or false".into(),
-            });
-            None
-        }
-    };
+    let is_active = invalid
+        .take(query_flag("is_active", q.is_active.as_deref()))
+        .flatten();
     let sort_by = match q.sort_by.as_deref() {
         None | Some("") => "name",
         Some(s) => SORTABLE

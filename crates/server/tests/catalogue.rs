@@ -604,3 +604,148 @@ async fn a_product_with_stock_or_an_open_job_is_not_deleted_and_says_what_uses_i
         Err(store::StoreError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_product_sells_in_skus_whose_codes_are_unique_and_whose_stock_is_not_edited() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("sam").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let product = app
+        .post("/api/v1/products", t, f, json!({ "name": "Keychain" }))
+        .await;
+    let product_id = product.data()["id"].as_str().unwrap().to_string();
+
+    // Three ways in, as the earlier client and its scripts use them.
+    let red = app
+        .post(
+            &format!("/api/v1/products/{product_id}/skus"),
+            t,
+            f,
+            json!({ "sku": "KEY-RED", "color": "Red", "filament_type": "pla", "hex_code": "ff0000",
+                    "quantity": 4, "price": 500, "low_stock_threshold": 10, "stock_level": 3 }),
+        )
+        .await;
+    red.expect(201);
+    assert_eq!(red.data()["filament_type"], "PLA");
+    assert_eq!(red.data()["hex_code"], "#FF0000");
+    assert_eq!(red.data()["stock_level"], 3);
+    assert_eq!(red.data()["product_name"], "Keychain");
+    let red_id = red.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/skus/products/{product_id}/skus"),
+        t,
+        f,
+        json!({ "sku": "KEY-BLU", "color": "Blue", "stock_level": 40, "low_stock_threshold": 5 }),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/skus",
+        t,
+        f,
+        json!({ "product_id": product_id, "sku": "KEY-GRN", "color": "Green" }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        app.get(&format!("/api/v1/products/{product_id}"), t, f)
+            .await
+            .data()["sku_count"],
+        3
+    );
+
+    // A code is unique in the farm; bad input names every field; no product, no SKU.
+    let taken = app
+        .post(
+            &format!("/api/v1/products/{product_id}/skus"),
+            t,
+            f,
+            json!({ "sku": "KEY-RED", "color": "Pink" }),
+        )
+        .await;
+    taken.expect(409);
+    assert_eq!(taken.code(), "SKU_TAKEN");
+    assert_eq!(taken.body["error"]["details"]["field"], "sku");
+    let bad = app
+        .post(
+            &format!("/api/v1/products/{product_id}/skus"),
+            t,
+            f,
+            json!({ "quantity": 0, "price": -1, "stock_level": -5, "hex_code": "red" }),
+        )
+        .await;
+    bad.expect(400);
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "color",
+            "hex_code",
+            "price",
+            "quantity",
+            "sku",
+            "stock_level"
+        ]
+    );
+    let nowhere = app
+        .post("/api/v1/skus", t, f, json!({ "sku": "X", "color": "Red" }))
+        .await;
+    nowhere.expect(400);
+    assert_eq!(nowhere.fields(), ["product_id"]);
+    let ghost = app
+        .post(
+            "/api/v1/products/00000000-0000-0000-0000-000000000000/skus",
+            t,
+            f,
+            json!({ "sku": "X", "color": "Red" }),
+        )
+        .await;
+    ghost.expect(404);
+    assert_eq!(ghost.code(), "PRODUCT_NOT_FOUND");
+
+    // Reads: by code, lists, low stock (at or below the threshold).
+    let by_code = app.get("/api/v1/skus/by-sku/KEY-BLU", t, f).await;
+    by_code.expect(200);
+    assert_eq!(by_code.data()["color"], "Blue");
+    app.get("/api/v1/skus/by-sku/NOPE", t, f).await.expect(404);
+    let all = app.get("/api/v1/skus?limit=2", t, f).await;
+    assert_eq!(names(all.data(), "sku"), ["KEY-BLU", "KEY-GRN"]);
+    assert_eq!(all.body["meta"]["total"], 3);
+    let low = app.get("/api/v1/skus/low-stock", t, f).await;
+    low.expect(200);
+    assert_eq!(names(low.data(), "sku"), ["KEY-GRN", "KEY-RED"]);
+    let searched = app.get("/api/v1/skus?search=blue", t, f).await;
+    assert_eq!(names(searched.data(), "sku"), ["KEY-BLU"]);
+    let of_product = app
+        .get(&format!("/api/v1/skus/products/{product_id}/skus"), t, f)
+        .await;
+    assert_eq!(of_product.data().as_array().unwrap().len(), 3);
+
+    // A change keeps what it leaves out; stock is not edited, it is adjusted.
+    let path = format!("/api/v1/skus/{red_id}");
+    let changed = app
+        .put(&path, t, f, json!({ "price": 650, "hex_code": null }))
+        .await;
+    changed.expect(200);
+    assert_eq!(changed.data()["price"], 650);
+    assert_eq!(changed.data()["hex_code"], Value::Null);
+    assert_eq!(changed.data()["sku"], "KEY-RED");
+    let stock_edit = app.put(&path, t, f, json!({ "stock_level": 100 })).await;
+    stock_edit.expect(400);
+    assert_eq!(stock_edit.fields(), ["stock_level"]);
+    let rename = app.put(&path, t, f, json!({ "sku": "KEY-BLU" })).await;
+    rename.expect(409);
+    assert_eq!(app.get(&path, t, f).await.data()["stock_level"], 3);
+
+    // A SKU with stock stays; one without goes.
+    let refused = app.delete(&path, t, f).await;
+    refused.expect(409);
+    assert_eq!(refused.code(), "SKU_IN_USE");
+    assert_eq!(refused.body["error"]["details"]["units_in_stock"], 3);
+    let green = app.get("/api/v1/skus/by-sku/KEY-GRN", t, f).await;
+    let green_path = format!("/api/v1/skus/{}", green.data()["id"].as_str().unwrap());
+    app.delete(&green_path, t, f).await.expect(200);
+    app.get(&green_path, t, f).await.expect(404);
+}

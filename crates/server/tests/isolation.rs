@@ -148,6 +148,18 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_product.expect(201);
+    let bobs_sku = app
+        .post(
+            &format!(
+                "/api/v1/products/{}/skus",
+                bobs_product.data()["id"].as_str().unwrap()
+            ),
+            &bob.token,
+            Some(&farm_b),
+            json!({ "sku": "B-SKU", "color": "Red" }),
+        )
+        .await;
+    bobs_sku.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -213,6 +225,11 @@ async fn every_route_keeps_farms_apart() {
             "product_id",
             bobs_product.data()["id"].as_str().unwrap().to_string(),
         ),
+        (
+            "sku_id",
+            bobs_sku.data()["id"].as_str().unwrap().to_string(),
+        ),
+        ("sku", "B-SKU".to_string()),
         (
             "plate_id",
             bobs_plate.data()["id"].as_str().unwrap().to_string(),

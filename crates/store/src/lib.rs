@@ -27,6 +27,7 @@ pub mod products;
 pub mod queue;
 pub mod secrets;
 pub mod sessions;
+pub mod skus;
 pub mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
