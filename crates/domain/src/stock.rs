@@ -73,6 +73,18 @@ impl Stock {
     }
 }
 
+/// Whether stock that is now `is_low` raises an alert, and whether it counts as alerted
+/// after: one alert when it falls to its threshold (or is first seen there), none while it
+/// stays low, the next only after it was restocked above the threshold.
+pub fn low_stock_alert(is_low: bool, alerted_before: bool) -> (bool, bool) {
+    (is_low && !alerted_before, is_low)
+}
+
+/// Stock after adjusting `current` by `change`, or `None` when it would go below zero.
+pub fn adjusted(current: i64, change: i64) -> Option<i64> {
+    current.checked_add(change).filter(|after| *after >= 0)
+}
+
 name_set!(
     /// What kind of failure a failed print was (`printer_failures.failure_type`).
     FailureType, "failure type" {
@@ -184,6 +196,25 @@ mod tests {
         assert!(stock(5, 0, 5).is_low());
         assert!(stock(0, 9, 0).is_low());
         assert!(!stock(6, 0, 5).is_low());
+    }
+
+    #[test]
+    fn a_low_stock_alerts_once_and_again_only_after_a_restock_above_the_threshold() {
+        // Falling to the threshold: one alert.
+        assert_eq!(low_stock_alert(true, false), (true, true));
+        // Still low (another sale, another print): none.
+        assert_eq!(low_stock_alert(true, true), (false, true));
+        // Restocked above: no alert, and the next fall alerts again.
+        assert_eq!(low_stock_alert(false, true), (false, false));
+        assert_eq!(low_stock_alert(true, false), (true, true));
+    }
+
+    #[test]
+    fn stock_never_goes_below_zero() {
+        assert_eq!(adjusted(5, -5), Some(0));
+        assert_eq!(adjusted(5, -6), None);
+        assert_eq!(adjusted(0, 3), Some(3));
+        assert_eq!(adjusted(i64::MAX, 1), None);
     }
 
     #[test]

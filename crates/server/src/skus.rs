@@ -415,6 +415,119 @@ pub async fn delete(
     Ok(Envelope::ok(json!({ "id": stored.id, "deleted": true })))
 }
 
+/// Body of a stock adjustment: the change in units (signed) and why.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AdjustBody {
+    /// Units to add (negative: to take away).
+    #[serde(alias = "quantity", alias = "delta")]
+    adjustment: Option<i64>,
+    /// Why (a sale at a market, a count, breakage): kept in the audit log.
+    reason: Option<String>,
+}
+
+/// The longest reason kept.
+const MAX_REASON: usize = 500;
+
+/// POST /api/v1/skus/{sku_id}/adjust — moves the SKU's stock by `adjustment` units with a
+/// `reason` (operators). Stock never goes below zero: such an adjustment is refused with
+/// the units available. Who, why, before and after go to the audit log; stock falling to
+/// its threshold raises one `inventory_alert`, the next only after a restock above it.
+pub async fn adjust(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AdjustBody>,
+) -> ApiResult<Value> {
+    let mut invalid = Invalid::default();
+    let change = match body.adjustment {
+        Some(0) | None => {
+            invalid.0.push(FieldError {
+                field: "adjustment".into(),
+                message: "adjustment must be a whole number of units other than 0".into(),
+            });
+            0
+        }
+        Some(change) => change,
+    };
+    let reason = match body.reason.as_deref().map(str::trim) {
+        None | Some("") => {
+            invalid.0.push(FieldError {
+                field: "reason".into(),
+                message: "reason is required: say why the stock changes".into(),
+            });
+            String::new()
+        }
+        Some(reason) if reason.chars().count() > MAX_REASON => {
+            invalid.0.push(FieldError {
+                field: "reason".into(),
+                message: format!("reason must be at most {MAX_REASON} characters"),
+            });
+            String::new()
+        }
+        Some(reason) => reason.to_string(),
+    };
+    invalid.into_result()?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let Some(moved) = store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
+        .await
+        .map_err(problem)?
+    else {
+        let sku = store::skus::get(&mut tx, &member.tenant, &id)
+            .await
+            .map_err(problem)?;
+        return Err(ApiError::InUse {
+            code: "INSUFFICIENT_STOCK",
+            message: format!(
+                "only {} unit(s) of {} in stock: stock never goes below zero",
+                sku.stock_level, sku.sku
+            ),
+            details: json!({ "field": "adjustment", "available": sku.stock_level, "requested": change }),
+        });
+    };
+    debug_assert_eq!(
+        domain::stock::adjusted(moved.before, change),
+        Some(moved.after)
+    );
+    let (alert, alerted) =
+        domain::stock::low_stock_alert(moved.after <= moved.threshold, moved.alerted);
+    if alerted != moved.alerted {
+        store::skus::set_low_stock_alerted(&mut tx, &member.tenant, &id, alerted).await?;
+    }
+    let sku = store::skus::get(&mut tx, &member.tenant, &id)
+        .await
+        .map_err(problem)?;
+    let record =
+        json!({ "before": moved.before, "after": moved.after, "change": change, "reason": reason });
+    let audit = Change {
+        action: "sku.stock_adjusted",
+        table: "product_skus",
+        record: &sku.id,
+        old: Some(json!({ "stock_level": moved.before })),
+        new: Some(record.clone()),
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %member.tenant, sku_id = %sku.id, before = moved.before, after = moved.after, "SKU stock adjusted");
+    if alert {
+        app.realtime.publish(
+            &member.tenant,
+            proto::dashboard::ServerMessage::InventoryAlert {
+                sku_id: sku.id.clone(),
+                sku: sku.sku.clone(),
+                current_stock: sku.stock_level,
+                threshold: sku.low_stock_threshold,
+            },
+        );
+    }
+    let mut answer = json!(sku);
+    answer["adjustment"] = record;
+    answer["alerted"] = json!(alert);
+    Ok(Envelope::ok(answer))
+}
+
 /// The area's API routes, with who may call each (merged into the one table in `app`).
 pub fn routes() -> crate::api::Routes {
     use crate::api::Access::*;
@@ -504,6 +617,14 @@ pub fn routes() -> crate::api::Routes {
             update,
         )
         .example(json!({"price": 650}))
+        .add(
+            M::POST,
+            "/api/v1/skus/{sku_id}/adjust",
+            Member(Role::Operator),
+            "Move the SKU's stock by a number of units, with a reason (never below zero)",
+            adjust,
+        )
+        .example(json!({"adjustment": -2, "reason": "sold at the market"}))
         .add(
             M::DELETE,
             "/api/v1/skus/{sku_id}",

@@ -749,3 +749,176 @@ async fn a_product_sells_in_skus_whose_codes_are_unique_and_whose_stock_is_not_e
     app.delete(&green_path, t, f).await.expect(200);
     app.get(&green_path, t, f).await.expect(404);
 }
+
+/// A farm with one SKU (`KEY-RED`, threshold 5) holding `stock` units; its id.
+async fn one_sku(app: &TestApp, token: &str, farm: &str, stock: i64) -> String {
+    let product = app
+        .post(
+            "/api/v1/products",
+            token,
+            Some(farm),
+            json!({ "name": "Keychain" }),
+        )
+        .await;
+    let id = product.data()["id"].as_str().unwrap();
+    let sku = app
+        .post(
+            &format!("/api/v1/products/{id}/skus"),
+            token,
+            Some(farm),
+            json!({ "sku": "KEY-RED", "color": "Red", "low_stock_threshold": 5, "stock_level": stock }),
+        )
+        .await;
+    sku.expect(201);
+    sku.data()["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn stock_never_goes_negative() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("nina").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let sku = one_sku(&app, t, &farm, 3).await;
+    let adjust = format!("/api/v1/skus/{sku}/adjust");
+
+    let sold = app
+        .post(
+            &adjust,
+            t,
+            f,
+            json!({ "adjustment": -2, "reason": "sold at the market" }),
+        )
+        .await;
+    sold.expect(200);
+    assert_eq!(sold.data()["stock_level"], 1);
+    assert_eq!(sold.data()["adjustment"]["before"], 3);
+    assert_eq!(sold.data()["adjustment"]["after"], 1);
+
+    let too_many = app
+        .post(
+            &adjust,
+            t,
+            f,
+            json!({ "adjustment": -2, "reason": "another sale" }),
+        )
+        .await;
+    too_many.expect(409);
+    assert_eq!(too_many.code(), "INSUFFICIENT_STOCK");
+    assert_eq!(too_many.body["error"]["details"]["available"], 1);
+    assert_eq!(too_many.body["error"]["details"]["requested"], -2);
+    assert_eq!(
+        app.get(&format!("/api/v1/skus/{sku}"), t, f).await.data()["stock_level"],
+        1,
+        "the refused adjustment changed nothing"
+    );
+
+    // No reason, no change; a change of nothing is no adjustment.
+    let bad = app.post(&adjust, t, f, json!({ "adjustment": 0 })).await;
+    bad.expect(400);
+    assert_eq!(bad.fields(), ["adjustment", "reason"]);
+
+    // Twenty sales of one unit at once against ten units: exactly ten go through.
+    app.post(
+        &adjust,
+        t,
+        f,
+        json!({ "quantity": 9, "reason": "counted the shelf" }),
+    )
+    .await
+    .expect(200);
+    let sales = (0..20).map(|_| {
+        app.post(
+            &adjust,
+            t,
+            f,
+            json!({ "adjustment": -1, "reason": "online sale" }),
+        )
+    });
+    let answers = futures::future::join_all(sales).await;
+    let done = answers.iter().filter(|a| a.status == 200).count();
+    let refused = answers.iter().filter(|a| a.status == 409).count();
+    assert_eq!((done, refused), (10, 10));
+    assert_eq!(
+        app.get(&format!("/api/v1/skus/{sku}"), t, f).await.data()["stock_level"],
+        0
+    );
+
+    // Each adjustment says who, why, before and after in the audit log.
+    let log = app
+        .get(
+            &format!("/api/v1/tenants/{farm}/audit-log?limit=100"),
+            t,
+            None,
+        )
+        .await;
+    let adjustments: Vec<&Value> = log
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "sku.stock_adjusted")
+        .collect();
+    assert_eq!(adjustments.len(), 12, "2 + 10 sales and the count");
+    let first = adjustments.last().unwrap();
+    assert_eq!(first["user_id"], owner.id.as_str(), "{first}");
+    let new: Value = match &first["new_values"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    };
+    assert_eq!(new["reason"], "sold at the market", "{first}");
+    assert_eq!(
+        (new["before"].clone(), new["after"].clone()),
+        (json!(3), json!(1))
+    );
+}
+
+#[tokio::test]
+async fn a_low_stock_sku_alerts_once() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("lou").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    let mut events = app.state.realtime.subscribe(&tenant).events;
+    let sku = one_sku(&app, t, &farm, 8).await;
+    let adjust = format!("/api/v1/skus/{sku}/adjust");
+    let mut alerted = Vec::new();
+    for (change, reason) in [
+        (-2, "sale"),    // 6: above the threshold
+        (-1, "sale"),    // 5: at it, the alert
+        (-1, "sale"),    // 4: still low, none
+        (-3, "sale"),    // 1: none
+        (10, "restock"), // 11: above again
+        (-7, "sale"),    // 4: low again, the second alert
+    ] {
+        let answer = app
+            .post(
+                &adjust,
+                t,
+                f,
+                json!({ "adjustment": change, "reason": reason }),
+            )
+            .await;
+        answer.expect(200);
+        alerted.push(answer.data()["alerted"].as_bool().unwrap());
+    }
+    assert_eq!(alerted, [false, true, false, false, false, true]);
+    // The dashboard hears exactly those two.
+    let mut heard = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let proto::dashboard::ServerMessage::InventoryAlert {
+            current_stock,
+            threshold,
+            sku,
+            ..
+        } = &event.message
+        {
+            heard.push((sku.clone(), *current_stock, *threshold));
+        }
+    }
+    assert_eq!(
+        heard,
+        [("KEY-RED".to_string(), 5, 5), ("KEY-RED".to_string(), 4, 5)]
+    );
+}

@@ -141,3 +141,26 @@ pub async fn low(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<Finished
         .fetch_all(&mut *conn)
         .await?)
 }
+
+/// Applies `domain::stock::low_stock_alert` to a finished good atomically: `true` when the
+/// farm must be told it is low now (it is low and had not been told); stock above its
+/// threshold makes the next fall alert again. One conditional update, so two prints
+/// finishing at once alert once.
+pub async fn note_low_stock(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    is_low: bool,
+) -> StoreResult<bool> {
+    let flipped = sqlx::query(
+        "UPDATE finished_goods SET low_stock_alerted = $3
+         WHERE tenant_id = $1 AND id = $2 AND low_stock_alerted <> $3",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(i64::from(is_low))
+    .execute(&mut *conn)
+    .await?;
+    let (alert, _) = domain::stock::low_stock_alert(is_low, flipped.rows_affected() == 0);
+    Ok(alert)
+}

@@ -197,7 +197,8 @@ async fn completed(
         )
         .await?;
     }
-    if good.stock().is_low() {
+    // One alert when it falls to (or is first seen at) its threshold, not one per print.
+    if store::finished_goods::note_low_stock(tx, tenant, &good.id, good.stock().is_low()).await? {
         after.messages.push(ServerMessage::InventoryAlert {
             sku_id: sku.id.clone(),
             sku: sku.sku.clone(),
