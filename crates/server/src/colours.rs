@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
-use crate::error::{ApiError, OrNotFound};
+use crate::error::{ApiError, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{ColourPreset, FILAMENT_TYPES, parse_filament_type};
@@ -88,29 +88,20 @@ pub struct ListQuery {
     search: Option<String>,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("COLOR_NOT_FOUND", "colour")
-}
-
-/// A name taken for the filament type, at its place (`colors[3].color_name` in a batch);
-/// a colour gone meanwhile is not found.
-fn name_taken(err: StoreError, field: &str) -> ApiError {
-    match err {
-        StoreError::NotFound => not_found(),
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "COLOR_NAME_TAKEN",
-            field: Some(field.to_string()),
-            message: "this farm already has a colour of that name for that filament type".into(),
-        },
-        other => other.into(),
-    }
-}
+/// How the store's errors about a colour read.
+const COLOUR: Resource = Resource {
+    not_found: "COLOR_NOT_FOUND",
+    what: "colour",
+    taken: "COLOR_NAME_TAKEN",
+    field: "color_name",
+    taken_message: "this farm already has a colour of that name for that filament type",
+};
 
 async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<Colour, ApiError> {
     let mut conn = app.store.conn().await?;
     store::colours::get(&mut conn, tenant, id)
         .await
-        .or_not_found("COLOR_NOT_FOUND", "colour")
+        .map_err(|e| COLOUR.error(e))
 }
 
 /// What the audit log keeps of a colour.
@@ -198,7 +189,7 @@ pub async fn create(
     let mut tx = app.store.begin().await?;
     let colour = store::colours::create(&mut tx, &member.tenant, &preset, &now)
         .await
-        .map_err(|e| name_taken(e, "color_name"))?;
+        .map_err(|e| COLOUR.error(e))?;
     let change = Change {
         action: "color.created",
         table: "color_presets",
@@ -247,7 +238,7 @@ pub async fn create_batch(
             .iter()
             .any(|p| p.name == preset.name && p.filament_type == preset.filament_type);
         if earlier {
-            return Err(name_taken(
+            return Err(COLOUR.error_at(
                 StoreError::Conflict {
                     field: "color_name".into(),
                 },
@@ -261,7 +252,7 @@ pub async fn create_batch(
     for (i, preset) in presets.iter().enumerate() {
         let colour = store::colours::create(&mut tx, &member.tenant, preset, &now)
             .await
-            .map_err(|e| name_taken(e, &format!("colors[{i}].color_name")))?;
+            .map_err(|e| COLOUR.error_at(e, &format!("colors[{i}].color_name")))?;
         created.push(colour);
     }
     let ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
@@ -291,7 +282,7 @@ pub async fn update(
     let mut tx = app.store.begin().await?;
     let colour = store::colours::update(&mut tx, &member.tenant, &stored.id, &preset)
         .await
-        .map_err(|e| name_taken(e, "color_name"))?;
+        .map_err(|e| COLOUR.error(e))?;
     let change = Change {
         action: "color.updated",
         table: "color_presets",
@@ -317,7 +308,7 @@ pub async fn delete(
     let mut tx = app.store.begin().await?;
     store::colours::delete(&mut tx, &member.tenant, &stored.id)
         .await
-        .map_err(|e| name_taken(e, "id"))?;
+        .map_err(|e| COLOUR.error(e))?;
     let change = Change {
         action: "color.deleted",
         table: "color_presets",

@@ -278,6 +278,46 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// How one resource's store errors read to a client: its 404, and its unique value taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Resource {
+    /// The 404 code (`SKU_NOT_FOUND`).
+    pub not_found: &'static str,
+    /// What it is, for "… not found".
+    pub what: &'static str,
+    /// The 409 code when its unique value is taken (`SKU_TAKEN`).
+    pub taken: &'static str,
+    /// The field holding that value.
+    pub field: &'static str,
+    /// Why the value is refused, for a person.
+    pub taken_message: &'static str,
+}
+
+impl Resource {
+    /// The resource's 404.
+    pub fn not_found(&self) -> ApiError {
+        ApiError::not_found(self.not_found, self.what)
+    }
+
+    /// A store error about the resource, as the client reads it.
+    pub fn error(&self, err: StoreError) -> ApiError {
+        self.error_at(err, self.field)
+    }
+
+    /// The same, naming the taken value at `field` (`colors[2].color_name` in a batch).
+    pub fn error_at(&self, err: StoreError, field: &str) -> ApiError {
+        match err {
+            StoreError::NotFound => self.not_found(),
+            StoreError::Conflict { .. } => ApiError::Conflict {
+                code: self.taken,
+                field: Some(field.to_string()),
+                message: self.taken_message.into(),
+            },
+            other => other.into(),
+        }
+    }
+}
+
 /// Turns a store `NotFound` into a 404 with a specific code.
 pub trait OrNotFound<T> {
     /// Maps `NotFound` to `code` ("... not found" for `what`), other errors as usual.

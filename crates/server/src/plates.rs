@@ -6,14 +6,13 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
-use crate::error::{ApiError, OrNotFound};
+use crate::error::{ApiError, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{DEFAULT_PLATES, parse_description, parse_name};
 use domain::{Invalid, TenantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::StoreError;
 use store::plates::{Plate, PlateFields};
 
 /// A plate as a client sends it (a change names only what changes).
@@ -63,23 +62,20 @@ pub struct ListQuery {
     is_active: Option<String>,
 }
 
-fn problem(err: StoreError) -> ApiError {
-    match err {
-        StoreError::NotFound => ApiError::not_found("PLATE_NOT_FOUND", "plate"),
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "PLATE_NAME_TAKEN",
-            field: Some("name".into()),
-            message: "this farm already has a plate of that name".into(),
-        },
-        other => other.into(),
-    }
-}
+/// How the store's errors about a plate read.
+const PLATE: Resource = Resource {
+    not_found: "PLATE_NOT_FOUND",
+    what: "plate",
+    taken: "PLATE_NAME_TAKEN",
+    field: "name",
+    taken_message: "this farm already has a plate of that name",
+};
 
 async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<Plate, ApiError> {
     let mut conn = app.store.conn().await?;
     store::plates::get(&mut conn, tenant, id)
         .await
-        .or_not_found("PLATE_NOT_FOUND", "plate")
+        .map_err(|e| PLATE.error(e))
 }
 
 fn audited(plate: &Plate) -> Value {
@@ -120,7 +116,7 @@ pub async fn create(
     let mut tx = app.store.begin().await?;
     let plate = store::plates::create(&mut tx, &member.tenant, &fields, &now)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PLATE.error(e))?;
     let change = Change {
         action: "plate.created",
         table: "build_plate_types",
@@ -187,7 +183,7 @@ pub async fn update(
     let mut tx = app.store.begin().await?;
     let plate = store::plates::update(&mut tx, &member.tenant, &stored.id, &fields, &now)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PLATE.error(e))?;
     let change = Change {
         action: "plate.updated",
         table: "build_plate_types",
@@ -213,7 +209,7 @@ pub async fn delete(
     let mut tx = app.store.begin().await?;
     store::plates::delete(&mut tx, &member.tenant, &stored.id)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PLATE.error(e))?;
     let change = Change {
         action: "plate.deleted",
         table: "build_plate_types",

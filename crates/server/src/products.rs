@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
-use crate::error::{ApiError, OrNotFound};
+use crate::error::{ApiError, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{parse_description, parse_name};
@@ -216,27 +216,20 @@ async fn check_file(
     }
 }
 
-fn problem(err: StoreError) -> ApiError {
-    match err {
-        StoreError::NotFound => not_found(),
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "PRODUCT_NAME_TAKEN",
-            field: Some("name".into()),
-            message: "this farm already has a product of that name".into(),
-        },
-        other => other.into(),
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("PRODUCT_NOT_FOUND", "product")
-}
+/// How the store's errors about a product read.
+const PRODUCT: Resource = Resource {
+    not_found: "PRODUCT_NOT_FOUND",
+    what: "product",
+    taken: "PRODUCT_NAME_TAKEN",
+    field: "name",
+    taken_message: "this farm already has a product of that name",
+};
 
 async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<Product, ApiError> {
     let mut conn = app.store.conn().await?;
     store::products::get(&mut conn, tenant, id)
         .await
-        .or_not_found("PRODUCT_NOT_FOUND", "product")
+        .map_err(|e| PRODUCT.error(e))
 }
 
 fn audited(product: &Product) -> Value {
@@ -377,7 +370,7 @@ pub async fn create(
     let mut tx = app.store.begin().await?;
     let product = store::products::create(&mut tx, &member.tenant, &fields, &now)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
         action: "product.created",
         table: "products",
@@ -407,7 +400,7 @@ pub async fn update(
     let mut tx = app.store.begin().await?;
     let product = store::products::update(&mut tx, &member.tenant, &stored.id, &fields, &now)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
         action: "product.updated",
         table: "products",
@@ -446,7 +439,7 @@ pub async fn delete(
     }
     store::products::delete(&mut tx, &member.tenant, &stored.id)
         .await
-        .map_err(problem)?;
+        .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
         action: "product.deleted",
         table: "products",
@@ -536,7 +529,7 @@ pub async fn add_component(
     let component =
         store::products::add_component(&mut tx, &member.tenant, &product.id, &fields, &now)
             .await
-            .map_err(problem)?;
+            .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
         action: "product.component_added",
         table: "product_components",

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
-use crate::error::{ApiError, OrNotFound};
+use crate::error::{ApiError, OrNotFound, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag, query_flag};
 use axum::extract::State;
 use domain::catalogue::{parse_filament_type, parse_name};
@@ -158,27 +158,20 @@ impl SkuBody {
     }
 }
 
-fn problem(err: StoreError) -> ApiError {
-    match err {
-        StoreError::NotFound => not_found(),
-        StoreError::Conflict { .. } => ApiError::Conflict {
-            code: "SKU_TAKEN",
-            field: Some("sku".into()),
-            message: "another SKU of this farm has that code".into(),
-        },
-        other => other.into(),
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("SKU_NOT_FOUND", "SKU")
-}
+/// How the store's errors about a SKU read.
+const SKU: Resource = Resource {
+    not_found: "SKU_NOT_FOUND",
+    what: "SKU",
+    taken: "SKU_TAKEN",
+    field: "sku",
+    taken_message: "another SKU of this farm has that code",
+};
 
 async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<Sku, ApiError> {
     let mut conn = app.store.conn().await?;
     store::skus::get(&mut conn, tenant, id)
         .await
-        .or_not_found("SKU_NOT_FOUND", "SKU")
+        .map_err(|e| SKU.error(e))
 }
 
 fn audited(sku: &Sku) -> Value {
@@ -280,7 +273,7 @@ pub async fn by_code(
     Ok(Envelope::ok(
         store::skus::by_code(&mut conn, &member.tenant, code.trim())
             .await
-            .or_not_found("SKU_NOT_FOUND", "SKU")?,
+            .map_err(|e| SKU.error(e))?,
     ))
 }
 
@@ -306,7 +299,7 @@ async fn add(
     .await
     .map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("PRODUCT_NOT_FOUND", "product"),
-        other => problem(other),
+        other => SKU.error(other),
     })?;
     let change = Change {
         action: "sku.created",
@@ -363,7 +356,7 @@ pub async fn update(
     let mut tx = app.store.begin().await?;
     let sku = store::skus::update(&mut tx, &member.tenant, &stored.id, &fields, &now)
         .await
-        .map_err(problem)?;
+        .map_err(|e| SKU.error(e))?;
     let change = Change {
         action: "sku.updated",
         table: "product_skus",
@@ -402,7 +395,7 @@ pub async fn delete(
     }
     store::skus::delete(&mut tx, &member.tenant, &stored.id)
         .await
-        .map_err(problem)?;
+        .map_err(|e| SKU.error(e))?;
     let change = Change {
         action: "sku.deleted",
         table: "product_skus",
@@ -473,11 +466,11 @@ pub async fn adjust(
     let mut tx = app.store.begin().await?;
     let Some(moved) = store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
         .await
-        .map_err(problem)?
+        .map_err(|e| SKU.error(e))?
     else {
         let sku = store::skus::get(&mut tx, &member.tenant, &id)
             .await
-            .map_err(problem)?;
+            .map_err(|e| SKU.error(e))?;
         return Err(ApiError::InUse {
             code: "INSUFFICIENT_STOCK",
             message: format!(
@@ -498,7 +491,7 @@ pub async fn adjust(
     }
     let sku = store::skus::get(&mut tx, &member.tenant, &id)
         .await
-        .map_err(problem)?;
+        .map_err(|e| SKU.error(e))?;
     let record =
         json!({ "before": moved.before, "after": moved.after, "change": change, "reason": reason });
     let audit = Change {
