@@ -898,7 +898,7 @@ pub async fn delete_version(
     ))
 }
 
-/// Wiki pictures are at most this large.
+/// Pictures (wiki, products) are at most this large.
 const MAX_WIKI_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The image kind of some bytes, by their signature: (extension, content type).
@@ -926,13 +926,15 @@ fn image_kind(head: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// POST /api/v1/files/wiki-image — stores a picture for wiki articles (multipart `file`) (operators).
-pub async fn upload_wiki_image(
-    State(app): State<App>,
-    member: Member<roles::Operator>,
+/// Receives a picture (multipart `file`, at most [`MAX_WIKI_IMAGE_BYTES`]), checks by its
+/// bytes that it is a PNG, JPEG, GIF or WebP image, and stores it under the key
+/// `key_for(extension)` gives; returns the key's file name part and the size.
+pub async fn store_image(
+    app: &App,
     req: Request,
-) -> ApiResult<Value> {
-    let mut form = read_form(&app, req).await?;
+    key_for: impl FnOnce(&str) -> String,
+) -> Result<(String, u64), ApiError> {
+    let mut form = read_form(app, req).await?;
     let (_, incoming) = form.file("picture")?;
     if incoming.size > MAX_WIKI_IMAGE_BYTES {
         return Err(ApiError::PayloadTooLarge {
@@ -948,36 +950,18 @@ pub async fn upload_wiki_image(
     let (extension, _) = image_kind(&head).ok_or_else(|| {
         ApiError::field("file", "the picture must be a PNG, JPEG, GIF or WebP image")
     })?;
-    let file_name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
-    let key = format!("{}/images/wiki/{file_name}", member.tenant);
+    let key = key_for(extension);
     app.files
         .put_file(&key, &incoming.path)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Envelope::created(json!({
-        "url": format!("/api/v1/files/wiki-image/{}/{file_name}", member.tenant),
-        "file_name": file_name,
-        "size": incoming.size,
-    })))
+    Ok((key, incoming.size))
 }
 
-/// GET /api/v1/files/wiki-image/{tenant_id}/{file_name} — a wiki picture, for members of its farm.
-pub async fn wiki_image(
-    State(app): State<App>,
-    member: Member<roles::Viewer>,
-    ApiPath((_tenant, file_name)): ApiPath<(String, String)>,
-) -> Result<Response, ApiError> {
+/// Answers with the picture stored at `key` (404 `IMAGE_NOT_FOUND` when there is none).
+pub async fn serve_image(app: &App, key: &str) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found("IMAGE_NOT_FOUND", "image");
-    let valid = file_name.len() <= 80
-        && file_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.')
-        && !file_name.starts_with('.');
-    if !valid {
-        return Err(missing());
-    }
-    let key = format!("{}/images/wiki/{file_name}", member.tenant);
-    let bytes = app.files.read(&key).await.map_err(|e| match e {
+    let bytes = app.files.read(key).await.map_err(|e| match e {
         object_store::Error::NotFound { .. } => missing(),
         other => ApiError::internal(other),
     })?;
@@ -991,6 +975,43 @@ pub async fn wiki_image(
         bytes,
     )
         .into_response())
+}
+
+/// POST /api/v1/files/wiki-image — stores a picture for wiki articles (multipart `file`) (operators).
+pub async fn upload_wiki_image(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    req: Request,
+) -> ApiResult<Value> {
+    let file_name = uuid::Uuid::new_v4().simple().to_string();
+    let tenant = member.tenant.clone();
+    let (key, size) = store_image(&app, req, |extension| {
+        format!("{tenant}/images/wiki/{file_name}.{extension}")
+    })
+    .await?;
+    let file_name = key.rsplit('/').next().unwrap_or_default().to_string();
+    Ok(Envelope::created(json!({
+        "url": format!("/api/v1/files/wiki-image/{}/{file_name}", member.tenant),
+        "file_name": file_name,
+        "size": size,
+    })))
+}
+
+/// GET /api/v1/files/wiki-image/{tenant_id}/{file_name} — a wiki picture, for members of its farm.
+pub async fn wiki_image(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiPath((_tenant, file_name)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let valid = file_name.len() <= 80
+        && file_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !file_name.starts_with('.');
+    if !valid {
+        return Err(ApiError::not_found("IMAGE_NOT_FOUND", "image"));
+    }
+    serve_image(&app, &format!("{}/images/wiki/{file_name}", member.tenant)).await
 }
 
 /// The area's API routes, with who may call each (merged into the one table in `app`).

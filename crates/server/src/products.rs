@@ -449,6 +449,14 @@ pub async fn delete(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
+    // Its picture goes too (there may be none).
+    if let Err(err) = app
+        .files
+        .delete(&image_key(&member.tenant, &stored.id))
+        .await
+    {
+        tracing::debug!(product_id = %stored.id, error = %err, "no product picture removed");
+    }
     Ok(Envelope::ok(json!({ "id": stored.id, "deleted": true })))
 }
 
@@ -598,6 +606,52 @@ pub async fn remove_components(
     Ok(Envelope::ok(json!({ "removed": removed })))
 }
 
+/// Where a product's picture is kept in the file store (its kind is read from its bytes
+/// when served, so the key needs no extension and a new picture replaces the old one).
+fn image_key(tenant: &TenantId, product: &str) -> String {
+    format!("{tenant}/images/products/{product}")
+}
+
+/// POST /api/v1/products/{product_id}/image — stores the product's picture (multipart
+/// `file`: PNG, JPEG, GIF or WebP, at most 10 MiB) and points `image_url` at it (admins).
+pub async fn upload_image(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+    req: axum::extract::Request,
+) -> ApiResult<Value> {
+    let product = find(&app, &member.tenant, &id).await?;
+    let key = image_key(&member.tenant, &product.id);
+    let (_, size) = crate::files::store_image(&app, req, |_| key.clone()).await?;
+    let url = format!("/api/v1/products/{}/image", product.id);
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let updated = store::products::set_image_url(&mut tx, &member.tenant, &product.id, &url, &now)
+        .await
+        .map_err(|e| PRODUCT.error(e))?;
+    let change = Change {
+        action: "product.image_set",
+        table: "products",
+        record: &product.id,
+        old: Some(json!({ "image_url": product.image_url })),
+        new: Some(json!({ "image_url": url, "size": size })),
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
+    Ok(Envelope::created(view(&updated)))
+}
+
+/// GET /api/v1/products/{product_id}/image — the product's picture.
+pub async fn image(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let product = find(&app, &member.tenant, &id).await?;
+    crate::files::serve_image(&app, &image_key(&member.tenant, &product.id)).await
+}
+
 /// The area's API routes, with who may call each (merged into the one table in `app`).
 pub fn routes() -> crate::api::Routes {
     use crate::api::Access::*;
@@ -619,6 +673,8 @@ pub fn routes() -> crate::api::Routes {
         .add(M::GET, "/api/v1/products/{product_id}/components", Member(Role::Viewer), "The product's components", components)
         .add(M::POST, "/api/v1/products/{product_id}/components", Member(Role::Admin), "Add a component", add_component)
         .example(json!({"component_name": "Key ring", "component_type": "hardware", "quantity_required": 1}))
+        .add_streaming(M::POST, "/api/v1/products/{product_id}/image", Member(Role::Admin), "Store the product's picture (multipart 'file')", crate::api::Upload::Multipart(&[]), upload_image)
+        .add(M::GET, "/api/v1/products/{product_id}/image", Member(Role::Viewer), "The product's picture", image)
         .add(M::DELETE, "/api/v1/products/{product_id}/components", Member(Role::Admin), "Remove one component (component_id) or all of them", remove_components)
         .query(&[("component_id", Param::Text)])
 }

@@ -922,3 +922,72 @@ async fn a_low_stock_sku_alerts_once() {
         [("KEY-RED".to_string(), 5, 5), ("KEY-RED".to_string(), 4, 5)]
     );
 }
+
+#[tokio::test]
+async fn a_product_shows_its_picture_and_a_file_that_is_no_picture_is_refused() {
+    use reqwest::Method;
+    use reqwest::multipart::{Form, Part};
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("ivy").await;
+    let (stranger, _) = app.signed_up_owner("sly").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let product = app
+        .post("/api/v1/products", t, f, json!({ "name": "Vase" }))
+        .await;
+    let id = product.data()["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/products/{id}/image");
+    let send = |bytes: Vec<u8>, name: &str| {
+        let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+        TestApp::send(
+            app.request(Method::POST, &path, common::As::Bearer(t))
+                .header("x-tenant-id", &farm)
+                .multipart(form),
+        )
+    };
+    let text = send(b"not a picture".to_vec(), "vase.png").await;
+    text.expect(400);
+    assert_eq!(text.fields(), ["file"]);
+    app.get(&path, t, f).await.expect(404);
+
+    // The plate picture inside the fixture is a real PNG.
+    let png = {
+        use std::io::Read;
+        let mut zip =
+            zip::ZipArchive::new(std::io::Cursor::new(common::fixture("sample-a.3mf"))).unwrap();
+        let mut entry = zip.by_name("Metadata/plate_1.png").unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    let stored = send(png.clone(), "vase.png").await;
+    stored.expect(201);
+    assert_eq!(stored.data()["image_url"], path.as_str());
+    assert_eq!(
+        app.get(&format!("/api/v1/products/{id}"), t, f)
+            .await
+            .data()["image_url"],
+        path.as_str()
+    );
+    let got = app
+        .request(Method::GET, &path, common::As::Bearer(t))
+        .header("x-tenant-id", &farm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), png.as_slice());
+    // Another farm's member does not see it.
+    let other = TestApp::send(
+        app.request(Method::GET, &path, common::As::Bearer(&stranger.token))
+            .header("x-tenant-id", &farm),
+    )
+    .await;
+    assert_eq!(other.status, 403);
+    // Deleted with its product.
+    app.delete(&format!("/api/v1/products/{id}"), t, f)
+        .await
+        .expect(200);
+    app.get(&path, t, f).await.expect(404);
+}

@@ -385,3 +385,26 @@ pub async fn remove_components(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Sets where the product's picture is served from.
+pub async fn set_image_url(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    url: &str,
+    now: &str,
+) -> StoreResult<Product> {
+    let done = sqlx::query(
+        "UPDATE products SET image_url = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(url)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, tenant, id).await
+}
