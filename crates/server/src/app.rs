@@ -10,8 +10,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, colours, dead_letters, files, health, hubs, invitations, jobs, live_socket, members,
-    plates, printers, production, products, skus, tenants,
+    auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
+    members, plates, printers, production, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -125,6 +125,7 @@ fn routes() -> Routes {
         .merge(files::routes())
         .merge(jobs::routes())
         .merge(production::routes())
+        .merge(inventory::routes())
         .merge(dead_letters::routes())
         .merge(hubs::routes())
         .merge(live_socket::routes())

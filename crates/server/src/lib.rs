@@ -17,6 +17,7 @@ pub mod file_store;
 pub mod files;
 pub mod health;
 pub mod hubs;
+pub mod inventory;
 pub mod invitations;
 pub mod jobs;
 pub mod links;

@@ -1,5 +1,5 @@
-//! What finished prints produce, as the farm reads it: finished goods (inventory), low
-//! stock alerts, worklist tasks and assembly tasks.
+//! What finished prints produce, as the farm reads it: worklist tasks and assembly tasks
+//! (finished goods are in `inventory`).
 //!
 //! These are the read side the print-events worker writes to; creating and editing stock,
 //! tasks and assembly by hand belongs to the stock and operator areas.
@@ -11,41 +11,8 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use store::assembly::AssemblyTask;
-use store::finished_goods::FinishedGood;
 use store::worklist::Task;
-
-/// GET /api/v1/inventory — the farm's finished goods, one row per SKU.
-pub async fn inventory(
-    State(app): State<App>,
-    member: Member<roles::Viewer>,
-) -> ApiResult<Vec<FinishedGood>> {
-    let mut conn = app.store.conn().await?;
-    Ok(Envelope::all(
-        store::finished_goods::list(&mut conn, &member.tenant).await?,
-    ))
-}
-
-/// GET /api/v1/inventory/alerts — finished goods at or below their low-stock threshold.
-pub async fn alerts(
-    State(app): State<App>,
-    member: Member<roles::Viewer>,
-) -> ApiResult<Vec<Value>> {
-    let mut conn = app.store.conn().await?;
-    let low = store::finished_goods::low(&mut conn, &member.tenant).await?;
-    Ok(Envelope::all(
-        low.into_iter()
-            .map(|g| {
-                json!({
-                    "sku_id": g.product_sku_id, "sku": g.sku, "color": g.color,
-                    "current_stock": g.current_stock, "threshold": g.low_stock_threshold,
-                    "status": g.status, "finished_good_id": g.id,
-                })
-            })
-            .collect(),
-    ))
-}
 
 /// Filters of the worklist.
 #[derive(Debug, Default, Deserialize)]
@@ -123,20 +90,6 @@ pub fn routes() -> crate::api::Routes {
     use axum::http::Method as M;
     use domain::Role;
     crate::api::Routes::new()
-        .add(
-            M::GET,
-            "/api/v1/inventory",
-            Member(Role::Viewer),
-            "Finished goods, one row per SKU",
-            inventory,
-        )
-        .add(
-            M::GET,
-            "/api/v1/inventory/alerts",
-            Member(Role::Viewer),
-            "Finished goods at or below their low-stock threshold",
-            alerts,
-        )
         .add(
             M::GET,
             "/api/v1/worklist",

@@ -419,9 +419,6 @@ pub struct AdjustBody {
     reason: Option<String>,
 }
 
-/// The longest reason kept.
-const MAX_REASON: usize = 500;
-
 /// POST /api/v1/skus/{sku_id}/adjust — moves the SKU's stock by `adjustment` units with a
 /// `reason` (operators). Stock never goes below zero: such an adjustment is refused with
 /// the units available. Who, why, before and after go to the audit log; stock falling to
@@ -433,35 +430,8 @@ pub async fn adjust(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AdjustBody>,
 ) -> ApiResult<Value> {
-    let mut invalid = Invalid::default();
-    let change = match body.adjustment {
-        Some(0) | None => {
-            invalid.0.push(FieldError {
-                field: "adjustment".into(),
-                message: "adjustment must be a whole number of units other than 0".into(),
-            });
-            0
-        }
-        Some(change) => change,
-    };
-    let reason = match body.reason.as_deref().map(str::trim) {
-        None | Some("") => {
-            invalid.0.push(FieldError {
-                field: "reason".into(),
-                message: "reason is required: say why the stock changes".into(),
-            });
-            String::new()
-        }
-        Some(reason) if reason.chars().count() > MAX_REASON => {
-            invalid.0.push(FieldError {
-                field: "reason".into(),
-                message: format!("reason must be at most {MAX_REASON} characters"),
-            });
-            String::new()
-        }
-        Some(reason) => reason.to_string(),
-    };
-    invalid.into_result()?;
+    let (change, reason) =
+        crate::inventory::parse_adjustment(body.adjustment, body.reason.as_deref())?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let Some(moved) = store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
@@ -471,14 +441,11 @@ pub async fn adjust(
         let sku = store::skus::get(&mut tx, &member.tenant, &id)
             .await
             .map_err(|e| SKU.error(e))?;
-        return Err(ApiError::InUse {
-            code: "INSUFFICIENT_STOCK",
-            message: format!(
-                "only {} unit(s) of {} in stock: stock never goes below zero",
-                sku.stock_level, sku.sku
-            ),
-            details: json!({ "field": "adjustment", "available": sku.stock_level, "requested": change }),
-        });
+        return Err(crate::inventory::insufficient(
+            &sku.sku,
+            sku.stock_level,
+            change,
+        ));
     };
     debug_assert_eq!(
         domain::stock::adjusted(moved.before, change),

@@ -991,3 +991,146 @@ async fn a_product_shows_its_picture_and_a_file_that_is_no_picture_is_refused() 
         .expect(200);
     app.get(&path, t, f).await.expect(404);
 }
+
+#[tokio::test]
+async fn finished_goods_are_adjusted_with_a_reason_never_below_zero_and_alert_once() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("gus").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let sku = one_sku(&app, t, &farm, 0).await;
+    // A finished print of 6 units, as the worker records it.
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let job = app
+        .post("/api/v1/jobs", t, f, json!({ "print_file_id": file }))
+        .await;
+    let job_id = job.data()["id"].as_str().unwrap().to_string();
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    let mut events = app.state.realtime.subscribe(&tenant).events;
+    let mut tx = app.state.store.begin().await.unwrap();
+    let for_print = store::catalogue::sku_for_print(&mut tx, &tenant, &sku)
+        .await
+        .unwrap();
+    let good = store::finished_goods::add_printed(
+        &mut tx,
+        &tenant,
+        &for_print,
+        "PLA",
+        &job_id,
+        6,
+        &store::now_text(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let path = format!("/api/v1/inventory/{}", good.id);
+
+    let by_sku = app
+        .get(&format!("/api/v1/inventory/by-sku/{sku}"), t, f)
+        .await;
+    by_sku.expect(200);
+    assert_eq!(by_sku.data()["id"], good.id.as_str());
+    assert_eq!(app.get(&path, t, f).await.data()["current_stock"], 6);
+    app.get("/api/v1/inventory/by-sku/nothing", t, f)
+        .await
+        .expect(404);
+
+    let sold = app
+        .post(
+            &format!("{path}/adjust"),
+            t,
+            f,
+            json!({ "adjustment": -1, "reason": "sale" }),
+        )
+        .await;
+    sold.expect(200);
+    assert_eq!(sold.data()["current_stock"], 5);
+    assert_eq!(sold.data()["status"], "low_stock");
+    assert_eq!(sold.data()["alerted"], true, "5 is at the threshold");
+    let again = app
+        .post(
+            &format!("{path}/adjust"),
+            t,
+            f,
+            json!({ "adjustment": -4, "reason": "sale" }),
+        )
+        .await;
+    assert_eq!(again.data()["alerted"], false, "still low: no second alert");
+    let over = app
+        .post(
+            &format!("{path}/adjust"),
+            t,
+            f,
+            json!({ "adjustment": -2, "reason": "sale" }),
+        )
+        .await;
+    over.expect(409);
+    assert_eq!(over.code(), "INSUFFICIENT_STOCK");
+    assert_eq!(over.body["error"]["details"]["available"], 1);
+    let emptied = app
+        .post(
+            &format!("{path}/adjust"),
+            t,
+            f,
+            json!({ "adjustment": -1, "reason": "sale" }),
+        )
+        .await;
+    assert_eq!(emptied.data()["status"], "out_of_stock");
+
+    // A lower threshold is not low any more; a higher one makes it low again, once.
+    let threshold = app
+        .put(
+            &format!("{path}/threshold"),
+            t,
+            f,
+            json!({ "threshold": -1 }),
+        )
+        .await;
+    threshold.expect(400);
+    assert_eq!(threshold.fields(), ["threshold"]);
+    app.post(
+        &format!("{path}/adjust"),
+        t,
+        f,
+        json!({ "adjustment": 3, "reason": "restock" }),
+    )
+    .await
+    .expect(200);
+    let lowered = app
+        .put(
+            &format!("{path}/threshold"),
+            t,
+            f,
+            json!({ "threshold": 2 }),
+        )
+        .await;
+    lowered.expect(200);
+    assert_eq!(lowered.data()["status"], "in_stock");
+    let raised = app
+        .put(
+            &format!("{path}/threshold"),
+            t,
+            f,
+            json!({ "low_stock_threshold": 3 }),
+        )
+        .await;
+    assert_eq!(raised.data()["status"], "low_stock");
+
+    let stats = app.get("/api/v1/inventory/stats", t, f).await;
+    stats.expect(200);
+    assert_eq!(stats.data()["total_items"], 1);
+    assert_eq!(stats.data()["total_units"], 3);
+    assert_eq!(stats.data()["low_stock"], 1);
+
+    let mut alerts = 0;
+    while let Ok(event) = events.try_recv() {
+        if matches!(
+            event.message,
+            proto::dashboard::ServerMessage::InventoryAlert { .. }
+        ) {
+            alerts += 1;
+        }
+    }
+    // The print (6 > 5: none), the sale to 5 (one), the raised threshold (one).
+    assert_eq!(alerts, 2);
+}

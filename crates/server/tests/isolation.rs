@@ -160,6 +160,31 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_sku.expect(201);
+    // Farm B's stock of that SKU, as a finished print makes it.
+    let bobs_good = {
+        let tenant = domain::TenantId::parse(&farm_b).unwrap();
+        let mut tx = app.state.store.begin().await.unwrap();
+        let sku = store::catalogue::sku_for_print(
+            &mut tx,
+            &tenant,
+            bobs_sku.data()["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+        let good = store::finished_goods::add_printed(
+            &mut tx,
+            &tenant,
+            &sku,
+            "PLA",
+            bobs_job.data()["id"].as_str().unwrap(),
+            2,
+            &store::now_text(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        good.id
+    };
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -230,6 +255,7 @@ async fn every_route_keeps_farms_apart() {
             bobs_sku.data()["id"].as_str().unwrap().to_string(),
         ),
         ("sku", "B-SKU".to_string()),
+        ("inventory_id", bobs_good.clone()),
         (
             "plate_id",
             bobs_plate.data()["id"].as_str().unwrap().to_string(),

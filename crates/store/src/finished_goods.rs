@@ -97,6 +97,11 @@ pub async fn add_printed(
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
+    refresh_status(conn, &good).await
+}
+
+/// Writes the statuses a good's figures give (`domain::stock::Stock::status`).
+async fn refresh_status(conn: &mut Conn, good: &FinishedGood) -> StoreResult<FinishedGood> {
     let status = good.stock().status();
     let assembly_status = if good.quantity_needs_assembly > 0 {
         "needs_assembly"
@@ -113,6 +118,122 @@ pub async fn add_printed(
         .bind(assembly_status)
         .fetch_one(&mut *conn)
         .await?)
+}
+
+/// One finished good of the farm.
+pub async fn get(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM finished_goods WHERE tenant_id = $1 AND id = $2"
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The finished good of the farm's SKU `sku_id`.
+pub async fn of_sku(conn: &mut Conn, tenant: &TenantId, sku_id: &str) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM finished_goods WHERE tenant_id = $1 AND product_sku_id = $2"
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(sku_id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Moves a good's ready stock by `change` in one statement (concurrent adjustments all
+/// count) and its status with it; `Ok(None)` when it would go below zero (nothing
+/// changed), `NotFound` when the farm has no such good.
+pub async fn add_ready(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    change: i64,
+    now: &str,
+) -> StoreResult<Option<FinishedGood>> {
+    let sql = concat!(
+        "UPDATE finished_goods SET current_stock = current_stock + $3, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2 AND current_stock + $3 >= 0 RETURNING ",
+        columns!()
+    );
+    let moved = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(change)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match moved {
+        Some(good) => Ok(Some(refresh_status(conn, &good).await?)),
+        None => {
+            // Refused or missing: which one.
+            get(conn, tenant, id).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Sets a good's low-stock threshold, and its status with it.
+pub async fn set_threshold(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    threshold: i64,
+    now: &str,
+) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "UPDATE finished_goods SET low_stock_threshold = $3, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    let good = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(threshold)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    refresh_status(conn, &good).await
+}
+
+/// The farm's stock in figures.
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+pub struct StockFigures {
+    /// Finished goods (one per SKU).
+    pub total_items: i64,
+    /// Units ready to sell.
+    pub total_units: i64,
+    /// Units printed and waiting for assembly.
+    pub needs_assembly_units: i64,
+    /// Goods at or below their threshold with some stock.
+    pub low_stock: i64,
+    /// Goods with nothing ready.
+    pub out_of_stock: i64,
+    /// What the ready units sell for, in cents.
+    pub stock_value: i64,
+}
+
+/// The farm's stock in figures.
+pub async fn figures(conn: &mut Conn, tenant: &TenantId) -> StoreResult<StockFigures> {
+    Ok(sqlx::query_as::<_, StockFigures>(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS total_items,
+                CAST(COALESCE(SUM(current_stock), 0) AS BIGINT) AS total_units,
+                CAST(COALESCE(SUM(quantity_needs_assembly), 0) AS BIGINT) AS needs_assembly_units,
+                CAST(COALESCE(SUM(CASE WHEN current_stock > 0 AND current_stock <= low_stock_threshold THEN 1 ELSE 0 END), 0) AS BIGINT) AS low_stock,
+                CAST(COALESCE(SUM(CASE WHEN current_stock <= 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS out_of_stock,
+                CAST(COALESCE(SUM(current_stock * unit_price), 0) AS BIGINT) AS stock_value
+         FROM finished_goods WHERE tenant_id = $1 AND is_active = 1",
+    )
+    .bind(tenant.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The farm's finished goods, by SKU.

@@ -1,0 +1,320 @@
+//! Finished goods, `/api/v1/inventory`: the farm's stock per SKU, ready to sell or waiting
+//! for assembly. Finished prints fill it (the print-events worker); operators adjust it
+//! with a reason, never below zero, and set the threshold at which it is low.
+
+use crate::app::App;
+use crate::audit::Change;
+use crate::auth::{Member, roles};
+use crate::envelope::{ApiResult, Envelope};
+use crate::error::{ApiError, Resource};
+use crate::extract::{ApiJson, ApiPath, ClientInfo};
+use axum::extract::State;
+use domain::{FieldError, Invalid};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::finished_goods::{FinishedGood, StockFigures};
+
+/// How the store's errors about a finished good read.
+const GOOD: Resource = Resource {
+    not_found: "INVENTORY_NOT_FOUND",
+    what: "inventory item",
+    taken: "INVENTORY_EXISTS",
+    field: "product_sku_id",
+    taken_message: "the SKU has its inventory row already",
+};
+
+/// The longest reason kept.
+const MAX_REASON: usize = 500;
+
+/// GET /api/v1/inventory — the farm's finished goods, one row per SKU.
+pub async fn inventory(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<FinishedGood>> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::all(
+        store::finished_goods::list(&mut conn, &member.tenant).await?,
+    ))
+}
+
+/// GET /api/v1/inventory/alerts — finished goods at or below their low-stock threshold.
+pub async fn alerts(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<Vec<Value>> {
+    let mut conn = app.store.conn().await?;
+    let low = store::finished_goods::low(&mut conn, &member.tenant).await?;
+    Ok(Envelope::all(
+        low.into_iter()
+            .map(|g| {
+                json!({
+                    "sku_id": g.product_sku_id, "sku": g.sku, "color": g.color,
+                    "current_stock": g.current_stock, "threshold": g.low_stock_threshold,
+                    "status": g.status, "finished_good_id": g.id,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// GET /api/v1/inventory/stats — the farm's stock in figures.
+pub async fn stats(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+) -> ApiResult<StockFigures> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::ok(
+        store::finished_goods::figures(&mut conn, &member.tenant).await?,
+    ))
+}
+
+/// GET /api/v1/inventory/{inventory_id} — one finished good.
+pub async fn get_one(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<FinishedGood> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::ok(
+        store::finished_goods::get(&mut conn, &member.tenant, &id)
+            .await
+            .map_err(|e| GOOD.error(e))?,
+    ))
+}
+
+/// GET /api/v1/inventory/by-sku/{sku_id} — the finished good of a SKU.
+pub async fn by_sku(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiPath(sku): ApiPath<String>,
+) -> ApiResult<FinishedGood> {
+    let mut conn = app.store.conn().await?;
+    Ok(Envelope::ok(
+        store::finished_goods::of_sku(&mut conn, &member.tenant, &sku)
+            .await
+            .map_err(|e| GOOD.error(e))?,
+    ))
+}
+
+/// Body of a stock adjustment: the change in ready units (signed) and why.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AdjustBody {
+    /// Units to add (negative: to take away).
+    #[serde(alias = "quantity", alias = "delta")]
+    adjustment: Option<i64>,
+    /// Why: kept in the audit log.
+    reason: Option<String>,
+}
+
+/// A signed change other than 0 and a reason, or the fields that are wrong.
+pub fn parse_adjustment(
+    adjustment: Option<i64>,
+    reason: Option<&str>,
+) -> Result<(i64, String), Invalid> {
+    let mut invalid = Invalid::default();
+    let change = adjustment.filter(|c| *c != 0);
+    if change.is_none() {
+        invalid.0.push(FieldError {
+            field: "adjustment".into(),
+            message: "adjustment must be a whole number of units other than 0".into(),
+        });
+    }
+    let reason = reason.map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        invalid.0.push(FieldError {
+            field: "reason".into(),
+            message: "reason is required: say why the stock changes".into(),
+        });
+    } else if reason.chars().count() > MAX_REASON {
+        invalid.0.push(FieldError {
+            field: "reason".into(),
+            message: format!("reason must be at most {MAX_REASON} characters"),
+        });
+    }
+    invalid.into_result()?;
+    Ok((change.unwrap_or_default(), reason.to_string()))
+}
+
+/// The refusal of an adjustment that would take stock below zero.
+pub fn insufficient(what: &str, available: i64, requested: i64) -> ApiError {
+    ApiError::InUse {
+        code: "INSUFFICIENT_STOCK",
+        message: format!(
+            "only {available} unit(s) of {what} in stock: stock never goes below zero"
+        ),
+        details: json!({ "field": "adjustment", "available": available, "requested": requested }),
+    }
+}
+
+/// POST /api/v1/inventory/{inventory_id}/adjust — moves the ready stock by `adjustment`
+/// units with a `reason` (operators): never below zero (refused with the units
+/// available), audited with before and after; falling to the threshold alerts once.
+pub async fn adjust(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AdjustBody>,
+) -> ApiResult<Value> {
+    let (change, reason) = parse_adjustment(body.adjustment, body.reason.as_deref())?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let Some(good) = store::finished_goods::add_ready(&mut tx, &member.tenant, &id, change, &now)
+        .await
+        .map_err(|e| GOOD.error(e))?
+    else {
+        let good = store::finished_goods::get(&mut tx, &member.tenant, &id)
+            .await
+            .map_err(|e| GOOD.error(e))?;
+        return Err(insufficient(&good.sku, good.current_stock, change));
+    };
+    let before = good.current_stock - change;
+    let alert = store::finished_goods::note_low_stock(
+        &mut tx,
+        &member.tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?;
+    let record = json!({ "before": before, "after": good.current_stock, "change": change, "reason": reason });
+    let audit = Change {
+        action: "inventory.adjusted",
+        table: "finished_goods",
+        record: &good.id,
+        old: Some(json!({ "current_stock": before })),
+        new: Some(record.clone()),
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    if alert {
+        publish_low(&app, &member.tenant, &good);
+    }
+    let mut answer = json!(good);
+    answer["adjustment"] = record;
+    answer["alerted"] = json!(alert);
+    Ok(Envelope::ok(answer))
+}
+
+/// Tells the farm's dashboards a good is low.
+fn publish_low(app: &App, tenant: &domain::TenantId, good: &FinishedGood) {
+    app.realtime.publish(
+        tenant,
+        proto::dashboard::ServerMessage::InventoryAlert {
+            sku_id: good.product_sku_id.clone(),
+            sku: good.sku.clone(),
+            current_stock: good.current_stock,
+            threshold: good.low_stock_threshold,
+        },
+    );
+}
+
+/// Body of a threshold change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ThresholdBody {
+    #[serde(alias = "low_stock_threshold")]
+    threshold: Option<i64>,
+}
+
+/// PUT /api/v1/inventory/{inventory_id}/threshold — sets the units at or below which the
+/// good is low (operators); a good that becomes low by it alerts once.
+pub async fn set_threshold(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ThresholdBody>,
+) -> ApiResult<FinishedGood> {
+    let threshold = body
+        .threshold
+        .filter(|t| (0..=1_000_000).contains(t))
+        .ok_or_else(|| ApiError::field("threshold", "threshold must be from 0 to 1000000"))?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let before = store::finished_goods::get(&mut tx, &member.tenant, &id)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    let good = store::finished_goods::set_threshold(&mut tx, &member.tenant, &id, threshold, &now)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    let alert = store::finished_goods::note_low_stock(
+        &mut tx,
+        &member.tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?;
+    let audit = Change {
+        action: "inventory.threshold_set",
+        table: "finished_goods",
+        record: &good.id,
+        old: Some(json!({ "low_stock_threshold": before.low_stock_threshold })),
+        new: Some(json!({ "low_stock_threshold": threshold })),
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    if alert {
+        publish_low(&app, &member.tenant, &good);
+    }
+    Ok(Envelope::ok(good))
+}
+
+/// The area's API routes, with who may call each (merged into the one table in `app`).
+pub fn routes() -> crate::api::Routes {
+    use crate::api::Access::*;
+    use axum::http::Method as M;
+    use domain::Role;
+    crate::api::Routes::new()
+        .add(
+            M::GET,
+            "/api/v1/inventory",
+            Member(Role::Viewer),
+            "Finished goods, one row per SKU",
+            inventory,
+        )
+        .add(
+            M::GET,
+            "/api/v1/inventory/alerts",
+            Member(Role::Viewer),
+            "Finished goods at or below their low-stock threshold",
+            alerts,
+        )
+        .add(
+            M::GET,
+            "/api/v1/inventory/stats",
+            Member(Role::Viewer),
+            "The farm's stock in figures",
+            stats,
+        )
+        .add(
+            M::GET,
+            "/api/v1/inventory/by-sku/{sku_id}",
+            Member(Role::Viewer),
+            "The finished good of a SKU",
+            by_sku,
+        )
+        .add(
+            M::GET,
+            "/api/v1/inventory/{inventory_id}",
+            Member(Role::Viewer),
+            "One finished good",
+            get_one,
+        )
+        .add(
+            M::POST,
+            "/api/v1/inventory/{inventory_id}/adjust",
+            Member(Role::Operator),
+            "Move the ready stock by a number of units, with a reason (never below zero)",
+            adjust,
+        )
+        .example(json!({"adjustment": -1, "reason": "sold at the market"}))
+        .add(
+            M::PUT,
+            "/api/v1/inventory/{inventory_id}/threshold",
+            Member(Role::Operator),
+            "Set the low-stock threshold",
+            set_threshold,
+        )
+        .example(json!({"threshold": 5}))
+}
