@@ -7,12 +7,12 @@ use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, Resource};
-use crate::extract::{ApiJson, ApiPath, ClientInfo};
+use crate::extract::{ApiJson, ApiPath, ClientInfo, body_flag};
 use axum::extract::State;
 use domain::{FieldError, Invalid};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::finished_goods::{FinishedGood, StockFigures};
+use store::finished_goods::{FinishedGood, GoodFields, StockFigures};
 
 /// How the store's errors about a finished good read.
 const GOOD: Resource = Resource {
@@ -260,6 +260,205 @@ pub async fn set_threshold(
     Ok(Envelope::ok(good))
 }
 
+/// A finished good as a client sends it (a change names only what changes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GoodBody {
+    /// The SKU it is the stock of (new rows only).
+    product_sku_id: Option<String>,
+    /// Ready units to start with (new rows only: stock then moves by adjustments).
+    current_stock: Option<i64>,
+    low_stock_threshold: Option<i64>,
+    unit_price: Option<i64>,
+    is_active: Option<Value>,
+}
+
+impl GoodBody {
+    /// The values: this body over `stored`, or over the SKU's for a new row.
+    fn parse(
+        &self,
+        stored: Option<&FinishedGood>,
+        sku: Option<&store::catalogue::SkuForPrint>,
+    ) -> Result<GoodFields, Invalid> {
+        let mut invalid = Invalid::default();
+        let mut whole = |field: &str, value: i64| {
+            if !(0..=1_000_000_000).contains(&value) {
+                invalid.0.push(FieldError {
+                    field: field.into(),
+                    message: format!("{field} must be a whole number from 0"),
+                });
+            }
+            value
+        };
+        let low_stock_threshold = whole(
+            "low_stock_threshold",
+            self.low_stock_threshold
+                .or(stored.map(|g| g.low_stock_threshold))
+                .or(sku.map(|s| s.low_stock_threshold))
+                .unwrap_or(5),
+        );
+        let unit_price = whole(
+            "unit_price",
+            self.unit_price
+                .or(stored.map(|g| g.unit_price))
+                .or(sku.and_then(|s| s.price))
+                .unwrap_or(0),
+        );
+        if stored.is_none() {
+            whole("current_stock", self.current_stock.unwrap_or(0));
+        } else if self.current_stock.is_some() {
+            invalid.0.push(FieldError {
+                field: "current_stock".into(),
+                message: "stock moves by adjustments (POST /inventory/{id}/adjust), not by editing"
+                    .into(),
+            });
+        }
+        let is_active = body_flag(&mut invalid, "is_active", self.is_active.as_ref())
+            .unwrap_or_else(|| stored.is_none_or(|g| g.is_active == 1));
+        invalid.into_result()?;
+        Ok(GoodFields {
+            low_stock_threshold,
+            unit_price,
+            is_active,
+        })
+    }
+}
+
+/// POST /api/v1/inventory — starts a SKU's stock by hand (operators): its colour, material
+/// and assembly need come from the SKU; one row per SKU.
+pub async fn create(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<GoodBody>,
+) -> ApiResult<FinishedGood> {
+    let Some(sku_id) = body.product_sku_id.clone().filter(|s| !s.is_empty()) else {
+        let mut invalid = Invalid::field("product_sku_id", "product_sku_id is required");
+        if let Err(more) = body.parse(None, None) {
+            invalid.0.extend(more.0);
+        }
+        return Err(invalid.into());
+    };
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let sku = store::catalogue::sku_for_print(&mut tx, &member.tenant, &sku_id)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => {
+                ApiError::field("product_sku_id", "no SKU of this farm has that id")
+            }
+            other => other.into(),
+        })?;
+    let fields = body.parse(None, Some(&sku))?;
+    let units = body.current_stock.unwrap_or(0);
+    let good = store::finished_goods::create(&mut tx, &member.tenant, &sku, units, &fields, &now)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    let alert = store::finished_goods::note_low_stock(
+        &mut tx,
+        &member.tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?;
+    let audit = Change {
+        action: "inventory.created",
+        table: "finished_goods",
+        record: &good.id,
+        new: Some(
+            json!({ "product_sku_id": sku.id, "current_stock": units, "low_stock_threshold": fields.low_stock_threshold }),
+        ),
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    if alert {
+        publish_low(&app, &member.tenant, &good);
+    }
+    Ok(Envelope::created(good))
+}
+
+/// PUT /api/v1/inventory/{inventory_id} — changes a good's price, threshold or whether it is
+/// active (operators; not its units).
+pub async fn update(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<GoodBody>,
+) -> ApiResult<FinishedGood> {
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let stored = store::finished_goods::get(&mut tx, &member.tenant, &id)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    let fields = body.parse(Some(&stored), None)?;
+    let good = store::finished_goods::update(&mut tx, &member.tenant, &id, &fields, &now)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    let alert = store::finished_goods::note_low_stock(
+        &mut tx,
+        &member.tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?;
+    let audit = Change {
+        action: "inventory.updated",
+        table: "finished_goods",
+        record: &good.id,
+        old: Some(
+            json!({ "low_stock_threshold": stored.low_stock_threshold, "unit_price": stored.unit_price, "is_active": stored.is_active }),
+        ),
+        new: Some(
+            json!({ "low_stock_threshold": good.low_stock_threshold, "unit_price": good.unit_price, "is_active": good.is_active }),
+        ),
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    if alert {
+        publish_low(&app, &member.tenant, &good);
+    }
+    Ok(Envelope::ok(good))
+}
+
+/// DELETE /api/v1/inventory/{inventory_id} — removes a good that holds no units (admins);
+/// one that does answers 409 `INVENTORY_IN_USE` with its units (adjust them to 0 first).
+pub async fn delete(
+    State(app): State<App>,
+    member: Member<roles::Admin>,
+    client: ClientInfo,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Value> {
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let stored = store::finished_goods::get(&mut tx, &member.tenant, &id)
+        .await
+        .map_err(|e| GOOD.error(e))?;
+    if !store::finished_goods::delete_empty(&mut tx, &member.tenant, &id)
+        .await
+        .map_err(|e| GOOD.error(e))?
+    {
+        return Err(ApiError::InUse {
+            code: "INVENTORY_IN_USE",
+            message: "the item holds units; adjust them to 0 first".into(),
+            details: json!({ "current_stock": stored.current_stock,
+                             "quantity_needs_assembly": stored.quantity_needs_assembly,
+                             "quantity_assembled": stored.quantity_assembled }),
+        });
+    }
+    let audit = Change {
+        action: "inventory.deleted",
+        table: "finished_goods",
+        record: &stored.id,
+        old: Some(json!({ "product_sku_id": stored.product_sku_id, "sku": stored.sku })),
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, audit, &now).await?;
+    tx.commit().await?;
+    Ok(Envelope::ok(json!({ "id": stored.id, "deleted": true })))
+}
+
 /// The area's API routes, with who may call each (merged into the one table in `app`).
 pub fn routes() -> crate::api::Routes {
     use crate::api::Access::*;
@@ -273,6 +472,8 @@ pub fn routes() -> crate::api::Routes {
             "Finished goods, one row per SKU",
             inventory,
         )
+        .add(M::POST, "/api/v1/inventory", Member(Role::Operator), "Start a SKU's stock by hand (one row per SKU)", create)
+        .example(json!({"product_sku_id": "00000000-0000-0000-0000-000000000000", "current_stock": 12, "low_stock_threshold": 5}))
         .add(
             M::GET,
             "/api/v1/inventory/alerts",
@@ -300,6 +501,21 @@ pub fn routes() -> crate::api::Routes {
             Member(Role::Viewer),
             "One finished good",
             get_one,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/inventory/{inventory_id}",
+            Member(Role::Operator),
+            "Change an item's price, threshold or whether it is active (not its units)",
+            update,
+        )
+        .example(json!({"unit_price": 750}))
+        .add(
+            M::DELETE,
+            "/api/v1/inventory/{inventory_id}",
+            Member(Role::Admin),
+            "Remove an item that holds no units",
+            delete,
         )
         .add(
             M::POST,

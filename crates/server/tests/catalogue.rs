@@ -1134,3 +1134,96 @@ async fn finished_goods_are_adjusted_with_a_reason_never_below_zero_and_alert_on
     // The print (6 > 5: none), the sale to 5 (one), the raised threshold (one).
     assert_eq!(alerts, 2);
 }
+
+#[tokio::test]
+async fn a_skus_stock_is_started_by_hand_changed_and_removed_only_when_empty() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("hal").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let sku = one_sku(&app, t, &farm, 0).await;
+
+    let nothing = app
+        .post("/api/v1/inventory", t, f, json!({ "current_stock": -1 }))
+        .await;
+    nothing.expect(400);
+    let mut fields = nothing.fields();
+    fields.sort();
+    assert_eq!(fields, ["current_stock", "product_sku_id"]);
+    let stranger = app
+        .post(
+            "/api/v1/inventory",
+            t,
+            f,
+            json!({ "product_sku_id": "00000000-0000-0000-0000-000000000000" }),
+        )
+        .await;
+    stranger.expect(400);
+    assert_eq!(stranger.fields(), ["product_sku_id"]);
+
+    let started = app
+        .post(
+            "/api/v1/inventory",
+            t,
+            f,
+            json!({ "product_sku_id": sku, "current_stock": 12 }),
+        )
+        .await;
+    started.expect(201);
+    assert_eq!(started.data()["sku"], "KEY-RED");
+    assert_eq!(started.data()["color"], "Red");
+    assert_eq!(started.data()["current_stock"], 12);
+    assert_eq!(
+        started.data()["low_stock_threshold"],
+        5,
+        "the SKU's threshold"
+    );
+    assert_eq!(started.data()["status"], "in_stock");
+    let id = started.data()["id"].as_str().unwrap().to_string();
+    let twice = app
+        .post("/api/v1/inventory", t, f, json!({ "product_sku_id": sku }))
+        .await;
+    twice.expect(409);
+    assert_eq!(twice.body["error"]["details"]["field"], "product_sku_id");
+    assert_eq!(
+        app.get("/api/v1/inventory", t, f)
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let path = format!("/api/v1/inventory/{id}");
+    let changed = app
+        .put(
+            &path,
+            t,
+            f,
+            json!({ "unit_price": 750, "low_stock_threshold": 20 }),
+        )
+        .await;
+    changed.expect(200);
+    assert_eq!(changed.data()["unit_price"], 750);
+    assert_eq!(changed.data()["status"], "low_stock");
+    assert_eq!(changed.data()["current_stock"], 12);
+    let units = app.put(&path, t, f, json!({ "current_stock": 99 })).await;
+    units.expect(400);
+    assert_eq!(units.fields(), ["current_stock"]);
+
+    let refused = app.delete(&path, t, f).await;
+    refused.expect(409);
+    assert_eq!(refused.code(), "INVENTORY_IN_USE");
+    assert_eq!(refused.body["error"]["details"]["current_stock"], 12);
+    app.post(
+        &format!("{path}/adjust"),
+        t,
+        f,
+        json!({ "adjustment": -12, "reason": "moved to another farm" }),
+    )
+    .await
+    .expect(200);
+    app.delete(&path, t, f).await.expect(200);
+    app.get(&path, t, f).await.expect(404);
+}

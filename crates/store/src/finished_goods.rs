@@ -285,3 +285,100 @@ pub async fn note_low_stock(
     let (alert, _) = domain::stock::low_stock_alert(is_low, flipped.rows_affected() == 0);
     Ok(alert)
 }
+
+/// A finished good's values as a client sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoodFields {
+    /// At or below this many ready units, stock is low.
+    pub low_stock_threshold: i64,
+    /// What one unit sells for, in cents.
+    pub unit_price: i64,
+    /// Counted in stock figures and lists.
+    pub is_active: bool,
+}
+
+/// Starts the stock of the farm's SKU `sku` by hand with `units` ready (its colour, material
+/// and assembly need come from the SKU); `Conflict { field: "product_sku_id" }` when the SKU
+/// has its row already.
+pub async fn create(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    sku: &SkuForPrint,
+    units: i64,
+    fields: &GoodFields,
+    now: &str,
+) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
+            low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, is_active, status,
+            created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $13) RETURNING ",
+        columns!()
+    );
+    let good = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(crate::new_id())
+        .bind(tenant.as_str())
+        .bind(&sku.id)
+        .bind(&sku.sku)
+        .bind(&sku.color)
+        .bind(sku.filament_type.as_deref().unwrap_or("PLA"))
+        .bind(units)
+        .bind(fields.low_stock_threshold)
+        .bind(sku.quantity)
+        .bind(fields.unit_price)
+        .bind(sku.requires_assembly)
+        .bind(i64::from(fields.is_active))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| match crate::StoreError::from(e) {
+            crate::StoreError::Conflict { .. } => crate::StoreError::Conflict {
+                field: "product_sku_id".into(),
+            },
+            other => other,
+        })?;
+    refresh_status(conn, &good).await
+}
+
+/// Changes a good's price, threshold and whether it is active (its units move only by
+/// prints, assembly and adjustments).
+pub async fn update(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    fields: &GoodFields,
+    now: &str,
+) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "UPDATE finished_goods SET low_stock_threshold = $3, unit_price = $4, is_active = $5, updated_at = $6
+         WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    let good = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(fields.low_stock_threshold)
+        .bind(fields.unit_price)
+        .bind(i64::from(fields.is_active))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    refresh_status(conn, &good).await
+}
+
+/// Removes a good that holds no units; `Ok(false)` when it holds some (nothing removed).
+pub async fn delete_empty(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "DELETE FROM finished_goods WHERE tenant_id = $1 AND id = $2
+           AND current_stock = 0 AND quantity_needs_assembly = 0 AND quantity_assembled = 0",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        get(conn, tenant, id).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
