@@ -80,11 +80,6 @@ pub fn low_stock_alert(is_low: bool, alerted_before: bool) -> (bool, bool) {
     (is_low && !alerted_before, is_low)
 }
 
-/// Stock after adjusting `current` by `change`, or `None` when it would go below zero.
-pub fn adjusted(current: i64, change: i64) -> Option<i64> {
-    current.checked_add(change).filter(|after| *after >= 0)
-}
-
 name_set!(
     /// What kind of failure a failed print was (`printer_failures.failure_type`).
     FailureType, "failure type" {
@@ -207,14 +202,6 @@ mod tests {
         // Restocked above: no alert, and the next fall alerts again.
         assert_eq!(low_stock_alert(false, true), (false, false));
         assert_eq!(low_stock_alert(true, false), (true, true));
-    }
-
-    #[test]
-    fn stock_never_goes_below_zero() {
-        assert_eq!(adjusted(5, -5), Some(0));
-        assert_eq!(adjusted(5, -6), None);
-        assert_eq!(adjusted(0, 3), Some(3));
-        assert_eq!(adjusted(i64::MAX, 1), None);
     }
 
     #[test]

@@ -56,14 +56,15 @@ pub enum ApiError {
         /// For a person.
         message: String,
     },
-    /// 409: the thing is in use and stays; `details` says by what.
+    /// 409: the current state blocks the change (the thing is in use, the stock is short);
+    /// `details` says what blocks it.
     #[error("{message}")]
-    InUse {
-        /// Machine-readable code (`PRODUCT_IN_USE`, ...).
+    Blocked {
+        /// Machine-readable code (`PRODUCT_IN_USE`, `INSUFFICIENT_STOCK`, ...).
         code: &'static str,
         /// For a person.
         message: String,
-        /// What uses it.
+        /// What blocks it.
         details: Value,
     },
     /// 410: the thing existed but is no more (an expired, declined or revoked invitation).
@@ -145,7 +146,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } | ApiError::InUse { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Blocked { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } | ApiError::FormTooLarge(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -166,7 +167,7 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::InUse { code, .. }
+            | ApiError::Blocked { code, .. }
             | ApiError::Gone { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::FormTooLarge(_) => "FORM_TOO_LARGE",
@@ -184,7 +185,7 @@ impl ApiError {
             ApiError::Conflict {
                 field: Some(field), ..
             } => Some(json!({ "field": field })),
-            ApiError::InUse { details, .. } => Some(details.clone()),
+            ApiError::Blocked { details, .. } => Some(details.clone()),
             ApiError::TooManyRequests { retry_after } => {
                 Some(json!({ "retry_after_seconds": retry_after.as_secs() }))
             }

@@ -9,10 +9,11 @@ use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, Resource};
 use crate::extract::{ApiJson, ApiPath, ClientInfo, body_flag};
 use axum::extract::State;
-use domain::{FieldError, Invalid};
+use domain::{FieldError, Invalid, TenantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::finished_goods::{FinishedGood, GoodFields, StockFigures};
+use store::low_stock::Counter;
 
 /// How the store's errors about a finished good read.
 const GOOD: Resource = Resource {
@@ -138,7 +139,7 @@ pub fn parse_adjustment(
 
 /// The refusal of an adjustment that would take stock below zero.
 pub fn insufficient(what: &str, available: i64, requested: i64) -> ApiError {
-    ApiError::InUse {
+    ApiError::Blocked {
         code: "INSUFFICIENT_STOCK",
         message: format!(
             "only {available} unit(s) of {what} in stock: stock never goes below zero"
@@ -160,23 +161,15 @@ pub async fn adjust(
     let (change, reason) = parse_adjustment(body.adjustment, body.reason.as_deref())?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let Some(good) = store::finished_goods::add_ready(&mut tx, &member.tenant, &id, change, &now)
+    let good = match store::finished_goods::add_ready(&mut tx, &member.tenant, &id, change, &now)
         .await
         .map_err(|e| GOOD.error(e))?
-    else {
-        let good = store::finished_goods::get(&mut tx, &member.tenant, &id)
-            .await
-            .map_err(|e| GOOD.error(e))?;
-        return Err(insufficient(&good.sku, good.current_stock, change));
+    {
+        Ok(good) => good,
+        Err(good) => return Err(insufficient(&good.sku, good.current_stock, change)),
     };
     let before = good.current_stock - change;
-    let alert = store::finished_goods::note_low_stock(
-        &mut tx,
-        &member.tenant,
-        &good.id,
-        good.stock().is_low(),
-    )
-    .await?;
+    let alert = note_low(&mut tx, &member.tenant, &good).await?;
     let record = json!({ "before": before, "after": good.current_stock, "change": change, "reason": reason });
     let audit = Change {
         action: "inventory.adjusted",
@@ -188,7 +181,7 @@ pub async fn adjust(
     member.audit(&mut tx, &client, audit, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &good);
+        publish_good_low(&app, &member.tenant, &good);
     }
     let mut answer = json!(good);
     answer["adjustment"] = record;
@@ -196,16 +189,51 @@ pub async fn adjust(
     Ok(Envelope::ok(answer))
 }
 
-/// Tells the farm's dashboards a good is low.
-fn publish_low(app: &App, tenant: &domain::TenantId, good: &FinishedGood) {
+/// Tells the farm's dashboards a SKU's stock is low.
+pub fn publish_low(
+    app: &App,
+    tenant: &TenantId,
+    sku_id: &str,
+    sku: &str,
+    current_stock: i64,
+    threshold: i64,
+) {
     app.realtime.publish(
         tenant,
         proto::dashboard::ServerMessage::InventoryAlert {
-            sku_id: good.product_sku_id.clone(),
-            sku: good.sku.clone(),
-            current_stock: good.current_stock,
-            threshold: good.low_stock_threshold,
+            sku_id: sku_id.to_string(),
+            sku: sku.to_string(),
+            current_stock,
+            threshold,
         },
+    );
+}
+
+/// Notes whether the good is low now, in `tx`; `true` when the farm must be told.
+async fn note_low(
+    tx: &mut store::Conn,
+    tenant: &TenantId,
+    good: &FinishedGood,
+) -> Result<bool, ApiError> {
+    Ok(store::low_stock::note(
+        tx,
+        Counter::FinishedGood,
+        tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?)
+}
+
+/// Tells the farm's dashboards the good is low.
+fn publish_good_low(app: &App, tenant: &TenantId, good: &FinishedGood) {
+    publish_low(
+        app,
+        tenant,
+        &good.product_sku_id,
+        &good.sku,
+        good.current_stock,
+        good.low_stock_threshold,
     );
 }
 
@@ -238,13 +266,7 @@ pub async fn set_threshold(
     let good = store::finished_goods::set_threshold(&mut tx, &member.tenant, &id, threshold, &now)
         .await
         .map_err(|e| GOOD.error(e))?;
-    let alert = store::finished_goods::note_low_stock(
-        &mut tx,
-        &member.tenant,
-        &good.id,
-        good.stock().is_low(),
-    )
-    .await?;
+    let alert = note_low(&mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.threshold_set",
         table: "finished_goods",
@@ -255,7 +277,7 @@ pub async fn set_threshold(
     member.audit(&mut tx, &client, audit, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &good);
+        publish_good_low(&app, &member.tenant, &good);
     }
     Ok(Envelope::ok(good))
 }
@@ -354,13 +376,7 @@ pub async fn create(
     let good = store::finished_goods::create(&mut tx, &member.tenant, &sku, units, &fields, &now)
         .await
         .map_err(|e| GOOD.error(e))?;
-    let alert = store::finished_goods::note_low_stock(
-        &mut tx,
-        &member.tenant,
-        &good.id,
-        good.stock().is_low(),
-    )
-    .await?;
+    let alert = note_low(&mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.created",
         table: "finished_goods",
@@ -373,7 +389,7 @@ pub async fn create(
     member.audit(&mut tx, &client, audit, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &good);
+        publish_good_low(&app, &member.tenant, &good);
     }
     Ok(Envelope::created(good))
 }
@@ -396,13 +412,7 @@ pub async fn update(
     let good = store::finished_goods::update(&mut tx, &member.tenant, &id, &fields, &now)
         .await
         .map_err(|e| GOOD.error(e))?;
-    let alert = store::finished_goods::note_low_stock(
-        &mut tx,
-        &member.tenant,
-        &good.id,
-        good.stock().is_low(),
-    )
-    .await?;
+    let alert = note_low(&mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.updated",
         table: "finished_goods",
@@ -417,7 +427,7 @@ pub async fn update(
     member.audit(&mut tx, &client, audit, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &good);
+        publish_good_low(&app, &member.tenant, &good);
     }
     Ok(Envelope::ok(good))
 }
@@ -439,7 +449,7 @@ pub async fn delete(
         .await
         .map_err(|e| GOOD.error(e))?
     {
-        return Err(ApiError::InUse {
+        return Err(ApiError::Blocked {
             code: "INVENTORY_IN_USE",
             message: "the item holds units; adjust them to 0 first".into(),
             details: json!({ "current_stock": stored.current_stock,

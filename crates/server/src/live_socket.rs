@@ -165,18 +165,16 @@ struct Outbox {
 
 impl Outbox {
     fn put(&self, events: impl IntoIterator<Item = Arc<FarmEvent>>) {
-        let replaced: Vec<Arc<FarmEvent>> = {
+        {
             let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-            events
-                .into_iter()
-                .filter_map(|event| {
-                    let printer = event.printer_key()?.clone();
-                    statuses.insert(printer, event)
-                })
-                .collect()
-        };
-        // What was replaced is freed after the lock.
-        drop(replaced);
+            for event in events {
+                if let Some(printer) = event.printer_key().cloned() {
+                    // The older status it replaces is freed here, under the lock: one
+                    // free, where collecting them to free later cost an allocation a put.
+                    statuses.insert(printer, event);
+                }
+            }
+        }
         self.ready.notify_one();
     }
 

@@ -427,7 +427,7 @@ pub async fn delete(
     // Checked in the deleting transaction: stock arriving meanwhile is not deleted with it.
     let uses = store::products::uses(&mut tx, &member.tenant, &stored.id).await?;
     if !uses.is_free() {
-        return Err(ApiError::InUse {
+        return Err(ApiError::Blocked {
             code: "PRODUCT_IN_USE",
             message: format!(
                 "the product is in use: {} SKU(s) hold stock, {} job(s) have not ended; mark it inactive instead",

@@ -365,8 +365,11 @@ impl Realtime {
 
     /// The newest status of each of the farm's printers, by printer id.
     pub fn printers_of(&self, tenant: &TenantId) -> HashMap<String, proto::PrinterStatus> {
-        self.status_events_of(tenant)
-            .iter()
+        let statuses = self.statuses();
+        let Some(farm) = statuses.get(tenant) else {
+            return HashMap::new();
+        };
+        farm.values()
             .filter_map(|event| status_of(event))
             .map(|status| (status.printer_id.clone(), status.clone()))
             .collect()

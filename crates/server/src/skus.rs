@@ -17,6 +17,7 @@ use domain::{FieldError, Invalid, TenantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::StoreError;
+use store::low_stock::Counter;
 use store::skus::{Sku, SkuFields, SkuQuery};
 
 /// The longest SKU code kept.
@@ -382,7 +383,7 @@ pub async fn delete(
     let mut tx = app.store.begin().await?;
     let uses = store::skus::uses(&mut tx, &member.tenant, &stored.id).await?;
     if !uses.is_free() {
-        return Err(ApiError::InUse {
+        return Err(ApiError::Blocked {
             code: "SKU_IN_USE",
             message: format!(
                 "the SKU is in use: {} unit(s) in stock, {} job(s) not ended, {} order(s) open; mark it inactive instead",
@@ -434,52 +435,43 @@ pub async fn adjust(
         crate::inventory::parse_adjustment(body.adjustment, body.reason.as_deref())?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let Some(moved) = store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
+    let sku = match store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
         .await
         .map_err(|e| SKU.error(e))?
-    else {
-        let sku = store::skus::get(&mut tx, &member.tenant, &id)
-            .await
-            .map_err(|e| SKU.error(e))?;
-        return Err(crate::inventory::insufficient(
-            &sku.sku,
-            sku.stock_level,
-            change,
-        ));
+    {
+        Ok(sku) => sku,
+        Err(sku) => {
+            return Err(crate::inventory::insufficient(
+                &sku.sku,
+                sku.stock_level,
+                change,
+            ));
+        }
     };
-    debug_assert_eq!(
-        domain::stock::adjusted(moved.before, change),
-        Some(moved.after)
-    );
-    let (alert, alerted) =
-        domain::stock::low_stock_alert(moved.after <= moved.threshold, moved.alerted);
-    if alerted != moved.alerted {
-        store::skus::set_low_stock_alerted(&mut tx, &member.tenant, &id, alerted).await?;
-    }
-    let sku = store::skus::get(&mut tx, &member.tenant, &id)
-        .await
-        .map_err(|e| SKU.error(e))?;
+    let before = sku.stock_level - change;
+    let is_low = sku.stock_level <= sku.low_stock_threshold;
+    let alert =
+        store::low_stock::note(&mut tx, Counter::Sku, &member.tenant, &sku.id, is_low).await?;
     let record =
-        json!({ "before": moved.before, "after": moved.after, "change": change, "reason": reason });
+        json!({ "before": before, "after": sku.stock_level, "change": change, "reason": reason });
     let audit = Change {
         action: "sku.stock_adjusted",
         table: "product_skus",
         record: &sku.id,
-        old: Some(json!({ "stock_level": moved.before })),
+        old: Some(json!({ "stock_level": before })),
         new: Some(record.clone()),
     };
     member.audit(&mut tx, &client, audit, &now).await?;
     tx.commit().await?;
-    tracing::info!(tenant_id = %member.tenant, sku_id = %sku.id, before = moved.before, after = moved.after, "SKU stock adjusted");
+    tracing::info!(tenant_id = %member.tenant, sku_id = %sku.id, before, after = sku.stock_level, "SKU stock adjusted");
     if alert {
-        app.realtime.publish(
+        crate::inventory::publish_low(
+            &app,
             &member.tenant,
-            proto::dashboard::ServerMessage::InventoryAlert {
-                sku_id: sku.id.clone(),
-                sku: sku.sku.clone(),
-                current_stock: sku.stock_level,
-                threshold: sku.low_stock_threshold,
-            },
+            &sku.id,
+            &sku.sku,
+            sku.stock_level,
+            sku.low_stock_threshold,
         );
     }
     let mut answer = json!(sku);

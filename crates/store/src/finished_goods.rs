@@ -149,15 +149,15 @@ pub async fn of_sku(conn: &mut Conn, tenant: &TenantId, sku_id: &str) -> StoreRe
 }
 
 /// Moves a good's ready stock by `change` in one statement (concurrent adjustments all
-/// count) and its status with it; `Ok(None)` when it would go below zero (nothing
-/// changed), `NotFound` when the farm has no such good.
+/// count) and its status with it; `Err(the good as it is)` when it would go below zero
+/// (nothing changed), `NotFound` when the farm has no such good.
 pub async fn add_ready(
     conn: &mut Conn,
     tenant: &TenantId,
     id: &str,
     change: i64,
     now: &str,
-) -> StoreResult<Option<FinishedGood>> {
+) -> StoreResult<Result<FinishedGood, FinishedGood>> {
     let sql = concat!(
         "UPDATE finished_goods SET current_stock = current_stock + $3, updated_at = $4
          WHERE tenant_id = $1 AND id = $2 AND current_stock + $3 >= 0 RETURNING ",
@@ -171,12 +171,9 @@ pub async fn add_ready(
         .fetch_optional(&mut *conn)
         .await?;
     match moved {
-        Some(good) => Ok(Some(refresh_status(conn, &good).await?)),
-        None => {
-            // Refused or missing: which one.
-            get(conn, tenant, id).await?;
-            Ok(None)
-        }
+        Some(good) => Ok(Ok(refresh_status(conn, &good).await?)),
+        // Refused, or missing (then `get` says so).
+        None => Ok(Err(get(conn, tenant, id).await?)),
     }
 }
 
@@ -261,29 +258,6 @@ pub async fn low(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<Finished
         .bind(tenant.as_str())
         .fetch_all(&mut *conn)
         .await?)
-}
-
-/// Applies `domain::stock::low_stock_alert` to a finished good atomically: `true` when the
-/// farm must be told it is low now (it is low and had not been told); stock above its
-/// threshold makes the next fall alert again. One conditional update, so two prints
-/// finishing at once alert once.
-pub async fn note_low_stock(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    id: &str,
-    is_low: bool,
-) -> StoreResult<bool> {
-    let flipped = sqlx::query(
-        "UPDATE finished_goods SET low_stock_alerted = $3
-         WHERE tenant_id = $1 AND id = $2 AND low_stock_alerted <> $3",
-    )
-    .bind(tenant.as_str())
-    .bind(id)
-    .bind(i64::from(is_low))
-    .execute(&mut *conn)
-    .await?;
-    let (alert, _) = domain::stock::low_stock_alert(is_low, flipped.rows_affected() == 0);
-    Ok(alert)
 }
 
 /// A finished good's values as a client sets them.

@@ -18,6 +18,7 @@ pub mod health;
 pub mod hubs;
 pub mod invitations;
 pub mod jobs;
+pub mod low_stock;
 pub mod members;
 pub mod nodes;
 pub mod passwords;

@@ -269,67 +269,30 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult
     Ok(())
 }
 
-/// A SKU's stock after an adjustment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StockMoved {
-    /// Units before.
-    pub before: i64,
-    /// Units after.
-    pub after: i64,
-    /// Its low-stock threshold.
-    pub threshold: i64,
-    /// Whether the farm had been told it is low.
-    pub alerted: bool,
-}
-
 /// Moves the SKU's stock by `change` in one statement, so concurrent adjustments all
-/// count; `Ok(None)` when it would go below zero (nothing changed), `NotFound` when the
-/// farm has no such SKU.
+/// count; `Err(the SKU as it is)` when it would go below zero (nothing changed),
+/// `NotFound` when the farm has no such SKU.
 pub async fn add_stock(
     conn: &mut Conn,
     tenant: &TenantId,
     id: &str,
     change: i64,
     now: &str,
-) -> StoreResult<Option<StockMoved>> {
-    let moved: Option<(i64, i64, i64)> = sqlx::query_as(
+) -> StoreResult<Result<Sku, Sku>> {
+    let moved = sqlx::query(
         "UPDATE product_skus SET stock_level = stock_level + $3, updated_at = $4
-         WHERE tenant_id = $1 AND id = $2 AND stock_level + $3 >= 0
-         RETURNING stock_level, low_stock_threshold, low_stock_alerted",
+         WHERE tenant_id = $1 AND id = $2 AND stock_level + $3 >= 0",
     )
     .bind(tenant.as_str())
     .bind(id)
     .bind(change)
     .bind(now)
-    .fetch_optional(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    match moved {
-        Some((after, threshold, alerted)) => Ok(Some(StockMoved {
-            before: after - change,
-            after,
-            threshold,
-            alerted: alerted == 1,
-        })),
-        None => {
-            // Refused or missing: which one.
-            get(conn, tenant, id).await?;
-            Ok(None)
-        }
-    }
-}
-
-/// Records whether the farm has been told the SKU's stock is low.
-pub async fn set_low_stock_alerted(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    id: &str,
-    alerted: bool,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE product_skus SET low_stock_alerted = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.as_str())
-        .bind(id)
-        .bind(i64::from(alerted))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let sku = get(conn, tenant, id).await?;
+    Ok(if moved.rows_affected() == 1 {
+        Ok(sku)
+    } else {
+        Err(sku)
+    })
 }

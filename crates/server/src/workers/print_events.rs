@@ -198,7 +198,15 @@ async fn completed(
         .await?;
     }
     // One alert when it falls to (or is first seen at) its threshold, not one per print.
-    if store::finished_goods::note_low_stock(tx, tenant, &good.id, good.stock().is_low()).await? {
+    if store::low_stock::note(
+        tx,
+        store::low_stock::Counter::FinishedGood,
+        tenant,
+        &good.id,
+        good.stock().is_low(),
+    )
+    .await?
+    {
         after.messages.push(ServerMessage::InventoryAlert {
             sku_id: sku.id.clone(),
             sku: sku.sku.clone(),
