@@ -107,8 +107,6 @@ pub struct FarmSubscription {
 pub trait FarmEvents: Send + Sync + 'static {
     /// Delivers `event` to its farm's listeners (dropped when nobody listens).
     fn publish(&self, event: Arc<FarmEvent>);
-    /// Whether anyone follows the farm.
-    fn has_listeners(&self, tenant: &TenantId) -> bool;
     /// Follows the farm's events published from now on.
     fn subscribe(&self, tenant: &TenantId) -> FarmSubscription;
 }
@@ -208,10 +206,6 @@ impl FarmEvents for LocalFarmEvents {
                 let _ = sender.send(event);
             }
         }
-    }
-
-    fn has_listeners(&self, tenant: &TenantId) -> bool {
-        self.farms().get(tenant).is_some_and(|c| c.listeners() > 0)
     }
 
     /// Must be called within the server's runtime: a farm's first listener starts its batcher.
@@ -510,9 +504,9 @@ mod tests {
         let events = LocalFarmEvents::default();
         let farm = farm();
         let listener = events.subscribe(&farm);
-        assert!(events.has_listeners(&farm));
+        assert!(events.farms().get(&farm).is_some_and(|c| c.listeners() > 0));
         drop(listener);
-        assert!(!events.has_listeners(&farm));
+        assert!(events.farms().get(&farm).is_none_or(|c| c.listeners() == 0));
         events.publish(Arc::new(FarmEvent::new(farm.clone(), status("p", 1))));
         assert!(events.farms().is_empty());
         // Following it again starts afresh, and hears what is published.
