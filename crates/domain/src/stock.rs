@@ -153,6 +153,19 @@ pub fn failure_type(reason: Option<&str>) -> FailureType {
         .map_or(FailureType::Unknown, |(_, kind)| *kind)
 }
 
+/// The most units one request may ask to be printed.
+pub const MAX_UNITS_PER_REQUEST: i64 = 100_000;
+
+/// How many prints make `units` when one print makes `per_print`: the units rounded up to
+/// whole prints; `None` for a quantity outside 1..=[`MAX_UNITS_PER_REQUEST`].
+pub fn prints_needed(units: i64, per_print: i64) -> Option<i64> {
+    if !(1..=MAX_UNITS_PER_REQUEST).contains(&units) {
+        return None;
+    }
+    let per_print = per_print.max(1);
+    Some((units + per_print - 1) / per_print)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +245,22 @@ mod tests {
         for (reason, kind) in cases {
             assert_eq!(failure_type(reason), kind, "{reason:?}");
         }
+    }
+
+    #[test]
+    fn prints_needed_rounds_up_to_whole_prints() {
+        assert_eq!(prints_needed(10, 4), Some(3));
+        assert_eq!(prints_needed(8, 4), Some(2));
+        assert_eq!(prints_needed(1, 4), Some(1));
+        assert_eq!(prints_needed(5, 1), Some(5));
+        // A SKU stored with 0 units per print still makes one per print.
+        assert_eq!(prints_needed(3, 0), Some(3));
+    }
+
+    #[test]
+    fn prints_needed_refuses_no_units_and_too_many() {
+        assert_eq!(prints_needed(0, 4), None);
+        assert_eq!(prints_needed(-2, 4), None);
+        assert_eq!(prints_needed(MAX_UNITS_PER_REQUEST + 1, 4), None);
     }
 }

@@ -372,17 +372,23 @@ pub async fn create(
             other => other.into(),
         })?;
     let fields = body.parse(None, Some(&sku))?;
-    let units = body.current_stock.unwrap_or(0);
-    let good = store::finished_goods::create(&mut tx, &member.tenant, &sku, units, &fields, &now)
-        .await
-        .map_err(|e| GOOD.error(e))?;
+    let good = store::finished_goods::create(
+        &mut tx,
+        &member.tenant,
+        &sku,
+        body.current_stock,
+        &fields,
+        &now,
+    )
+    .await
+    .map_err(|e| GOOD.error(e))?;
     let alert = note_low(&mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.created",
         table: "finished_goods",
         record: &good.id,
         new: Some(
-            json!({ "product_sku_id": sku.id, "current_stock": units, "low_stock_threshold": fields.low_stock_threshold }),
+            json!({ "product_sku_id": sku.id, "current_stock": good.current_stock, "low_stock_threshold": fields.low_stock_threshold }),
         ),
         ..Change::default()
     };

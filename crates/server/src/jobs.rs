@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::farm::jobs::{JobChange, JobRequest};
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use domain::jobs::{JobStatus, Priority};
 use domain::{JobId, TenantId};
 use serde::Deserialize;
@@ -21,6 +22,10 @@ pub use crate::farm::jobs::PRINT_EVENTS;
 #[serde(default)]
 pub struct NewJobBody {
     print_file_id: String,
+    /// A SKU to make `quantity` units of: its file and plate, as many prints as needed.
+    sku_id: Option<String>,
+    /// Units wanted of `sku_id`.
+    quantity: Option<i64>,
     plate_index: Option<i64>,
     priority: Option<Value>,
     number_of_units: Option<i64>,
@@ -51,29 +56,24 @@ fn parse_priority(raw: &Option<Value>) -> Result<Priority, ApiError> {
     }
 }
 
-/// POST /api/v1/jobs — queues a plate of a print file (operators).
+/// POST /api/v1/jobs — queues a plate of a print file (operators); or, given `sku_id` and
+/// `quantity`, as many prints of the SKU's file and plate as make that many units (the
+/// answer is then the list of jobs queued).
 pub async fn create(
     State(app): State<App>,
     member: Member<roles::Operator>,
     ApiJson(body): ApiJson<NewJobBody>,
-) -> ApiResult<Job> {
+) -> Result<Response, ApiError> {
     let priority = parse_priority(&body.priority)?;
-    let plate_index = body.plate_index.unwrap_or(1);
     if let Some(units) = body.number_of_units.filter(|n| !(1..=10_000).contains(n)) {
         return Err(ApiError::field(
             "number_of_units",
             format!("number_of_units must be from 1 to 10000, not {units}"),
         ));
     }
-    if body.print_file_id.trim().is_empty() {
-        return Err(ApiError::field(
-            "print_file_id",
-            "print_file_id is required",
-        ));
-    }
     let request = JobRequest {
-        print_file_id: body.print_file_id,
-        plate_index,
+        print_file_id: body.print_file_id.clone(),
+        plate_index: body.plate_index.unwrap_or(1),
         priority,
         number_of_units: body.number_of_units,
         color: body.color,
@@ -85,9 +85,26 @@ pub async fn create(
         printer: body.printer_id,
         submitted_by: Some(member.user.id.clone()),
     };
-    Ok(Envelope::created(
-        app.farm.queue_job(&member.tenant, request).await?,
-    ))
+    if let Some(sku) = body.sku_id.filter(|s| !s.trim().is_empty()) {
+        let Some(quantity) = body.quantity else {
+            return Err(ApiError::field(
+                "quantity",
+                "quantity (units wanted) is required with sku_id",
+            ));
+        };
+        let jobs = app
+            .farm
+            .queue_for_sku(&member.tenant, sku.trim(), quantity, request)
+            .await?;
+        return Ok(Envelope::created(jobs).into_response());
+    }
+    if body.print_file_id.trim().is_empty() {
+        return Err(ApiError::field(
+            "print_file_id",
+            "print_file_id (or sku_id and quantity) is required",
+        ));
+    }
+    Ok(Envelope::created(app.farm.queue_job(&member.tenant, request).await?).into_response())
 }
 
 /// Query of the job list.
@@ -466,7 +483,7 @@ pub fn routes() -> crate::api::Routes {
         .add(M::GET, "/api/v1/jobs", Member(Role::Viewer), "The farm's jobs (filters: status, printer_id, product_id; sortBy, sortOrder, page, limit)", list)
         .query(PAGING)
         .query(JOB_FILTERS)
-        .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF; printer_id assigns it at once)", create)
+        .add(M::POST, "/api/v1/jobs", Member(Role::Operator), "Queue a plate of a print file (defaults from its 3MF; printer_id assigns it at once), or sku_id and quantity: the prints of the SKU's file and plate that make that many units", create)
         .example(json!({"print_file_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "plate_index": 1, "priority": "high", "number_of_units": 4}))
         .add(M::GET, "/api/v1/jobs/stats", Member(Role::Viewer), "Jobs per status", stats)
         .add(M::GET, "/api/v1/jobs/history", Member(Role::Viewer), "Finished jobs", history)

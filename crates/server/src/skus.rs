@@ -43,6 +43,12 @@ pub struct SkuBody {
     is_active: Option<Value>,
     /// The product, for `POST /skus`.
     product_id: Option<String>,
+    /// The print file that makes it (over its product's file).
+    #[serde(deserialize_with = "crate::extract::given")]
+    print_file_id: Option<Option<String>>,
+    /// The plate of that file (1 when not set).
+    #[serde(deserialize_with = "crate::extract::given")]
+    plate_index: Option<Option<i64>>,
 }
 
 /// A whole number of at least `min`, or a field error.
@@ -145,8 +151,21 @@ impl SkuBody {
                         .into(),
             });
         }
+        let print_file_id = match &self.print_file_id {
+            None => stored.and_then(|s| s.print_file_id.clone()),
+            Some(None) => None,
+            Some(Some(f)) if f.trim().is_empty() => None,
+            Some(Some(f)) => Some(f.trim().to_string()),
+        };
+        let plate_index = match self.plate_index {
+            None => stored.and_then(|s| s.plate_index),
+            Some(None) => None,
+            Some(Some(plate)) => Some(at_least(&mut invalid, "plate_index", plate, 1)),
+        };
         invalid.into_result()?;
         Ok(SkuFields {
+            print_file_id,
+            plate_index,
             sku: sku.unwrap_or_default(),
             color: color.unwrap_or_default(),
             filament_type,
@@ -278,6 +297,20 @@ pub async fn by_code(
     ))
 }
 
+/// Checks that the print file and plate a SKU names can print (a job for the SKU uses them).
+async fn check_print_source(
+    app: &App,
+    tenant: &TenantId,
+    fields: &SkuFields,
+) -> Result<(), ApiError> {
+    if let Some(file) = &fields.print_file_id {
+        app.farm
+            .check_printable(tenant, file, fields.plate_index.unwrap_or(1))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Adds a SKU to the product (the one behind every create route).
 async fn add(
     app: &App,
@@ -287,6 +320,7 @@ async fn add(
     body: &SkuBody,
 ) -> ApiResult<Sku> {
     let fields = body.parse(None)?;
+    check_print_source(app, &member.tenant, &fields).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let sku = store::skus::create(
@@ -353,6 +387,9 @@ pub async fn update(
 ) -> ApiResult<Sku> {
     let stored = find(&app, &member.tenant, &id).await?;
     let fields = body.parse(Some(&stored))?;
+    if fields.print_file_id != stored.print_file_id || fields.plate_index != stored.plate_index {
+        check_print_source(&app, &member.tenant, &fields).await?;
+    }
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let sku = store::skus::update(&mut tx, &member.tenant, &stored.id, &fields, &now)

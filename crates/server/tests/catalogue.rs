@@ -589,13 +589,14 @@ async fn a_product_with_stock_or_an_open_job_is_not_deleted_and_says_what_uses_i
     app.get(&path, t, f).await.expect(200);
 
     // Without stock or open jobs it goes, with its SKUs.
-    let mut conn = app.state.store.conn().await.unwrap();
-    sqlx::query("UPDATE finished_goods SET current_stock = 0 WHERE product_sku_id = $1")
-        .bind(&sku_id)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+    app.post(
+        &format!("/api/v1/skus/{sku_id}/adjust"),
+        t,
+        f,
+        json!({ "adjustment": -2, "reason": "sold" }),
+    )
+    .await
+    .expect(200);
     app.delete(&path, t, f).await.expect(200);
     app.get(&path, t, f).await.expect(404);
     let mut conn = app.state.store.conn().await.unwrap();
@@ -1226,4 +1227,118 @@ async fn a_skus_stock_is_started_by_hand_changed_and_removed_only_when_empty() {
     .expect(200);
     app.delete(&path, t, f).await.expect(200);
     app.get(&path, t, f).await.expect(404);
+}
+
+#[tokio::test]
+async fn a_sku_names_its_print_file_and_jobs_are_queued_for_a_quantity() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("sven").await;
+    let t = &owner.token;
+    let f = Some(farm.as_str());
+    let file = app.upload_fixture(&owner, &farm, "sample-a.3mf").await;
+    let product = app
+        .post("/api/v1/products", t, f, json!({ "name": "Keychain" }))
+        .await;
+    let product = product.data()["id"].as_str().unwrap().to_string();
+    let sku = app
+        .post(
+            &format!("/api/v1/products/{product}/skus"),
+            t,
+            f,
+            json!({ "sku": "KEY-YEL", "color": "Yellow", "quantity": 4, "print_file_id": file, "plate_index": 1 }),
+        )
+        .await;
+    sku.expect(201);
+    assert_eq!(sku.data()["print_file_id"], file.as_str());
+    let sku = sku.data()["id"].as_str().unwrap().to_string();
+
+    // 10 units at 4 a print: three prints of the SKU's plate.
+    let jobs = app
+        .post(
+            "/api/v1/jobs",
+            t,
+            f,
+            json!({ "sku_id": sku, "quantity": 10, "priority": "high" }),
+        )
+        .await;
+    jobs.expect(201);
+    let jobs = jobs.data().as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 3);
+    for job in &jobs {
+        assert_eq!(job["print_file_id"], file.as_str());
+        assert_eq!(job["plate_index"], 1);
+        assert_eq!(job["product_sku_id"], sku.as_str());
+        assert_eq!(job["quantity_per_print"], 4);
+        assert_eq!(job["status"], "queued");
+    }
+    let queued = app.get("/api/v1/jobs?status=queued", t, f).await;
+    assert_eq!(queued.body["meta"]["total"], 3);
+
+    // A plate the file lacks, a SKU without a file, a quantity of none: refused, nothing queued.
+    let bad_plate = app
+        .put(
+            &format!("/api/v1/skus/{sku}"),
+            t,
+            f,
+            json!({ "plate_index": 7 }),
+        )
+        .await;
+    bad_plate.expect(400);
+    assert_eq!(bad_plate.fields(), ["plate_index"]);
+    let bare = app
+        .post(
+            &format!("/api/v1/products/{product}/skus"),
+            t,
+            f,
+            json!({ "sku": "KEY-RED", "color": "Red" }),
+        )
+        .await;
+    let bare = bare.data()["id"].as_str().unwrap().to_string();
+    let no_file = app
+        .post(
+            "/api/v1/jobs",
+            t,
+            f,
+            json!({ "sku_id": bare, "quantity": 2 }),
+        )
+        .await;
+    no_file.expect(409);
+    assert_eq!(no_file.code(), "SKU_HAS_NO_PRINT_FILE");
+    for (body, field) in [
+        (json!({ "sku_id": sku, "quantity": 0 }), "quantity"),
+        (json!({ "sku_id": sku }), "quantity"),
+        (json!({ "sku_id": "nope", "quantity": 1 }), "sku_id"),
+    ] {
+        let refused = app.post("/api/v1/jobs", t, f, body).await;
+        refused.expect(400);
+        assert_eq!(refused.fields(), [field]);
+    }
+    assert_eq!(app.get("/api/v1/jobs", t, f).await.body["meta"]["total"], 3);
+
+    // One stock truth: the SKU's adjustments and its finished good's are the same units.
+    app.post(
+        &format!("/api/v1/skus/{sku}/adjust"),
+        t,
+        f,
+        json!({ "adjustment": 5, "reason": "counted" }),
+    )
+    .await
+    .expect(200);
+    let good = app
+        .get(&format!("/api/v1/inventory/by-sku/{sku}"), t, f)
+        .await;
+    good.expect(200);
+    assert_eq!(good.data()["current_stock"], 5);
+    let good = good.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/inventory/{good}/adjust"),
+        t,
+        f,
+        json!({ "adjustment": -2, "reason": "sold at the market" }),
+    )
+    .await
+    .expect(200);
+    let sku_now = app.get(&format!("/api/v1/skus/{sku}"), t, f).await;
+    assert_eq!(sku_now.data()["stock_level"], 3);
+    app.stop().await;
 }

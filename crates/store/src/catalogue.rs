@@ -31,6 +31,10 @@ pub struct SkuForPrint {
     pub product_name: String,
     /// 1 when printed units must be assembled before they can be sold.
     pub requires_assembly: i64,
+    /// The print file that makes it: the SKU's own, else its product's.
+    pub print_file_id: Option<String>,
+    /// The plate of that file that makes it (1 when the SKU names none).
+    pub plate_index: i64,
 }
 
 /// The farm's SKU `id` with its product, or `NotFound`.
@@ -41,7 +45,9 @@ pub async fn sku_for_print(
 ) -> StoreResult<SkuForPrint> {
     Ok(sqlx::query_as::<_, SkuForPrint>(
         "SELECT s.id, s.sku, s.color, s.filament_type, s.quantity, s.price, s.low_stock_threshold,
-                p.id AS product_id, p.name AS product_name, p.requires_assembly
+                p.id AS product_id, p.name AS product_name, p.requires_assembly,
+                COALESCE(s.print_file_id, p.print_file_id) AS print_file_id,
+                COALESCE(s.plate_index, 1) AS plate_index
          FROM product_skus s JOIN products p ON p.id = s.product_id AND p.tenant_id = s.tenant_id
          WHERE s.tenant_id = $1 AND s.id = $2",
     )

@@ -1,4 +1,9 @@
 //! Finished goods: stock per SKU, increased by finished prints.
+//!
+//! One stock truth: a SKU's units are counted here. `product_skus.stock_level` is the same
+//! number, written by [`refresh_status`] in the statement's transaction whenever a good
+//! changes (the original's client reads it on SKUs); a SKU without a good yet holds its
+//! starting count, which its good takes when it is created.
 
 use crate::catalogue::SkuForPrint;
 use crate::{Conn, StoreResult};
@@ -65,7 +70,8 @@ pub async fn add_printed(
     sqlx::query(
         "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
             low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, 'out_of_stock', $11, $11)
+         SELECT $1, $2, $3, $4, $5, $6, s.stock_level, $7, $8, $9, $10, 'out_of_stock', $11, $11
+         FROM product_skus s WHERE s.tenant_id = $2 AND s.id = $3
          ON CONFLICT (tenant_id, product_sku_id) DO NOTHING",
     )
     .bind(crate::new_id())
@@ -100,8 +106,19 @@ pub async fn add_printed(
     refresh_status(conn, &good).await
 }
 
-/// Writes the statuses a good's figures give (`domain::stock::Stock::status`).
+/// Writes the statuses a good's figures give (`domain::stock::Stock::status`), and its ready
+/// units and threshold onto its SKU: every change of a good passes here, so the two agree.
 async fn refresh_status(conn: &mut Conn, good: &FinishedGood) -> StoreResult<FinishedGood> {
+    sqlx::query(
+        "UPDATE product_skus SET stock_level = $3, low_stock_threshold = $4
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(&good.tenant_id)
+    .bind(&good.product_sku_id)
+    .bind(good.current_stock)
+    .bind(good.low_stock_threshold)
+    .execute(&mut *conn)
+    .await?;
     let status = good.stock().status();
     let assembly_status = if good.quantity_needs_assembly > 0 {
         "needs_assembly"
@@ -146,6 +163,59 @@ pub async fn of_sku(conn: &mut Conn, tenant: &TenantId, sku_id: &str) -> StoreRe
         .bind(sku_id)
         .fetch_one(&mut *conn)
         .await?)
+}
+
+/// The good of the farm's SKU `sku_id`, started from the SKU (its count, threshold, price
+/// and assembly need) when it has none yet; `NotFound` when the farm has no such SKU.
+pub async fn of_sku_or_start(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    sku_id: &str,
+    now: &str,
+) -> StoreResult<FinishedGood> {
+    sqlx::query(
+        "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
+            low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, status, created_at, updated_at)
+         SELECT $1, s.tenant_id, s.id, s.sku, s.color, COALESCE(s.filament_type, 'PLA'), s.stock_level,
+            s.low_stock_threshold, s.quantity, COALESCE(s.price, 0), p.requires_assembly, 'out_of_stock', $3, $3
+         FROM product_skus s JOIN products p ON p.id = s.product_id AND p.tenant_id = s.tenant_id
+         WHERE s.tenant_id = $2 AND s.id = $4
+         ON CONFLICT (tenant_id, product_sku_id) DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(tenant.as_str())
+    .bind(now)
+    .bind(sku_id)
+    .execute(&mut *conn)
+    .await?;
+    let good = of_sku(conn, tenant, sku_id).await?;
+    refresh_status(conn, &good).await
+}
+
+/// Gives the good of SKU `sku_id` (if it has one) the SKU's new threshold.
+pub async fn follow_sku(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    sku_id: &str,
+    threshold: i64,
+    now: &str,
+) -> StoreResult<()> {
+    let sql = concat!(
+        "UPDATE finished_goods SET low_stock_threshold = $3, updated_at = $4
+         WHERE tenant_id = $1 AND product_sku_id = $2 RETURNING ",
+        columns!()
+    );
+    let good = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(sku_id)
+        .bind(threshold)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(good) = good {
+        refresh_status(conn, &good).await?;
+    }
+    Ok(())
 }
 
 /// Moves a good's ready stock by `change` in one statement (concurrent adjustments all
@@ -271,14 +341,14 @@ pub struct GoodFields {
     pub is_active: bool,
 }
 
-/// Starts the stock of the farm's SKU `sku` by hand with `units` ready (its colour, material
-/// and assembly need come from the SKU); `Conflict { field: "product_sku_id" }` when the SKU
-/// has its row already.
+/// Starts the stock of the farm's SKU `sku` by hand with `units` ready (the SKU's own count
+/// when `None`; its colour, material and assembly need come from the SKU);
+/// `Conflict { field: "product_sku_id" }` when the SKU has its row already.
 pub async fn create(
     conn: &mut Conn,
     tenant: &TenantId,
     sku: &SkuForPrint,
-    units: i64,
+    units: Option<i64>,
     fields: &GoodFields,
     now: &str,
 ) -> StoreResult<FinishedGood> {
@@ -286,7 +356,8 @@ pub async fn create(
         "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
             low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, is_active, status,
             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $13) RETURNING ",
+         SELECT $1, $2, $3, $4, $5, $6, COALESCE($7, s.stock_level), $8, $9, $10, $11, $12, 'active', $13, $13
+         FROM product_skus s WHERE s.tenant_id = $2 AND s.id = $3 RETURNING ",
         columns!()
     );
     let good = sqlx::query_as::<_, FinishedGood>(sql)

@@ -1,16 +1,17 @@
-//! Whether a farm was told a stock is low (`low_stock_alerted` on SKUs and finished goods),
+//! Whether a farm was told a stock is low (`finished_goods.low_stock_alerted`: one flag per
+//! SKU, since a SKU's units are counted once, by its finished good),
 //! applied by `domain::stock::low_stock_alert`'s rule in one conditional update: two changes
 //! landing at once alert once.
 
 use crate::{Conn, StoreResult};
 use domain::TenantId;
 
-/// The counters of stock that alert when low.
+/// How the stock that alerts when low is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
-    /// A SKU's `stock_level`.
+    /// By its SKU's id.
     Sku,
-    /// A finished good's `current_stock`.
+    /// By its finished good's id.
     FinishedGood,
 }
 
@@ -25,8 +26,8 @@ pub async fn note(
 ) -> StoreResult<bool> {
     let sql = match counter {
         Counter::Sku => {
-            "UPDATE product_skus SET low_stock_alerted = $3
-             WHERE tenant_id = $1 AND id = $2 AND low_stock_alerted <> $3"
+            "UPDATE finished_goods SET low_stock_alerted = $3
+             WHERE tenant_id = $1 AND product_sku_id = $2 AND low_stock_alerted <> $3"
         }
         Counter::FinishedGood => {
             "UPDATE finished_goods SET low_stock_alerted = $3

@@ -23,6 +23,10 @@ pub struct Sku {
     pub price: Option<i64>,
     pub low_stock_threshold: i64,
     pub is_active: i64,
+    /// The print file that makes it (its product's file when not set).
+    pub print_file_id: Option<String>,
+    /// The plate of that file (1 when not set).
+    pub plate_index: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -38,11 +42,13 @@ pub struct SkuFields {
     pub price: Option<i64>,
     pub low_stock_threshold: i64,
     pub is_active: bool,
+    pub print_file_id: Option<String>,
+    pub plate_index: Option<i64>,
 }
 
 const COLUMNS: &str = "s.id, s.product_id, p.name AS product_name, s.tenant_id, s.sku, s.color,
     s.filament_type, s.hex_code, s.quantity, s.stock_level, s.price, s.low_stock_threshold,
-    s.is_active, s.created_at, s.updated_at";
+    s.is_active, s.print_file_id, s.plate_index, s.created_at, s.updated_at";
 
 const FROM: &str =
     "product_skus s JOIN products p ON p.id = s.product_id AND p.tenant_id = s.tenant_id";
@@ -143,8 +149,8 @@ pub async fn create(
     let id = crate::new_id();
     let done = sqlx::query(
         "INSERT INTO product_skus (id, product_id, tenant_id, sku, color, filament_type, hex_code, quantity,
-            stock_level, price, low_stock_threshold, is_active, created_at, updated_at)
-         SELECT $1, p.id, p.tenant_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
+            stock_level, price, low_stock_threshold, is_active, print_file_id, plate_index, created_at, updated_at)
+         SELECT $1, p.id, p.tenant_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $15, $12, $12
          FROM products p WHERE p.tenant_id = $2 AND p.id = $13",
     )
     .bind(&id)
@@ -160,6 +166,8 @@ pub async fn create(
     .bind(i64::from(fields.is_active))
     .bind(now)
     .bind(product)
+    .bind(fields.print_file_id.as_deref())
+    .bind(fields.plate_index)
     .execute(&mut *conn)
     .await
     .map_err(code_taken)?;
@@ -169,7 +177,8 @@ pub async fn create(
     get(conn, tenant, &id).await
 }
 
-/// Replaces a SKU's values (its stock moves only by adjustments and prints).
+/// Replaces a SKU's values (its stock moves only by adjustments and prints); its finished
+/// good takes the new threshold, so the two never disagree on when stock is low.
 pub async fn update(
     conn: &mut Conn,
     tenant: &TenantId,
@@ -179,7 +188,8 @@ pub async fn update(
 ) -> StoreResult<Sku> {
     let done = sqlx::query(
         "UPDATE product_skus SET sku = $3, color = $4, filament_type = $5, hex_code = $6, quantity = $7,
-            price = $8, low_stock_threshold = $9, is_active = $10, updated_at = $11
+            price = $8, low_stock_threshold = $9, is_active = $10, updated_at = $11,
+            print_file_id = $12, plate_index = $13
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_str())
@@ -193,12 +203,15 @@ pub async fn update(
     .bind(fields.low_stock_threshold)
     .bind(i64::from(fields.is_active))
     .bind(now)
+    .bind(fields.print_file_id.as_deref())
+    .bind(fields.plate_index)
     .execute(&mut *conn)
     .await
     .map_err(code_taken)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    crate::finished_goods::follow_sku(conn, tenant, id, fields.low_stock_threshold, now).await?;
     get(conn, tenant, id).await
 }
 
@@ -224,8 +237,8 @@ impl SkuUse {
 /// What uses the SKU (stock, open jobs, unfulfilled order lines).
 pub async fn uses(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<SkuUse> {
     let (units_in_stock,): (i64,) = sqlx::query_as(
-        "SELECT CAST(s.stock_level + COALESCE((SELECT SUM(g.current_stock + g.quantity_needs_assembly + g.quantity_assembled)
-                 FROM finished_goods g WHERE g.tenant_id = s.tenant_id AND g.product_sku_id = s.id), 0) AS BIGINT)
+        "SELECT CAST(COALESCE((SELECT SUM(g.current_stock + g.quantity_needs_assembly + g.quantity_assembled)
+                 FROM finished_goods g WHERE g.tenant_id = s.tenant_id AND g.product_sku_id = s.id), s.stock_level) AS BIGINT)
          FROM product_skus s WHERE s.tenant_id = $1 AND s.id = $2",
     )
     .bind(tenant.as_str())
@@ -269,9 +282,10 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult
     Ok(())
 }
 
-/// Moves the SKU's stock by `change` in one statement, so concurrent adjustments all
-/// count; `Err(the SKU as it is)` when it would go below zero (nothing changed),
-/// `NotFound` when the farm has no such SKU.
+/// Moves the SKU's stock by `change` through its finished good (created from the SKU on
+/// its first move: one count of units, see [`crate::finished_goods`]), in one statement so
+/// concurrent adjustments all count; `Err(the SKU as it is)` when it would go below zero
+/// (nothing changed), `NotFound` when the farm has no such SKU.
 pub async fn add_stock(
     conn: &mut Conn,
     tenant: &TenantId,
@@ -279,20 +293,8 @@ pub async fn add_stock(
     change: i64,
     now: &str,
 ) -> StoreResult<Result<Sku, Sku>> {
-    let moved = sqlx::query(
-        "UPDATE product_skus SET stock_level = stock_level + $3, updated_at = $4
-         WHERE tenant_id = $1 AND id = $2 AND stock_level + $3 >= 0",
-    )
-    .bind(tenant.as_str())
-    .bind(id)
-    .bind(change)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let good = crate::finished_goods::of_sku_or_start(conn, tenant, id, now).await?;
+    let moved = crate::finished_goods::add_ready(conn, tenant, &good.id, change, now).await?;
     let sku = get(conn, tenant, id).await?;
-    Ok(if moved.rows_affected() == 1 {
-        Ok(sku)
-    } else {
-        Err(sku)
-    })
+    Ok(if moved.is_ok() { Ok(sku) } else { Err(sku) })
 }

@@ -136,6 +136,141 @@ fn plate_facts(metadata: Option<&str>, index: i64) -> Option<PlateFacts> {
     })
 }
 
+/// A filament a plate uses, as spending it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsedFilament {
+    /// Its type ("PLA").
+    pub filament_type: String,
+    /// Its colour (`#RRGGBB`).
+    pub colour: String,
+    /// Grams the whole plate uses of it.
+    pub grams: f64,
+}
+
+/// The filaments plate `index` of a file's stored 3MF metadata uses, with their grams. A
+/// plate of one filament prints in the job's own type and colour when the job names a
+/// colour code (an operator may queue a plate in another colour than it was sliced in).
+pub fn plate_filaments(metadata: Option<&str>, index: i64, job: (&str, &str)) -> Vec<UsedFilament> {
+    let Some(metadata) = metadata.and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+    else {
+        return Vec::new();
+    };
+    let Some(plate) = metadata["project"]["plates"]
+        .as_array()
+        .and_then(|plates| plates.iter().find(|p| p["index"].as_i64() == Some(index)))
+    else {
+        return Vec::new();
+    };
+    let listed = plate["filaments"].as_array().cloned().unwrap_or_default();
+    let single = listed.len() == 1;
+    listed
+        .iter()
+        .filter_map(|f| {
+            let grams = f["used_grams"].as_f64().filter(|g| *g > 0.0)?;
+            let (mut filament_type, mut colour) = (
+                f["filament_type"].as_str()?.to_string(),
+                f["colour"].as_str()?.to_string(),
+            );
+            if single && domain::materials::colour_key(job.1).is_some() {
+                (filament_type, colour) = (job.0.to_string(), job.1.to_string());
+            }
+            Some(UsedFilament {
+                filament_type,
+                colour,
+                grams,
+            })
+        })
+        .collect()
+}
+
+/// The farm's sliced file `file_id` and what its plate `plate` says, or why it can't print.
+async fn printable_plate(
+    conn: &mut store::Conn,
+    tenant: &TenantId,
+    file_id: &str,
+    plate: i64,
+) -> FarmResult<(store::files::PrintFile, PlateFacts)> {
+    let file = store::files::get(conn, tenant, file_id.trim())
+        .await
+        .or_invalid("print_file_id", "no print file with this id in this farm")?;
+    if file.is_sliced == 0 {
+        return Err(FarmError::refused(
+            "FILE_NOT_SLICED",
+            Some("print_file_id"),
+            format!(
+                "'{}' is a project file without G-code; slice it in Bambu Studio and upload the sliced file",
+                file.name
+            ),
+        ));
+    }
+    let facts = plate_facts(file.metadata_json.as_deref(), plate).ok_or_else(|| {
+        FarmError::invalid("plate_index", format!("the file has no plate {plate}"))
+    })?;
+    Ok((file, facts))
+}
+
+/// A job's values from the request, its file's plate and its SKU (which names what the
+/// print makes: its product, units per print and assembly).
+async fn prepare(
+    conn: &mut store::Conn,
+    tenant: &TenantId,
+    asked: &JobRequest,
+    sku: Option<&store::catalogue::SkuForPrint>,
+) -> FarmResult<NewJob> {
+    let (file, plate) =
+        printable_plate(conn, tenant, &asked.print_file_id, asked.plate_index).await?;
+    let defaults = domain::jobs::defaults_from_plate(
+        &plate,
+        AskedMaterial {
+            filament_type: asked.filament_type.as_deref(),
+            material_type: asked.material_type.as_deref(),
+            colour: asked.color.as_deref(),
+        },
+    );
+    let product_id = match sku {
+        Some(sku) => Some(sku.product_id.clone()),
+        None => asked
+            .product_id
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or(file.product_id.clone()),
+    };
+    let product_name = match (sku, &product_id) {
+        (Some(sku), _) => Some(sku.product_name.clone()),
+        (None, Some(id)) => Some(
+            store::catalogue::product_name(conn, tenant, id)
+                .await
+                .or_invalid("product_id", "no such product in this farm")?,
+        ),
+        (None, None) => None,
+    };
+    Ok(NewJob {
+        print_file_id: file.id.clone(),
+        file_name: file.name.clone(),
+        plate_index: asked.plate_index,
+        submitted_by: asked.submitted_by.clone(),
+        sku_name: Some(
+            sku.map(|s| s.sku.clone()).unwrap_or_else(|| {
+                domain::jobs::sku_name(&defaults.colour, &defaults.filament_type)
+            }),
+        ),
+        color: defaults.colour,
+        filament_type: defaults.filament_type,
+        material_type: defaults.material_type,
+        number_of_units: asked.number_of_units.unwrap_or(file.number_of_units),
+        quantity_per_print: sku.map_or(file.number_of_units, |s| s.quantity),
+        filament_needed_grams: defaults.filament_grams,
+        estimated_print_time_minutes: defaults.minutes,
+        priority: asked.priority.value(),
+        product_id,
+        product_sku_id: sku.map(|s| s.id.clone()),
+        product_name,
+        requires_assembly: asked
+            .requires_assembly
+            .unwrap_or(sku.is_some_and(|s| s.requires_assembly == 1)),
+    })
+}
+
 impl Farm {
     /// The farm's job.
     pub async fn job(&self, tenant: &TenantId, id: &JobId) -> FarmResult<Job> {
@@ -171,37 +306,7 @@ impl Farm {
             }
             _ => None,
         };
-        let file = store::files::get(&mut conn, tenant, asked.print_file_id.trim())
-            .await
-            .or_invalid("print_file_id", "no print file with this id in this farm")?;
-        if file.is_sliced == 0 {
-            return Err(FarmError::refused(
-                "FILE_NOT_SLICED",
-                Some("print_file_id"),
-                format!(
-                    "'{}' is a project file without G-code; slice it in Bambu Studio and upload the sliced file",
-                    file.name
-                ),
-            ));
-        }
-        let plate =
-            plate_facts(file.metadata_json.as_deref(), asked.plate_index).ok_or_else(|| {
-                FarmError::invalid(
-                    "plate_index",
-                    format!("the file has no plate {}", asked.plate_index),
-                )
-            })?;
-        let defaults = domain::jobs::defaults_from_plate(
-            &plate,
-            AskedMaterial {
-                filament_type: asked.filament_type.as_deref(),
-                material_type: asked.material_type.as_deref(),
-                colour: asked.color.as_deref(),
-            },
-        );
-        // A SKU names what the print makes: its product, units per print and assembly.
-        let sku_id = asked.product_sku_id.clone().filter(|p| !p.is_empty());
-        let sku = match &sku_id {
+        let sku = match asked.product_sku_id.as_deref().filter(|p| !p.is_empty()) {
             Some(id) => Some(
                 store::catalogue::sku_for_print(&mut conn, tenant, id)
                     .await
@@ -209,46 +314,7 @@ impl Farm {
             ),
             None => None,
         };
-        let product_id = match &sku {
-            Some(sku) => Some(sku.product_id.clone()),
-            None => asked
-                .product_id
-                .clone()
-                .filter(|p| !p.is_empty())
-                .or(file.product_id.clone()),
-        };
-        let product_name = match (&sku, &product_id) {
-            (Some(sku), _) => Some(sku.product_name.clone()),
-            (None, Some(id)) => Some(
-                store::catalogue::product_name(&mut conn, tenant, id)
-                    .await
-                    .or_invalid("product_id", "no such product in this farm")?,
-            ),
-            (None, None) => None,
-        };
-        let new = NewJob {
-            print_file_id: file.id.clone(),
-            file_name: file.name.clone(),
-            plate_index: asked.plate_index,
-            submitted_by: asked.submitted_by.clone(),
-            sku_name: Some(sku.as_ref().map(|s| s.sku.clone()).unwrap_or_else(|| {
-                domain::jobs::sku_name(&defaults.colour, &defaults.filament_type)
-            })),
-            color: defaults.colour,
-            filament_type: defaults.filament_type,
-            material_type: defaults.material_type,
-            number_of_units: asked.number_of_units.unwrap_or(file.number_of_units),
-            quantity_per_print: sku.as_ref().map_or(file.number_of_units, |s| s.quantity),
-            filament_needed_grams: defaults.filament_grams,
-            estimated_print_time_minutes: defaults.minutes,
-            priority: asked.priority.value(),
-            product_id,
-            product_sku_id: sku_id,
-            product_name,
-            requires_assembly: asked
-                .requires_assembly
-                .unwrap_or(sku.as_ref().is_some_and(|s| s.requires_assembly == 1)),
-        };
+        let new = prepare(&mut conn, tenant, &asked, sku.as_ref()).await?;
         let now = store::now_text();
         let job = match &printer {
             // One INSERT is atomic by itself and queues no event: no BEGIN/COMMIT round trips.
@@ -264,8 +330,72 @@ impl Farm {
             }
         };
         self.wake_dispatcher(tenant);
-        tracing::info!(tenant_id = %tenant, job_id = %job.id, file_id = %file.id, "job queued");
+        tracing::info!(tenant_id = %tenant, job_id = %job.id, file_id = %new.print_file_id, "job queued");
         Ok(job)
+    }
+
+    /// Queues the prints that make `quantity` units of the farm's SKU `sku_id`: as many
+    /// jobs as prints are needed (`domain::stock::prints_needed`), each of the SKU's file
+    /// and plate, all or none.
+    pub async fn queue_for_sku(
+        &self,
+        tenant: &TenantId,
+        sku_id: &str,
+        quantity: i64,
+        mut asked: JobRequest,
+    ) -> FarmResult<Vec<Job>> {
+        let mut conn = self.store.conn().await?;
+        let sku = store::catalogue::sku_for_print(&mut conn, tenant, sku_id)
+            .await
+            .or_invalid("sku_id", "no such SKU in this farm")?;
+        let Some(file) = sku.print_file_id.clone() else {
+            return Err(FarmError::refused(
+                "SKU_HAS_NO_PRINT_FILE",
+                Some("sku_id"),
+                format!(
+                    "SKU {} names no print file (nor does its product): set its print_file_id first",
+                    sku.sku
+                ),
+            ));
+        };
+        let prints = domain::stock::prints_needed(quantity, sku.quantity).ok_or_else(|| {
+            FarmError::invalid(
+                "quantity",
+                format!(
+                    "quantity must be from 1 to {} units",
+                    domain::stock::MAX_UNITS_PER_REQUEST
+                ),
+            )
+        })?;
+        asked.print_file_id = file;
+        asked.plate_index = sku.plate_index;
+        asked.product_sku_id = Some(sku.id.clone());
+        asked.number_of_units = Some(sku.quantity);
+        let new = prepare(&mut conn, tenant, &asked, Some(&sku)).await?;
+        drop(conn);
+        let now = store::now_text();
+        let mut tx = self.store.begin().await?;
+        let mut jobs = Vec::with_capacity(prints as usize);
+        for _ in 0..prints {
+            jobs.push(store::jobs::create(&mut tx, tenant, &new, &now).await?);
+        }
+        tx.commit().await?;
+        self.wake_dispatcher(tenant);
+        tracing::info!(tenant_id = %tenant, sku_id = %sku.id, quantity, prints, "jobs queued for a SKU");
+        Ok(jobs)
+    }
+
+    /// Checks that the farm's file `file_id` can print plate `plate` (what a SKU names).
+    pub async fn check_printable(
+        &self,
+        tenant: &TenantId,
+        file_id: &str,
+        plate: i64,
+    ) -> FarmResult<()> {
+        let mut conn = self.store.conn().await?;
+        printable_plate(&mut conn, tenant, file_id, plate)
+            .await
+            .map(|_| ())
     }
 
     /// Changes a queued job's priority, units or colour.
