@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod ids;
 pub mod invitation;
 pub mod jobs;
+pub mod materials;
 pub mod membership;
 pub mod printers;
 pub mod role;

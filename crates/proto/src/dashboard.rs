@@ -82,6 +82,20 @@ pub enum ServerMessage {
         current_stock: i64,
         threshold: i64,
     },
+    /// A material (filament, packaging, component, part) fell to its low threshold: an
+    /// addition to the original's messages, sent once per fall like `inventory_alert`.
+    MaterialAlert {
+        /// filament, packaging, component or part.
+        material_kind: String,
+        material_id: String,
+        /// Its name, or colour and type for filament.
+        name: String,
+        /// Grams (filament) or units left.
+        remaining: f64,
+        threshold: f64,
+        /// `g` or `units`.
+        unit: String,
+    },
     NewOrder {
         order_id: String,
         order_number: String,

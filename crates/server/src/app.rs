@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    members, plates, printers, production, products, skus, tenants,
+    materials, members, plates, printers, production, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -134,6 +134,7 @@ fn routes() -> Routes {
         .merge(plates::routes())
         .merge(products::routes())
         .merge(skus::routes())
+        .merge(materials::routes())
 }
 
 /// GET /api/v1/openapi.json

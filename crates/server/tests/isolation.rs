@@ -139,6 +139,33 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_plate.expect(201);
+    // One of farm B's materials of each kind.
+    let mut bobs_materials = HashMap::new();
+    for (kind, param, body) in [
+        (
+            "filament",
+            "filament_id",
+            json!({ "type": "PLA", "hex_code": "#FF0000" }),
+        ),
+        ("packaging", "packaging_id", json!({ "type": "box" })),
+        (
+            "components",
+            "accessory_id",
+            json!({ "type": "magnet", "name": "B magnet" }),
+        ),
+        ("parts", "part_id", json!({ "type": "nozzle" })),
+    ] {
+        let made = app
+            .post(
+                &format!("/api/v1/materials/{kind}"),
+                &bob.token,
+                Some(&farm_b),
+                body,
+            )
+            .await;
+        made.expect(201);
+        bobs_materials.insert(param, made.data()["id"].as_str().unwrap().to_string());
+    }
     let bobs_product = app
         .post(
             "/api/v1/products",
@@ -217,7 +244,7 @@ async fn every_route_keeps_farms_apart() {
         .await
         .unwrap();
     drop(conn);
-    let foreign: HashMap<&str, String> = HashMap::from([
+    let mut foreign: HashMap<&str, String> = HashMap::from([
         ("message_id", message.id.clone()),
         (
             "job_id",
@@ -272,6 +299,7 @@ async fn every_route_keeps_farms_apart() {
                 .to_string(),
         ),
     ]);
+    foreign.extend(bobs_materials);
 
     let mut checked = 0;
     for route in routes(&app).await {

@@ -131,6 +131,20 @@ impl Farm {
 
     /// Queues `sample-a.3mf` for the SKU, prints it on the farm's printer and completes it.
     async fn print_and_complete(&mut self, app: &TestApp, sku: &str) -> String {
+        let job = self.print_to(app, sku, 40).await;
+        self.call(
+            app,
+            "POST",
+            &format!("/api/v1/jobs/{job}/complete"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        job
+    }
+
+    /// Queues `sample-a.3mf` for the SKU and prints it on the farm's printer to `progress` %.
+    async fn print_to(&mut self, app: &TestApp, sku: &str, progress: i64) -> String {
         let file = &self.file;
         let job = self
             .call(
@@ -173,15 +187,7 @@ impl Farm {
             app,
             "PUT",
             &format!("/api/v1/jobs/{job}/progress"),
-            json!({ "progress_percentage": 40 }),
-        )
-        .await
-        .expect(200);
-        self.call(
-            app,
-            "POST",
-            &format!("/api/v1/jobs/{job}/complete"),
-            json!({}),
+            json!({ "progress_percentage": progress }),
         )
         .await
         .expect(200);
@@ -318,6 +324,185 @@ async fn a_completed_print_adds_stock_and_tasks_and_alerts_once() {
         .await;
     bad.expect(400);
     assert_eq!(bad.fields(), vec!["status"]);
+    app.stop().await;
+}
+
+/// Adds a spool of filament to the farm; returns its id.
+async fn spool(farm: &Farm, app: &TestApp, hex: &str, grams: f64, threshold: f64) -> String {
+    let spool = farm
+        .call(
+            app,
+            "POST",
+            "/api/v1/materials/filament",
+            json!({ "type": "PLA", "hex_code": hex, "remaining_grams": grams, "low_threshold": threshold }),
+        )
+        .await;
+    spool.expect(201);
+    spool.data()["id"].as_str().unwrap().to_string()
+}
+
+fn grams(answer: &common::Answer) -> f64 {
+    answer.data()["remaining_grams"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn a_completed_print_adds_finished_goods_and_spends_its_filament() {
+    let app = TestApp::spawn().await;
+    let mut farm = farm(&app).await;
+    let tenant = domain::TenantId::parse(&farm.farm).unwrap();
+    let mut events = app.state.realtime.subscribe(&tenant).events;
+    let keychain = sku(&app, &farm.farm, "Keychain", "KEY-YEL", 4, 0, false).await;
+    // sample-a.3mf's plate uses 3.57 g of yellow PLA (#F7D959). The farm has an open spool
+    // of it, a fresh one, and a black one.
+    let open = spool(&farm, &app, "#f7d959", 100.0, 93.0).await;
+    let fresh = spool(&farm, &app, "#F7D959", 1000.0, 93.0).await;
+    let black = spool(&farm, &app, "#000000", 500.0, 93.0).await;
+
+    let job = farm.print_and_complete(&app, &keychain).await;
+    drain(&app).await;
+    let spent = farm
+        .call(
+            &app,
+            "GET",
+            &format!("/api/v1/materials/filament/{open}"),
+            json!({}),
+        )
+        .await;
+    spent.expect(200);
+    assert!((grams(&spent) - 96.43).abs() < 1e-6, "{}", spent.body);
+    let usage = spent.data()["usage"].as_array().unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(usage[0]["print_job_id"], job.as_str());
+    assert!((usage[0]["usage_amount"].as_f64().unwrap() - 3.57).abs() < 1e-6);
+    for (other, left) in [(&fresh, 1000.0), (&black, 500.0)] {
+        let untouched = farm
+            .call(
+                &app,
+                "GET",
+                &format!("/api/v1/materials/filament/{other}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            grams(&untouched),
+            left,
+            "only the open spool of the plate's filament"
+        );
+    }
+    // The print is stock, counted once: the SKU and its finished good say the same.
+    let good = farm
+        .call(
+            &app,
+            "GET",
+            &format!("/api/v1/inventory/by-sku/{keychain}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(good.data()["current_stock"], 4);
+    let sku = farm
+        .call(&app, "GET", &format!("/api/v1/skus/{keychain}"), json!({}))
+        .await;
+    assert_eq!(sku.data()["stock_level"], 4);
+
+    // The second print takes the spool to its threshold: one alert; the third, none more.
+    farm.call(
+        &app,
+        "PUT",
+        &format!("/api/v1/printers/{}/cleared", farm.printer),
+        json!({ "cleared": true }),
+    )
+    .await
+    .expect(200);
+    farm.print_and_complete(&app, &keychain).await;
+    drain(&app).await;
+    farm.call(
+        &app,
+        "PUT",
+        &format!("/api/v1/printers/{}/cleared", farm.printer),
+        json!({ "cleared": true }),
+    )
+    .await
+    .expect(200);
+    farm.print_and_complete(&app, &keychain).await;
+    drain(&app).await;
+    let mut material_alerts = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let proto::dashboard::ServerMessage::MaterialAlert { .. } = event.message {
+            material_alerts.push(serde_json::from_str::<Value>(event.text().as_str()).unwrap());
+        }
+    }
+    assert_eq!(material_alerts.len(), 1, "{material_alerts:?}");
+    assert_eq!(material_alerts[0]["type"], "material_alert");
+    assert_eq!(material_alerts[0]["material_id"], open.as_str());
+    assert_eq!(material_alerts[0]["unit"], "g");
+    assert!((material_alerts[0]["remaining"].as_f64().unwrap() - 92.86).abs() < 1e-6);
+    let low = farm
+        .call(
+            &app,
+            "GET",
+            "/api/v1/materials/filament?low_stock=true",
+            json!({}),
+        )
+        .await;
+    assert_eq!(low.data().as_array().unwrap().len(), 1);
+    assert_eq!(low.data()[0]["status"], "low");
+    let stock = farm
+        .call(&app, "GET", &format!("/api/v1/skus/{keychain}"), json!({}))
+        .await;
+    assert_eq!(stock.data()["stock_level"], 12);
+
+    // A print that fails at 40 % spent 40 % of its filament.
+    farm.call(
+        &app,
+        "PUT",
+        &format!("/api/v1/printers/{}/cleared", farm.printer),
+        json!({ "cleared": true }),
+    )
+    .await
+    .expect(200);
+    let before = grams(
+        &farm
+            .call(
+                &app,
+                "GET",
+                &format!("/api/v1/materials/filament/{open}"),
+                json!({}),
+            )
+            .await,
+    );
+    let failed = farm.print_to(&app, &keychain, 40).await;
+    farm.call(
+        &app,
+        "POST",
+        &format!("/api/v1/jobs/{failed}/fail"),
+        json!({ "reason": "spaghetti" }),
+    )
+    .await
+    .expect(200);
+    drain(&app).await;
+    let after = farm
+        .call(
+            &app,
+            "GET",
+            &format!("/api/v1/materials/filament/{open}"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        (before - grams(&after) - 3.57 * 0.4).abs() < 1e-6,
+        "{before} then {}",
+        after.body
+    );
+    assert_eq!(after.data()["usage"][0]["print_job_id"], failed.as_str());
+    assert_eq!(after.data()["usage"][0]["reason"], "print failed at 40%");
+    let stock = farm
+        .call(&app, "GET", &format!("/api/v1/skus/{keychain}"), json!({}))
+        .await;
+    assert_eq!(
+        stock.data()["stock_level"],
+        12,
+        "a failed print makes no stock"
+    );
     app.stop().await;
 }
 

@@ -19,6 +19,7 @@ pub mod hubs;
 pub mod invitations;
 pub mod jobs;
 pub mod low_stock;
+pub mod materials;
 pub mod members;
 pub mod nodes;
 pub mod passwords;

@@ -4,7 +4,9 @@
 //! holding the print by the move itself, `Farm::record_move_in`); the SKU's finished goods grow by the units one print makes (into
 //! "needs assembly" when the product needs it); a collection task tells an operator to
 //! take the print off the bed; an assembly task (and its worklist task) is made when
-//! needed; low stock is announced. On failure a `printer_failures` row is written, and a
+//! needed; low stock is announced. Every print that ran (completed, or failed or cancelled
+//! part way, by its progress) spends the filament its plate uses from the farm's matching
+//! spools, in `material_usage_history`, alerting once when a spool runs low. On failure a `printer_failures` row is written, and a
 //! print that had started leaves its bed to be cleared. Everything an event changes,
 //! the "handled" marker and the queue's "done" are one transaction: handled twice, an
 //! event changes nothing the second time.
@@ -69,12 +71,21 @@ async fn apply(
 ) -> Result<(), StoreError> {
     match event.event {
         PrintEventKind::JobCompleted => completed(tx, tenant, &event.job_id, now, after).await,
-        PrintEventKind::JobFailed => failed(tx, tenant, event, now).await,
+        PrintEventKind::JobFailed => failed(tx, tenant, event, now, after).await,
         PrintEventKind::JobCancelled if left_a_print(event.from) => {
             let job = store::jobs::get(tx, tenant, &event.job_id).await?;
-            print_ended(tx, tenant, &job, event.printer_id.as_deref(), now)
-                .await
-                .map(|_| ())
+            print_ended(tx, tenant, &job, event.printer_id.as_deref(), now).await?;
+            let reason = format!("print cancelled at {}%", job.progress_percentage);
+            spend_filament(
+                tx,
+                tenant,
+                &job,
+                job.progress_percentage,
+                &reason,
+                now,
+                after,
+            )
+            .await
         }
         // Started, progress, paused, resumed: the dashboard hears of them from the hub's
         // own status; nothing else in the farm changes.
@@ -122,6 +133,7 @@ async fn completed(
 ) -> Result<(), StoreError> {
     let job = store::jobs::get(tx, tenant, job_id).await?;
     print_ended(tx, tenant, &job, job.printer_id.as_deref(), now).await?;
+    spend_filament(tx, tenant, &job, 100, "print completed", now, after).await?;
     let sku = match job.product_sku_id.as_deref() {
         Some(id) => match store::catalogue::sku_for_print(tx, tenant, id).await {
             Ok(sku) => Some(sku),
@@ -222,6 +234,7 @@ async fn failed(
     tenant: &TenantId,
     event: &PrintEvent,
     now: &str,
+    after: &mut AfterCommit,
 ) -> Result<(), StoreError> {
     let job = store::jobs::get(tx, tenant, &event.job_id).await?;
     // The job may have been retried since: the event's own printer and reason count.
@@ -229,6 +242,20 @@ async fn failed(
     let still_failed = job.status == JobStatus::Failed;
     // A print that never reached the bed (the file did not arrive) leaves it clear.
     let minutes = if left_a_print(event.from) {
+        // A retried job's progress is its new run's: the failed run's share is unknown then.
+        if still_failed {
+            let reason = format!("print failed at {}%", job.progress_percentage);
+            spend_filament(
+                tx,
+                tenant,
+                &job,
+                job.progress_percentage,
+                &reason,
+                now,
+                after,
+            )
+            .await?;
+        }
         print_ended(tx, tenant, &job, printer, now).await?
     } else {
         // The start took the cleared bed; nothing was printed on it, so it is clear again.
@@ -256,5 +283,62 @@ async fn failed(
         now,
     )
     .await?;
+    Ok(())
+}
+
+/// Spends `percent` of the filament the job's plate uses (per filament of the plate, from
+/// its 3MF) from the farm's spool of the same type and colour (`domain::materials::spool_for`),
+/// in the usage history; a spool falling to its threshold alerts once. A filament the farm
+/// keeps no spool of is left alone: nothing is guessed.
+async fn spend_filament(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    job: &store::jobs::Job,
+    percent: i64,
+    reason: &str,
+    now: &str,
+    after: &mut AfterCommit,
+) -> Result<(), StoreError> {
+    if percent <= 0 {
+        return Ok(());
+    }
+    let file = match store::files::get(tx, tenant, &job.print_file_id).await {
+        Ok(file) => file,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(other) => return Err(other),
+    };
+    let used = crate::farm::jobs::plate_filaments(
+        file.metadata_json.as_deref(),
+        job.plate_index,
+        (&job.filament_type, &job.color),
+    );
+    for filament in used {
+        let grams = domain::materials::printed_share(filament.grams, percent);
+        if grams <= 0.0 {
+            continue;
+        }
+        let spools = store::materials::spools_of_type(tx, tenant, &filament.filament_type).await?;
+        let choice: Vec<domain::materials::Spool> = spools
+            .iter()
+            .map(|m| domain::materials::Spool {
+                id: &m.id,
+                filament_type: &m.material_type,
+                hex_code: m.hex_code.as_deref(),
+                remaining_grams: m.remaining,
+            })
+            .collect();
+        let Some(spool) =
+            domain::materials::spool_for(&choice, &filament.filament_type, &filament.colour)
+        else {
+            tracing::info!(tenant_id = %tenant, job_id = %job.id, filament_type = %filament.filament_type,
+                colour = %filament.colour, "no spool of this filament to spend from");
+            continue;
+        };
+        let spool = store::materials::spend_filament(tx, tenant, spool.id, grams, now).await?;
+        store::materials::record_usage(tx, &spool, Some(&job.id), grams, reason, now).await?;
+        if store::materials::note_low(tx, &spool).await? {
+            after.messages.push(crate::materials::alert_of(&spool));
+        }
+    }
     Ok(())
 }
