@@ -5,9 +5,9 @@
 use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
-use crate::envelope::{ApiResult, Envelope};
+use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, Resource};
-use crate::extract::{ApiJson, ApiPath, ClientInfo, body_flag};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag};
 use axum::extract::State;
 use domain::{FieldError, Invalid, TenantId};
 use serde::Deserialize;
@@ -27,15 +27,39 @@ const GOOD: Resource = Resource {
 /// The longest reason kept.
 const MAX_REASON: usize = 500;
 
-/// GET /api/v1/inventory — the farm's finished goods, one row per SKU.
+/// Query of the finished-goods list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// GET /api/v1/inventory — the farm's finished goods, one row per SKU: a page when `page` or
+/// `limit` is sent, else all of them (the original's client reads the whole list).
 pub async fn inventory(
     State(app): State<App>,
     member: Member<roles::Viewer>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Vec<FinishedGood>> {
     let mut conn = app.store.conn().await?;
-    Ok(Envelope::all(
-        store::finished_goods::list(&mut conn, &member.tenant).await?,
-    ))
+    if q.page.is_none() && q.limit.is_none() {
+        return Ok(Envelope::all(
+            store::finished_goods::list(&mut conn, &member.tenant).await?,
+        ));
+    }
+    let paging = Paging {
+        page: q.page.unwrap_or(1),
+        limit: q.limit.unwrap_or(50),
+    };
+    let (rows, total) = store::finished_goods::list_page(
+        &mut conn,
+        &member.tenant,
+        paging.limit(),
+        paging.offset(),
+    )
+    .await?;
+    Ok(Envelope::list(rows, paging.meta(total)))
 }
 
 /// GET /api/v1/inventory/alerts — finished goods at or below their low-stock threshold.
@@ -485,9 +509,10 @@ pub fn routes() -> crate::api::Routes {
             M::GET,
             "/api/v1/inventory",
             Member(Role::Viewer),
-            "Finished goods, one row per SKU",
+            "Finished goods, one row per SKU (a page when page or limit is sent)",
             inventory,
         )
+        .query(crate::api::PAGING)
         .add(M::POST, "/api/v1/inventory", Member(Role::Operator), "Start a SKU's stock by hand (one row per SKU)", create)
         .example(json!({"product_sku_id": "00000000-0000-0000-0000-000000000000", "current_stock": 12, "low_stock_threshold": 5}))
         .add(

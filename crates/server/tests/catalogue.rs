@@ -1340,5 +1340,11 @@ async fn a_sku_names_its_print_file_and_jobs_are_queued_for_a_quantity() {
     .expect(200);
     let sku_now = app.get(&format!("/api/v1/skus/{sku}"), t, f).await;
     assert_eq!(sku_now.data()["stock_level"], 3);
+    // The stock list pages when asked (a farm may keep thousands of SKUs).
+    let page = app.get("/api/v1/inventory?page=1&limit=1", t, f).await;
+    page.expect(200);
+    assert_eq!(page.data().as_array().unwrap().len(), 1);
+    assert_eq!(page.body["meta"]["total"], 1);
+    assert_eq!(page.body["meta"]["limit"], 1);
     app.stop().await;
 }

@@ -316,6 +316,32 @@ pub async fn list(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<Finishe
         .await?)
 }
 
+/// A page of the farm's finished goods (by SKU code) and how many there are.
+pub async fn list_page(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<FinishedGood>, i64)> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM finished_goods WHERE tenant_id = $1 ORDER BY sku, id LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let (total,): (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM finished_goods WHERE tenant_id = $1")
+            .bind(tenant.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((rows, total))
+}
+
 /// The farm's finished goods at or below their low-stock threshold.
 pub async fn low(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<FinishedGood>> {
     let sql = concat!(
