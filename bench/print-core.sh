@@ -10,22 +10,8 @@ set -euo pipefail
 secs="${1:-15}"
 calls="${2:-200}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${PRINTFARM_BIN:-$root/target/release/printfarm}"
 fixture="$root/../shared/fixtures/3mf/sample-a.3mf"
-[ -x "$bin" ] || { echo "build first: cargo build --release -p printfarm"; exit 1; }
-dir="$(mktemp -d)"
-port=$((20000 + RANDOM % 20000))
-base="http://127.0.0.1:$port"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
-cd "$dir"
-RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-pid=$!
-until curl -sf "$base/health/ready" >/dev/null; do sleep 0.01; done
-
-answer=$(curl -sf -X POST "$base/api/v1/auth/register" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"correct horse battery","name":"Bench","company_name":"Bench Farm"}')
-token=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["token"])')
-farm=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["tenant"]["id"])')
+source "$root/bench/tools/serve.sh"
 for i in $(seq 1 50); do
   curl -sf -X POST "$base/api/v1/printers" -H "authorization: Bearer $token" -H "x-tenant-id: $farm" \
     -H 'content-type: application/json' \

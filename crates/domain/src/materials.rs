@@ -22,14 +22,6 @@ pub enum MaterialKind {
 }
 
 impl MaterialKind {
-    /// Every kind.
-    pub const ALL: [MaterialKind; 4] = [
-        MaterialKind::Filament,
-        MaterialKind::Packaging,
-        MaterialKind::Component,
-        MaterialKind::Part,
-    ];
-
     /// Its name in `material_usage_history.material_type` and in alerts.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,12 +50,6 @@ impl MaterialKind {
             MaterialKind::Component => 5.0,
             MaterialKind::Part => 2.0,
         }
-    }
-}
-
-impl fmt::Display for MaterialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

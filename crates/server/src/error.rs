@@ -319,16 +319,26 @@ impl Resource {
     }
 }
 
-/// Turns a store `NotFound` into a 404 with a specific code.
+/// Turns a store `NotFound` into a 404 with a specific code, or into a field error when the
+/// missing row was named in the body.
 pub trait OrNotFound<T> {
     /// Maps `NotFound` to `code` ("... not found" for `what`), other errors as usual.
     fn or_not_found(self, code: &'static str, what: &str) -> Result<T, ApiError>;
+    /// Maps `NotFound` to a 400 on `field` saying `message`, other errors as usual.
+    fn or_field(self, field: &str, message: &str) -> Result<T, ApiError>;
 }
 
 impl<T> OrNotFound<T> for Result<T, StoreError> {
     fn or_not_found(self, code: &'static str, what: &str) -> Result<T, ApiError> {
         self.map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found(code, what),
+            other => other.into(),
+        })
+    }
+
+    fn or_field(self, field: &str, message: &str) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ApiError::field(field, message),
             other => other.into(),
         })
     }

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
-use crate::error::{ApiError, Resource};
+use crate::error::{ApiError, OrNotFound, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, body_flag};
 use axum::extract::State;
 use domain::{FieldError, Invalid, TenantId};
@@ -161,14 +161,14 @@ pub fn parse_adjustment(
     Ok((change.unwrap_or_default(), reason.to_string()))
 }
 
-/// The refusal of an adjustment that would take stock below zero.
-pub fn insufficient(what: &str, available: i64, requested: i64) -> ApiError {
+/// The refusal of a change at `field` that would take stock of `what` below zero.
+pub fn insufficient(field: &str, what: &str, available: i64, requested: i64) -> ApiError {
     ApiError::Blocked {
         code: "INSUFFICIENT_STOCK",
         message: format!(
             "only {available} unit(s) of {what} in stock: stock never goes below zero"
         ),
-        details: json!({ "field": "adjustment", "available": available, "requested": requested }),
+        details: json!({ "field": field, "available": available, "requested": requested }),
     }
 }
 
@@ -190,7 +190,14 @@ pub async fn adjust(
         .map_err(|e| GOOD.error(e))?
     {
         Ok(good) => good,
-        Err(good) => return Err(insufficient(&good.sku, good.current_stock, change)),
+        Err(good) => {
+            return Err(insufficient(
+                "adjustment",
+                &good.sku,
+                good.current_stock,
+                change,
+            ));
+        }
     };
     let before = good.current_stock - change;
     let alert = note_low(&mut tx, &member.tenant, &good).await?;
@@ -389,12 +396,7 @@ pub async fn create(
     let mut tx = app.store.begin().await?;
     let sku = store::catalogue::sku_for_print(&mut tx, &member.tenant, &sku_id)
         .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => {
-                ApiError::field("product_sku_id", "no SKU of this farm has that id")
-            }
-            other => other.into(),
-        })?;
+        .or_field("product_sku_id", "no SKU of this farm has that id")?;
     let fields = body.parse(None, Some(&sku))?;
     let good = store::finished_goods::create(
         &mut tx,

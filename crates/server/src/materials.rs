@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
-use crate::error::{ApiError, Resource};
+use crate::error::{ApiError, OrNotFound, Resource};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, query_flag};
 use axum::extract::State;
 use domain::materials::{MaterialKind, MaterialStatus};
@@ -293,6 +293,26 @@ impl MaterialBody {
     }
 }
 
+/// The farm's spool (of `spools`) that filament of `filament_type` in `colour` is taken from
+/// or set on, by `domain::materials::spool_for`'s rule.
+pub fn spool_for<'a>(
+    spools: &'a [Material],
+    filament_type: &str,
+    colour: &str,
+) -> Option<&'a Material> {
+    let choice: Vec<domain::materials::Spool> = spools
+        .iter()
+        .map(|m| domain::materials::Spool {
+            id: &m.id,
+            filament_type: &m.material_type,
+            hex_code: m.hex_code.as_deref(),
+            remaining_grams: m.remaining,
+        })
+        .collect();
+    let id = domain::materials::spool_for(&choice, filament_type, colour)?.id;
+    spools.iter().find(|m| m.id == id)
+}
+
 /// The dashboard message saying a material is low.
 pub fn alert_of(material: &Material) -> proto::dashboard::ServerMessage {
     proto::dashboard::ServerMessage::MaterialAlert {
@@ -514,40 +534,26 @@ pub async fn consume(
         Some(job) => Some(
             store::jobs::get(&mut tx, &member.tenant, job)
                 .await
-                .map_err(|e| match e {
-                    store::StoreError::NotFound => {
-                        ApiError::field("print_job_id", "no print job of this farm has that id")
-                    }
-                    other => other.into(),
-                })?
+                .or_field("print_job_id", "no print job of this farm has that id")?
                 .id,
         ),
         None => None,
     };
-    let material = match store::materials::take(
-        &mut tx,
-        kind,
-        &member.tenant,
-        &id,
-        quantity as f64,
-        &now,
-    )
-    .await
-    .map_err(|e| resource(kind).error(e))?
-    {
-        Ok(material) => material,
-        Err(material) => {
-            return Err(ApiError::Blocked {
-                code: "INSUFFICIENT_STOCK",
-                message: format!(
-                    "only {} unit(s) of {} left",
+    let material =
+        match store::materials::take(&mut tx, kind, &member.tenant, &id, quantity as f64, &now)
+            .await
+            .map_err(|e| resource(kind).error(e))?
+        {
+            Ok(material) => material,
+            Err(material) => {
+                return Err(crate::inventory::insufficient(
+                    "quantity",
+                    &material.label(),
                     material.remaining as i64,
-                    material.label()
-                ),
-                details: json!({ "field": "quantity", "available": material.remaining as i64, "requested": quantity }),
-            });
-        }
-    };
+                    quantity,
+                ));
+            }
+        };
     store::materials::record_usage(
         &mut tx,
         &material,
@@ -618,12 +624,7 @@ pub async fn check_availability(
         }
         store::products::get(&mut conn, &member.tenant, product)
             .await
-            .map_err(|e| match e {
-                store::StoreError::NotFound => {
-                    ApiError::field("product_id", "no product of this farm has that id")
-                }
-                other => other.into(),
-            })?;
+            .or_field("product_id", "no product of this farm has that id")?;
         let needs = store::products::components(&mut conn, &member.tenant, Some(product)).await?;
         let names: Vec<String> = needs.iter().map(|c| c.component_name.clone()).collect();
         let stocked = store::materials::components_named(&mut conn, &member.tenant, &names).await?;
@@ -784,18 +785,7 @@ pub async fn from_ams(
         None => {
             let spools =
                 store::materials::spools_of_type(&mut tx, &member.tenant, filament_type).await?;
-            let choice: Vec<domain::materials::Spool> = spools
-                .iter()
-                .map(|m| domain::materials::Spool {
-                    id: &m.id,
-                    filament_type: &m.material_type,
-                    hex_code: m.hex_code.as_deref(),
-                    remaining_grams: m.remaining,
-                })
-                .collect();
-            let found = domain::materials::spool_for(&choice, filament_type, &hex)
-                .map(|s| s.id.to_string());
-            found.and_then(|id| spools.into_iter().find(|m| m.id == id))
+            spool_for(&spools, filament_type, &hex).cloned()
         }
     };
     let weight = body

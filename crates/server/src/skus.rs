@@ -479,6 +479,7 @@ pub async fn adjust(
         Ok(sku) => sku,
         Err(sku) => {
             return Err(crate::inventory::insufficient(
+                "adjustment",
                 &sku.sku,
                 sku.stock_level,
                 change,

@@ -404,25 +404,9 @@ async fn a_completed_print_adds_finished_goods_and_spends_its_filament() {
         .await;
     assert_eq!(sku.data()["stock_level"], 4);
 
-    // The second print takes the spool to its threshold: one alert; the third, none more.
-    farm.call(
-        &app,
-        "PUT",
-        &format!("/api/v1/printers/{}/cleared", farm.printer),
-        json!({ "cleared": true }),
-    )
-    .await
-    .expect(200);
+    // (Each print starts by clearing the bed.) The second print takes the spool to its threshold: one alert; the third, none more.
     farm.print_and_complete(&app, &keychain).await;
     drain(&app).await;
-    farm.call(
-        &app,
-        "PUT",
-        &format!("/api/v1/printers/{}/cleared", farm.printer),
-        json!({ "cleared": true }),
-    )
-    .await
-    .expect(200);
     farm.print_and_complete(&app, &keychain).await;
     drain(&app).await;
     let mut material_alerts = Vec::new();
@@ -452,14 +436,6 @@ async fn a_completed_print_adds_finished_goods_and_spends_its_filament() {
     assert_eq!(stock.data()["stock_level"], 12);
 
     // A print that fails at 40 % spent 40 % of its filament.
-    farm.call(
-        &app,
-        "PUT",
-        &format!("/api/v1/printers/{}/cleared", farm.printer),
-        json!({ "cleared": true }),
-    )
-    .await
-    .expect(200);
     let before = grams(
         &farm
             .call(

@@ -173,7 +173,7 @@ pub async fn of_sku_or_start(
     sku_id: &str,
     now: &str,
 ) -> StoreResult<FinishedGood> {
-    sqlx::query(
+    let started = sqlx::query(
         "INSERT INTO finished_goods (id, tenant_id, product_sku_id, sku, color, material, current_stock,
             low_stock_threshold, quantity_per_sku, unit_price, requires_assembly, status, created_at, updated_at)
          SELECT $1, s.tenant_id, s.id, s.sku, s.color, COALESCE(s.filament_type, 'PLA'), s.stock_level,
@@ -189,7 +189,11 @@ pub async fn of_sku_or_start(
     .execute(&mut *conn)
     .await?;
     let good = of_sku(conn, tenant, sku_id).await?;
-    refresh_status(conn, &good).await
+    // Only a good just started needs its statuses written; an existing one has them.
+    if started.rows_affected() == 1 {
+        return refresh_status(conn, &good).await;
+    }
+    Ok(good)
 }
 
 /// Gives the good of SKU `sku_id` (if it has one) the SKU's new threshold.

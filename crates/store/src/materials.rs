@@ -636,23 +636,6 @@ pub async fn usage_of(
     .await?)
 }
 
-/// What a print job spent, newest first.
-pub async fn usage_of_job(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    job_id: &str,
-) -> StoreResult<Vec<Usage>> {
-    Ok(sqlx::query_as::<_, Usage>(
-        "SELECT id, material_type, material_id, print_job_id, usage_amount, usage_date, reason
-         FROM material_usage_history WHERE tenant_id = $1 AND print_job_id = $2
-         ORDER BY created_at DESC, id DESC",
-    )
-    .bind(tenant.as_str())
-    .bind(job_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 /// Components of the farm whose name is one of `names` (any case): a product's components
 /// name what they need by name.
 pub async fn components_named(

@@ -118,13 +118,19 @@ fn not_queued(job: &Job, what: &str) -> FarmError {
     )
 }
 
+/// Plate `index` of a file's stored 3MF metadata (the parsed 3MF as JSON).
+fn plate_of(metadata: Option<&str>, index: i64) -> Option<serde_json::Value> {
+    let mut metadata: serde_json::Value = serde_json::from_str(metadata?).ok()?;
+    let plates = metadata["project"]["plates"].as_array_mut()?;
+    let at = plates
+        .iter()
+        .position(|p| p["index"].as_i64() == Some(index))?;
+    Some(plates.swap_remove(at))
+}
+
 /// What the plate `index` of a file's stored 3MF metadata says.
 fn plate_facts(metadata: Option<&str>, index: i64) -> Option<PlateFacts> {
-    let metadata: serde_json::Value = serde_json::from_str(metadata?).ok()?;
-    let plate = metadata["project"]["plates"]
-        .as_array()?
-        .iter()
-        .find(|p| p["index"].as_i64() == Some(index))?;
+    let plate = plate_of(metadata, index)?;
     let filament = &plate["filaments"][0];
     Some(PlateFacts {
         filament_type: filament["filament_type"].as_str().map(str::to_string),
@@ -151,14 +157,7 @@ pub struct UsedFilament {
 /// plate of one filament prints in the job's own type and colour when the job names a
 /// colour code (an operator may queue a plate in another colour than it was sliced in).
 pub fn plate_filaments(metadata: Option<&str>, index: i64, job: (&str, &str)) -> Vec<UsedFilament> {
-    let Some(metadata) = metadata.and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-    else {
-        return Vec::new();
-    };
-    let Some(plate) = metadata["project"]["plates"]
-        .as_array()
-        .and_then(|plates| plates.iter().find(|p| p["index"].as_i64() == Some(index)))
-    else {
+    let Some(plate) = plate_of(metadata, index) else {
         return Vec::new();
     };
     let listed = plate["filaments"].as_array().cloned().unwrap_or_default();

@@ -318,23 +318,14 @@ async fn spend_filament(
             continue;
         }
         let spools = store::materials::spools_of_type(tx, tenant, &filament.filament_type).await?;
-        let choice: Vec<domain::materials::Spool> = spools
-            .iter()
-            .map(|m| domain::materials::Spool {
-                id: &m.id,
-                filament_type: &m.material_type,
-                hex_code: m.hex_code.as_deref(),
-                remaining_grams: m.remaining,
-            })
-            .collect();
         let Some(spool) =
-            domain::materials::spool_for(&choice, &filament.filament_type, &filament.colour)
+            crate::materials::spool_for(&spools, &filament.filament_type, &filament.colour)
         else {
             tracing::info!(tenant_id = %tenant, job_id = %job.id, filament_type = %filament.filament_type,
                 colour = %filament.colour, "no spool of this filament to spend from");
             continue;
         };
-        let spool = store::materials::spend_filament(tx, tenant, spool.id, grams, now).await?;
+        let spool = store::materials::spend_filament(tx, tenant, &spool.id, grams, now).await?;
         store::materials::record_usage(tx, &spool, Some(&job.id), grams, reason, now).await?;
         if store::materials::note_low(tx, &spool).await? {
             after.messages.push(crate::materials::alert_of(&spool));
