@@ -5,6 +5,16 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Instant;
 
+/// A full name split as the original's client greets people: the first word, and the
+/// rest (`None` when the name is one word).
+pub fn split_name(full: &str) -> (String, Option<String>) {
+    let full = full.trim();
+    match full.split_once(char::is_whitespace) {
+        Some((first, rest)) => (first.to_string(), Some(rest.trim().to_string())),
+        None => (full.to_string(), None),
+    }
+}
+
 /// How long sessions live and when they are extended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
@@ -111,6 +121,15 @@ mod tests {
         assert!(!policy.needs_refresh(now, policy.expiry(now)));
         assert!(!policy.needs_refresh(now + Duration::hours(23), policy.expiry(now)));
         assert!(policy.needs_refresh(now + Duration::hours(25), policy.expiry(now)));
+    }
+
+    #[test]
+    fn a_name_splits_into_first_and_last() {
+        assert_eq!(
+            split_name(" Ada  King Lovelace "),
+            ("Ada".into(), Some("King Lovelace".into()))
+        );
+        assert_eq!(split_name("Ada"), ("Ada".into(), None));
     }
 
     #[test]

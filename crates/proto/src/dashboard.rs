@@ -20,15 +20,33 @@ pub enum ClientMessage {
         #[serde(default, alias = "tenantId", skip_serializing_if = "Option::is_none")]
         tenant_id: Option<String>,
     },
-    /// Printers to follow (empty: all of the farm) and printers to stop following.
+    /// Printers to follow (empty: all of the farm) and printers to stop following. A
+    /// printer is named by the farm's number (as the original's client does) or its id.
     Subscribe {
         #[serde(default)]
         printers: Vec<String>,
         #[serde(default)]
-        unsubscribe: Vec<String>,
+        unsubscribe: Unsubscribe,
     },
     /// Keep-alive.
     Ping,
+}
+
+/// What a subscribe stops following: printers named beside `printers`, or, as the
+/// original's client sends it, `true` for "the printers listed in `printers`".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Unsubscribe {
+    /// `true`: stop following the printers in `printers` (instead of following them).
+    Listed(bool),
+    /// These printers.
+    Printers(Vec<String>),
+}
+
+impl Default for Unsubscribe {
+    fn default() -> Self {
+        Unsubscribe::Printers(Vec::new())
+    }
 }
 
 /// What the server sends to a browser.
@@ -40,18 +58,25 @@ pub enum ServerMessage {
     AuthSuccess {
         tenant_id: String,
     },
+    /// Authentication failed: `error` is what the original's client reads, `message` the same.
     AuthError {
+        error: String,
         message: String,
     },
-    /// A printer's status; `printer_id` is the printer's id in the farm.
+    /// A printer's status; `printer_id` is the farm's printer number (as text, as the
+    /// original sent it), `printer_uuid` the printer's id.
     PrinterStatus(PrinterStatus),
     JobUpdate {
         job_id: String,
         status: domain::jobs::JobStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         progress_percentage: Option<i64>,
+        /// The farm's printer number, as text.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         printer_id: Option<String>,
+        /// The printer's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer_uuid: Option<String>,
         /// The file's transfer to the printer, in percent (while it is sent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file_progress: Option<i64>,
@@ -60,10 +85,13 @@ pub enum ServerMessage {
         hub_id: String,
         is_online: bool,
     },
-    /// A printer's record changed (bed cleared, maintenance, edits, order; `printer_id`
-    /// is absent when several changed): an addition to the original's messages.
+    /// A printer's record changed (bed cleared, maintenance, edits, order; the printer is
+    /// absent when several changed): an addition to the original's messages. `printer_id`
+    /// is the farm's number as text, `printer_uuid` the printer's id, as in statuses.
     PrinterUpdated {
         printer_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer_uuid: Option<String>,
         change: String,
     },
     /// The farm's settings changed (an addition to the original's messages).
@@ -106,16 +134,63 @@ pub enum ServerMessage {
     Resync {
         reason: String,
     },
+    /// A message the server could not take.
+    Error {
+        code: String,
+        message: String,
+        /// When, RFC 3339.
+        timestamp: String,
+    },
     Pong,
 }
 
 impl ServerMessage {
-    /// The printer the message is about, for subscriptions and per-printer coalescing.
+    /// An authentication failure saying `text`.
+    pub fn auth_error(text: impl Into<String>) -> ServerMessage {
+        let message = text.into();
+        ServerMessage::AuthError {
+            error: message.clone(),
+            message,
+        }
+    }
+
+    /// The id of the printer the message is about, for per-printer coalescing (its
+    /// `printer_uuid`; `printer_id` where a message carries only that).
     pub fn printer_id(&self) -> Option<&str> {
         match self {
-            ServerMessage::PrinterStatus(status) => Some(&status.printer_id),
-            ServerMessage::JobUpdate { printer_id, .. }
-            | ServerMessage::PrinterUpdated { printer_id, .. } => printer_id.as_deref(),
+            ServerMessage::PrinterStatus(status) => {
+                Some(status.printer_uuid.as_deref().unwrap_or(&status.printer_id))
+            }
+            ServerMessage::JobUpdate {
+                printer_id,
+                printer_uuid,
+                ..
+            }
+            | ServerMessage::PrinterUpdated {
+                printer_id,
+                printer_uuid,
+                ..
+            } => printer_uuid.as_deref().or(printer_id.as_deref()),
+            _ => None,
+        }
+    }
+
+    /// The farm's number of the printer the message is about, as text, when it carries one.
+    pub fn printer_number(&self) -> Option<&str> {
+        match self {
+            ServerMessage::PrinterStatus(status) if status.printer_uuid.is_some() => {
+                Some(&status.printer_id)
+            }
+            ServerMessage::JobUpdate {
+                printer_id,
+                printer_uuid: Some(_),
+                ..
+            }
+            | ServerMessage::PrinterUpdated {
+                printer_id,
+                printer_uuid: Some(_),
+                ..
+            } => printer_id.as_deref(),
             _ => None,
         }
     }
@@ -143,7 +218,18 @@ mod tests {
             all,
             ClientMessage::Subscribe {
                 printers: vec![],
-                unsubscribe: vec![]
+                unsubscribe: Unsubscribe::default()
+            }
+        );
+        let leave: ClientMessage = serde_json::from_value(
+            json!({ "type": "subscribe", "printers": ["3"], "unsubscribe": true }),
+        )
+        .unwrap();
+        assert_eq!(
+            leave,
+            ClientMessage::Subscribe {
+                printers: vec!["3".into()],
+                unsubscribe: Unsubscribe::Listed(true)
             }
         );
     }

@@ -36,11 +36,15 @@ pub struct FilamentSlot {
 /// The status of one printer.
 ///
 /// On the hub socket `printer_id` is the printer's serial number; on the dashboard socket
-/// it is the printer's id in the farm. Every field but the id and status is optional:
-/// a hub sends what it knows.
+/// it is the farm's printer number as text (`"3"`, as the original sent it: its client
+/// matches cards on it) and `printer_uuid` the printer's id. Every field but the id and
+/// status is optional: a hub sends what it knows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrinterStatus {
     pub printer_id: String,
+    /// The printer's id in the farm (dashboard socket only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer_uuid: Option<String>,
     /// idle, printing, paused, error or offline (a name this release does not know reads
     /// as `error`: a newer hub is never taken for a ready printer).
     #[serde(deserialize_with = "reported_status")]

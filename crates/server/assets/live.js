@@ -159,8 +159,12 @@
   var drawTimer = null;
   var DRAW_EVERY_MS = 1000;
 
+  // Messages name a printer by the farm's number (printer_id, as the original client
+  // reads it) and by its id (printer_uuid), which this page's elements carry.
+  function printerOf(m) { return m.printer_uuid || m.printer_id; }
+
   function onReport(s) {
-    var id = s.printer_id;
+    var id = printerOf(s);
     // A report without a field means the printer did not say; keep what it said before.
     reports[id] = Object.assign(reports[id] || {}, s);
     dirty.add(id);
@@ -306,7 +310,8 @@
   // A job that starts or ends on a printer changes its tile's picture: the tiles are
   // fetched again (once for a burst). Progress of the same job changes nothing.
   function jobOnTile(m) {
-    var t = m.printer_id && m.file_progress === undefined ? tiles.get(m.printer_id) : null;
+    var id = printerOf(m);
+    var t = id && m.file_progress === undefined ? tiles.get(id) : null;
     if (!t) return;
     var holding = HOLDS_PRINTER.indexOf(m.status) >= 0 ? m.job_id : '';
     if (holding !== t.job && (holding || t.job === m.job_id)) later(tileBox);
@@ -508,14 +513,14 @@
         break;
       case 'auth_error':
         stopped = true;
-        setLive('Not live: ' + (m.message || 'the session was refused'), false);
+        setLive('Not live: ' + (m.error || m.message || 'the session was refused'), false);
         token().then(function (value) { if (!value) signIn(); });
         break;
       case 'printer_status':
         onReport(m);
         break;
       case 'job_update':
-        if (m.printer_id && m.status && m.file_progress === undefined) refreshCard(m.printer_id);
+        if (printerOf(m) && m.status && m.file_progress === undefined) refreshCard(printerOf(m));
         jobOnTile(m);
         emit('job_update');
         break;
@@ -525,8 +530,8 @@
       case 'printer_updated':
         // A change of the farm's record (bed cleared, maintenance, name …): redraw that
         // card; a printer added, removed or moved redraws the lists that show them all.
-        if (m.printer_id && m.change !== 'created' && m.change !== 'deleted' && document.getElementById('printer-' + m.printer_id)) {
-          refreshCard(m.printer_id);
+        if (printerOf(m) && m.change !== 'created' && m.change !== 'deleted' && document.getElementById('printer-' + printerOf(m))) {
+          refreshCard(printerOf(m));
         } else {
           emit('printer_list');
         }

@@ -62,6 +62,8 @@ pub struct AppState {
     pub discoveries: crate::hubs::discoveries::Discoveries,
     /// Turns to read a 3MF (`parallel_3mf_reads` at once).
     pub threemf_reads: tokio::sync::Semaphore,
+    /// Upload links being used right now (one upload per link at a time).
+    pub link_uploads: crate::links::UploadsInFlight,
     /// This server node's id (new at every start): which hub sockets it holds, and its lease.
     pub node_id: String,
     /// When the server started.
@@ -207,6 +209,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         files,
         session_policy: SessionPolicy::default(),
         discoveries: Default::default(),
+        link_uploads: Default::default(),
         threemf_reads: tokio::sync::Semaphore::new(match settings.parallel_3mf_reads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

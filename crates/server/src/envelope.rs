@@ -34,6 +34,8 @@ pub struct Envelope<T> {
     status: StatusCode,
     data: T,
     meta: Option<Meta>,
+    /// Fields sent beside `data` at the top level, where the original's client reads them.
+    beside: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<T: Serialize> Envelope<T> {
@@ -43,6 +45,7 @@ impl<T: Serialize> Envelope<T> {
             status: StatusCode::OK,
             data,
             meta: None,
+            beside: Default::default(),
         }
     }
 
@@ -52,6 +55,7 @@ impl<T: Serialize> Envelope<T> {
             status: StatusCode::CREATED,
             data,
             meta: None,
+            beside: Default::default(),
         }
     }
 
@@ -61,7 +65,20 @@ impl<T: Serialize> Envelope<T> {
             status: StatusCode::OK,
             data,
             meta: Some(meta),
+            beside: Default::default(),
         }
+    }
+
+    /// The same answer with `fields` also at the top level, beside `data` (an object's
+    /// keys; anything else is ignored). `success`, `data` and `meta` cannot be overridden.
+    pub fn beside(mut self, fields: serde_json::Value) -> Self {
+        if let serde_json::Value::Object(map) = fields {
+            self.beside.extend(
+                map.into_iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "success" | "data" | "meta")),
+            );
+        }
+        self
     }
 }
 
@@ -73,6 +90,7 @@ impl<I: Serialize> Envelope<Vec<I>> {
             status: StatusCode::OK,
             data: items,
             meta: Some(meta),
+            beside: Default::default(),
         }
     }
 }
@@ -83,6 +101,8 @@ struct Body<'a, T> {
     data: &'a T,
     #[serde(skip_serializing_if = "Option::is_none")]
     meta: Option<&'a Meta>,
+    #[serde(flatten)]
+    beside: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl<T: Serialize> Envelope<T> {
@@ -92,6 +112,7 @@ impl<T: Serialize> Envelope<T> {
             success: true,
             data: &self.data,
             meta: self.meta.as_ref(),
+            beside: &self.beside,
         };
         // Serialising plain data to a Vec cannot fail; an empty body would show if it did.
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
@@ -118,6 +139,7 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
             success: true,
             data: &self.data,
             meta: self.meta.as_ref(),
+            beside: &self.beside,
         };
         (self.status, Json(body)).into_response()
     }

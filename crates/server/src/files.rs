@@ -7,7 +7,7 @@
 
 use crate::app::App;
 use crate::audit::Change;
-use crate::auth::{Member, roles};
+use crate::auth::{AuthUser, Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo};
@@ -45,8 +45,24 @@ fn view(file: &PrintFile) -> Value {
         map.remove("metadata_json");
         map.insert("metadata".into(), metadata);
         map.insert("is_sliced".into(), Value::Bool(file.is_sliced == 1));
+        // The Pi kept a copy on its own disk; here the file store holds the only copy.
+        map.insert("local_file_path".into(), Value::Null);
     }
     value
+}
+
+/// Where an upload of `name` for file `file_id` is stored: its own object per upload, so
+/// versions never share (or delete) each other's bytes.
+fn object_key(tenant: &TenantId, file_id: &str, name: &str) -> String {
+    let upload_id = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    format!("{tenant}/files/{file_id}/{upload_id}/{name}")
+}
+
+/// The file an object key of the farm's belongs to (`{tenant}/files/{file_id}/…`).
+fn file_of_key<'k>(tenant: &TenantId, key: &'k str) -> Option<&'k str> {
+    let rest = key.strip_prefix(tenant.as_str())?.strip_prefix("/files/")?;
+    let (file_id, name) = rest.split_once('/')?;
+    (!file_id.is_empty() && !name.is_empty()).then_some(file_id)
 }
 
 fn not_found() -> ApiError {
@@ -199,19 +215,18 @@ fn summarise(project: &threemf::Project) -> Value {
     })
 }
 
-/// Stores a received file (and its thumbnail) under the farm's keys; returns what the row records.
+/// Stores a received file under `r2_key` (see [`object_key`]) and its thumbnail beside it;
+/// returns what the row records.
 async fn store_contents(
     app: &App,
     tenant: &TenantId,
     file_id: &str,
-    name: &str,
+    r2_key: String,
     incoming: &Incoming,
 ) -> Result<Contents, ApiError> {
     let (project, thumbnail) = read_3mf(app, incoming).await?;
     let summary = summarise(&project);
-    // Each stored upload gets its own object, so versions never share (or delete) each other's bytes.
-    let upload_id = &uuid::Uuid::new_v4().simple().to_string()[..12];
-    let r2_key = format!("{tenant}/files/{file_id}/{upload_id}/{name}");
+    let upload_id = r2_key.rsplit('/').nth(1).unwrap_or(file_id).to_string();
     app.files
         .put_file(&r2_key, &incoming.path)
         .await
@@ -391,13 +406,24 @@ async fn read_form(app: &App, req: Request) -> Result<Form, ApiError> {
     Ok(form)
 }
 
-/// POST /api/v1/files — uploads a 3MF (multipart `file`, optional `name`, `product_id`) (operators).
+/// POST /api/v1/files — uploads a 3MF (multipart `file`, optional `name`, `product_id`), or
+/// with a JSON body records one already sent to an upload link (operators).
 pub async fn upload(
     State(app): State<App>,
     member: Member<roles::Operator>,
     client: ClientInfo,
     req: Request,
 ) -> ApiResult<Value> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if json {
+        use axum::extract::FromRequest;
+        let ApiJson(body) = ApiJson::<RecordBody>::from_request(req, &app).await?;
+        return record_sent(&app, &member, &client, body).await;
+    }
     let mut form = read_form(&app, req).await?;
     let (file_name, incoming) = form.file("3MF")?;
     let name = clean_name(
@@ -414,7 +440,8 @@ pub async fn upload(
         .filter(|p| !p.is_empty())
         .cloned();
     let file_id = store::new_id();
-    let contents = store_contents(&app, &member.tenant, &file_id, &name, &incoming).await?;
+    let key = object_key(&member.tenant, &file_id, &name);
+    let contents = store_contents(&app, &member.tenant, &file_id, key, &incoming).await?;
     let file = record_new_file(
         &app,
         &member.tenant,
@@ -430,10 +457,56 @@ pub async fn upload(
     Ok(Envelope::created(view(&file)))
 }
 
-/// Body of an upload-link request.
+/// Body recording a file sent to an upload link (the original's client uploads, then records).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RecordBody {
+    /// The object key the upload link named.
+    r2_key: String,
+    name: Option<String>,
+    file_size_bytes: Option<i64>,
+    #[serde(flatten)]
+    changes: UpdateBody,
+}
+
+/// Records a file that arrived through an upload link: its upload already made the row, so
+/// this checks the key and size and applies the name, product and units sent.
+async fn record_sent(
+    app: &App,
+    member: &Member<roles::Operator>,
+    client: &ClientInfo,
+    body: RecordBody,
+) -> ApiResult<Value> {
+    const NO_UPLOAD: &str =
+        "no upload has arrived under this r2_key: PUT the file to its upload_url first";
+    let file_id = file_of_key(&member.tenant, body.r2_key.trim())
+        .ok_or_else(|| ApiError::field("r2_key", NO_UPLOAD))?;
+    let mut conn = app.store.conn().await?;
+    let file = store::files::get(&mut conn, &member.tenant, file_id)
+        .await
+        .or_field("r2_key", NO_UPLOAD)?;
+    drop(conn);
+    if let (Some(sent), Some(stored)) = (body.file_size_bytes, file.file_size_bytes)
+        && sent != stored
+    {
+        return Err(ApiError::field(
+            "file_size_bytes",
+            format!("the upload holds {stored} bytes, not {sent}: send the file again"),
+        ));
+    }
+    let changes = UpdateBody {
+        name: body.name.or(body.changes.name),
+        ..body.changes
+    };
+    let file = change_file(app, member, client, &file, changes).await?;
+    Ok(Envelope::created(view(&file)))
+}
+
+/// Body of an upload-link request (`filename` as the original's client sends it).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct UploadUrlBody {
+    #[serde(alias = "filename")]
     file_name: String,
     content_type: Option<String>,
 }
@@ -450,22 +523,31 @@ pub async fn upload_url(
             "file_name must be 1 to 200 characters, without slashes",
         )
     })?;
-    let _ = body.content_type;
+    let content_type = body
+        .content_type
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "application/vnd.ms-package.3dmanufacturing-3dmodel+xml".into());
     let file_id = store::new_id();
+    // The key is fixed now, so the client can name it when it records the upload.
+    let r2_key = object_key(&member.tenant, &file_id, &name);
     let expires = Utc::now() + UPLOAD_LINK_LIFETIME;
     let token = app.links.sign(&Grant {
         purpose: "upload".into(),
         tenant: member.tenant.to_string(),
         file: file_id.clone(),
-        detail: name,
+        detail: r2_key.clone(),
         user: Some(member.user.id.clone()),
         expires: expires.timestamp(),
     });
     Ok(Envelope::ok(json!({
         "upload_url": format!("{}/api/v1/files/upload/{token}", app.public_origin),
         "token": token,
+        "upload_token": token,
         "file_id": file_id,
+        "r2_key": r2_key,
+        "content_type": content_type,
         "expires_at": domain::time::format(expires),
+        "expires_in": UPLOAD_LINK_LIFETIME.num_seconds(),
     })))
 }
 
@@ -480,6 +562,7 @@ fn link_error(err: LinkError) -> ApiError {
 }
 
 /// PUT /api/v1/files/upload/{token} — the body is the file; the signed link is the permission.
+/// Answers 200 with the file, its `r2_key` and `size_bytes` (as the original's client reads them).
 pub async fn upload_by_link(
     State(app): State<App>,
     client: ClientInfo,
@@ -499,6 +582,21 @@ pub async fn upload_by_link(
         .and_then(domain::UserId::parse)
         .ok_or(LinkError::Invalid)
         .map_err(link_error)?;
+    let r2_key = grant.detail.clone();
+    let name = match file_of_key(&tenant, &r2_key) {
+        Some(file) if file == grant.file => r2_key.rsplit('/').next().unwrap_or_default(),
+        _ => return Err(link_error(LinkError::Invalid)),
+    }
+    .to_string();
+    // One upload per link at a time: a second one racing the first would write the same key.
+    let _claim = app
+        .link_uploads
+        .claim(&grant.file)
+        .ok_or(ApiError::Conflict {
+            code: "LINK_USED",
+            field: None,
+            message: "this upload link is being used already".into(),
+        })?;
     {
         let mut conn = app.store.conn().await?;
         if store::files::get(&mut conn, &tenant, &grant.file)
@@ -513,37 +611,48 @@ pub async fn upload_by_link(
         }
     }
     let incoming = receive(&app, body.into_data_stream()).await?;
-    let contents = store_contents(&app, &tenant, &grant.file, &grant.detail, &incoming).await?;
+    let contents = store_contents(&app, &tenant, &grant.file, r2_key, &incoming).await?;
     let file = record_new_file(
         &app,
         &tenant,
         &user,
         &client,
         &grant.file,
-        &grant.detail,
+        &name,
         None,
         contents,
     )
     .await?;
-    Ok(Envelope::created(view(&file)))
+    let mut answer = view(&file);
+    answer["size_bytes"] = json!(incoming.size);
+    Ok(Envelope::ok(answer))
 }
 
-/// POST /api/v1/files/parse-metadata — reads a 3MF's metadata without keeping it (operators).
+/// POST /api/v1/files/parse-metadata — reads a 3MF's metadata without keeping it (anyone
+/// signed in: the original's client sends no farm). The summary also sits at the top level,
+/// `{success, data, filename, printer_model_id, metadata}`, where that client reads it.
 pub async fn parse_metadata(
     State(app): State<App>,
-    _member: Member<roles::Operator>,
+    _user: AuthUser,
     req: Request,
 ) -> ApiResult<Value> {
     let mut form = read_form(&app, req).await?;
-    let (_, incoming) = form.file("3MF")?;
+    let (file_name, incoming) = form.file("3MF")?;
     let (project, thumbnail) = read_3mf(&app, &incoming).await?;
+    let summary = summarise(&project);
+    let top = json!({
+        "filename": file_name,
+        "printer_model_id": summary["printer_model_id"],
+        "metadata": summary,
+    });
     Ok(Envelope::ok(json!({
-        "summary": summarise(&project),
+        "summary": summary,
         "metadata": project,
         "has_thumbnail": thumbnail.is_some(),
         "file_size_bytes": incoming.size,
         "sha256": incoming.sha256,
-    })))
+    }))
+    .beside(top))
 }
 
 /// Query of the file list.
@@ -589,13 +698,18 @@ async fn find(app: &App, tenant: &TenantId, id: &str) -> Result<PrintFile, ApiEr
         .or_not_found("FILE_NOT_FOUND", "print file")
 }
 
-/// GET /api/v1/files/{file_id} — one file with its metadata.
+/// GET /api/v1/files/{file_id} — one file with its metadata and its `versions`.
 pub async fn get_one(
     State(app): State<App>,
     member: Member<roles::Viewer>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
-    Ok(Envelope::ok(view(&find(&app, &member.tenant, &id).await?)))
+    let file = find(&app, &member.tenant, &id).await?;
+    let mut conn = app.store.conn().await?;
+    let versions = store::files::versions(&mut conn, &member.tenant, &file.id).await?;
+    let mut answer = view(&file);
+    answer["versions"] = json!(versions);
+    Ok(Envelope::ok(answer))
 }
 
 /// Body of a file update.
@@ -611,10 +725,24 @@ pub struct UpdateBody {
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Operator>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Value> {
     let file = find(&app, &member.tenant, &id).await?;
+    Ok(Envelope::ok(view(
+        &change_file(&app, &member, &client, &file, body).await?,
+    )))
+}
+
+/// Applies a rename, product link and units per print to a file.
+async fn change_file(
+    app: &App,
+    member: &Member<roles::Operator>,
+    client: &ClientInfo,
+    file: &PrintFile,
+    body: UpdateBody,
+) -> Result<PrintFile, ApiError> {
     let name = body.name.as_deref().map(clean_name).transpose()?;
     if body
         .number_of_units
@@ -625,15 +753,16 @@ pub async fn update(
             "number_of_units must be from 1 to 10000",
         ));
     }
-    let mut conn = app.store.conn().await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
     let updated = store::files::update(
-        &mut conn,
+        &mut tx,
         &member.tenant,
         &file.id,
         name.as_deref(),
         body.product_id.as_deref().filter(|p| !p.is_empty()),
         body.number_of_units,
-        &store::now_text(),
+        &now,
     )
     .await
     .map_err(|e| match e {
@@ -644,7 +773,20 @@ pub async fn update(
         },
         other => other.into(),
     })?;
-    Ok(Envelope::ok(view(&updated)))
+    let change = Change {
+        action: "file.updated",
+        table: "print_files",
+        record: &file.id,
+        old: Some(
+            json!({ "name": file.name, "product_id": file.product_id, "number_of_units": file.number_of_units }),
+        ),
+        new: Some(
+            json!({ "name": updated.name, "product_id": updated.product_id, "number_of_units": updated.number_of_units }),
+        ),
+    };
+    member.audit(&mut tx, client, change, &now).await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// DELETE /api/v1/files/{file_id} — deletes a file, its versions and their stored objects (admins).
@@ -803,7 +945,8 @@ pub async fn add_version(
     }
     let mut form = read_form(&app, req).await?;
     let (_, incoming) = form.file("3MF")?;
-    let contents = store_contents(&app, &member.tenant, &file.id, &file.name, &incoming).await?;
+    let key = object_key(&member.tenant, &file.id, &file.name);
+    let contents = store_contents(&app, &member.tenant, &file.id, key, &incoming).await?;
     let now = store::now_text();
     let notes = form.fields.get("notes").cloned();
     let result = async {
@@ -1035,7 +1178,7 @@ pub fn routes() -> crate::api::Routes {
             M::POST,
             "/api/v1/files",
             Member(Role::Operator),
-            "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id')",
+            "Upload a 3MF (multipart field 'file'; optional 'name', 'product_id'), or record one sent to an upload link (JSON {r2_key, name, file_size_bytes, product_id, number_of_units})",
             Upload::Multipart(&["name", "product_id"]),
             upload,
         )
@@ -1065,8 +1208,8 @@ pub fn routes() -> crate::api::Routes {
         .add_streaming(
             M::POST,
             "/api/v1/files/parse-metadata",
-            Member(Role::Operator),
-            "Read a 3MF's metadata without keeping it (multipart field 'file')",
+            Signed,
+            "Read a 3MF's metadata without keeping it (multipart field 'file'; no farm needed)",
             Upload::Multipart(&[]),
             parse_metadata,
         )

@@ -29,6 +29,8 @@ pub struct NewJobBody {
     plate_index: Option<i64>,
     priority: Option<Value>,
     number_of_units: Option<i64>,
+    /// Units one print yields (as the original's client sends it).
+    quantity_per_print: Option<i64>,
     color: Option<String>,
     filament_type: Option<String>,
     material_type: Option<String>,
@@ -65,17 +67,23 @@ pub async fn create(
     ApiJson(body): ApiJson<NewJobBody>,
 ) -> Result<Response, ApiError> {
     let priority = parse_priority(&body.priority)?;
-    if let Some(units) = body.number_of_units.filter(|n| !(1..=10_000).contains(n)) {
-        return Err(ApiError::field(
-            "number_of_units",
-            format!("number_of_units must be from 1 to 10000, not {units}"),
-        ));
+    for (field, units) in [
+        ("number_of_units", body.number_of_units),
+        ("quantity_per_print", body.quantity_per_print),
+    ] {
+        if let Some(units) = units.filter(|n| !(1..=10_000).contains(n)) {
+            return Err(ApiError::field(
+                field,
+                format!("{field} must be from 1 to 10000, not {units}"),
+            ));
+        }
     }
     let request = JobRequest {
         print_file_id: body.print_file_id.clone(),
         plate_index: body.plate_index.unwrap_or(1),
         priority,
         number_of_units: body.number_of_units,
+        quantity_per_print: body.quantity_per_print,
         color: body.color,
         filament_type: body.filament_type,
         material_type: body.material_type,

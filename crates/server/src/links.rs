@@ -10,6 +10,35 @@ use sha2::{Digest, Sha256};
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
+/// The upload links being used on this node, so that two uploads racing on one link do
+/// not both write its object (the second is refused until the first is done).
+#[derive(Default)]
+pub struct UploadsInFlight(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// A link held by one upload; let go when dropped.
+pub struct InFlight<'a> {
+    set: &'a UploadsInFlight,
+    file: String,
+}
+
+impl UploadsInFlight {
+    /// Holds the link for file `file`, or `None` when another upload holds it.
+    pub fn claim(&self, file: &str) -> Option<InFlight<'_>> {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(file.to_string()).then(|| InFlight {
+            set: self,
+            file: file.to_string(),
+        })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut held = self.set.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.remove(&self.file);
+    }
+}
+
 /// What a link lets its holder do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {

@@ -18,7 +18,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::response::Response;
 use domain::TenantId;
 use futures::{SinkExt, StreamExt};
-use proto::dashboard::{AUTH_DEADLINE_SECS, ClientMessage, ServerMessage};
+use proto::dashboard::{AUTH_DEADLINE_SECS, ClientMessage, ServerMessage, Unsubscribe};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -105,9 +105,7 @@ async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
     let Ok(Some(ClientMessage::Auth { token, tenant_id })) = first else {
         let _ = send(
             &mut sink,
-            &ServerMessage::AuthError {
-                message: "send auth with your session token first".into(),
-            },
+            &ServerMessage::auth_error("send auth with your session token first"),
         )
         .await;
         let _ = sink
@@ -118,7 +116,7 @@ async fn session(app: App, socket: WebSocket, query_tenant: Option<String>) {
     let tenant = match authenticate(&app, &token, tenant_id.or(query_tenant)).await {
         Ok(tenant) => tenant,
         Err(message) => {
-            let _ = send(&mut sink, &ServerMessage::AuthError { message }).await;
+            let _ = send(&mut sink, &ServerMessage::auth_error(message)).await;
             let _ = sink
                 .send(close(CLOSE_UNAUTHENTICATED, "not authenticated"))
                 .await;
@@ -243,15 +241,35 @@ async fn send_resync(sink: &mut futures::stream::SplitSink<WebSocket, Message>) 
 
 struct Client {
     tenant: TenantId,
-    /// Printers followed; empty means all.
+    /// Printers followed, by the farm's number or id, as the browser named them; empty
+    /// means all.
     subscribed: HashSet<String>,
     outbox: Outbox,
     tx: mpsc::Sender<Message>,
 }
 
 impl Client {
-    fn follows(&self, printer: Option<&str>) -> bool {
-        self.subscribed.is_empty() || printer.is_some_and(|p| self.subscribed.contains(p))
+    fn follows(&self, event: &FarmEvent) -> bool {
+        let named = |key: Option<&str>| key.is_some_and(|k| self.subscribed.contains(k));
+        self.subscribed.is_empty() || named(event.printer_id()) || named(event.printer_number())
+    }
+
+    /// Follows or stops following printers, as a subscribe asks.
+    fn subscribe(&mut self, printers: Vec<String>, unsubscribe: Unsubscribe) {
+        match unsubscribe {
+            Unsubscribe::Listed(true) => {
+                for printer in &printers {
+                    self.subscribed.remove(printer);
+                }
+            }
+            Unsubscribe::Listed(false) => self.subscribed.extend(printers),
+            Unsubscribe::Printers(leaving) => {
+                self.subscribed.extend(printers);
+                for printer in &leaving {
+                    self.subscribed.remove(printer);
+                }
+            }
+        }
     }
 
     /// Queues a message; `false` when the browser has fallen behind.
@@ -271,7 +289,7 @@ impl Client {
     fn snapshot(&self, app: &App) {
         let newest = app.realtime.status_events_of(&self.tenant);
         self.outbox
-            .put(newest.into_iter().filter(|e| self.follows(e.printer_id())));
+            .put(newest.into_iter().filter(|e| self.follows(e)));
     }
 
     async fn follow(
@@ -289,16 +307,15 @@ impl Client {
                 status = statuses.recv() => match status {
                     Ok(batch) => self
                         .outbox
-                        .put(batch.iter().filter(|e| self.follows(e.printer_id())).cloned()),
+                        .put(batch.iter().filter(|e| self.follows(e)).cloned()),
                     // Statuses are state: the newest of each printer replaces what was missed.
                     Err(broadcast::error::RecvError::Lagged(_)) => self.snapshot(app),
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 event = events.recv() => match event {
                     Ok(event) => {
-                        let printer = event.printer_id();
                         let skip = matches!(event.message, ServerMessage::JobUpdate { .. })
-                            && !self.follows(printer);
+                            && !self.follows(&event);
                         if !skip && !self.queue(event.text().clone()) {
                             self.resync();
                             return;
@@ -318,10 +335,7 @@ impl Client {
                     };
                     match serde_json::from_str::<ClientMessage>(text.as_str()) {
                         Ok(ClientMessage::Subscribe { printers, unsubscribe }) => {
-                            self.subscribed.extend(printers);
-                            for printer in unsubscribe {
-                                self.subscribed.remove(&printer);
-                            }
+                            self.subscribe(printers, unsubscribe);
                             self.snapshot(app);
                         }
                         Ok(ClientMessage::Ping) => {
@@ -329,7 +343,12 @@ impl Client {
                         }
                         Ok(ClientMessage::Auth { .. }) => {}
                         Err(err) => {
-                            self.queue(json!({ "type": "error", "message": format!("not a dashboard message: {err}") }).to_string().into());
+                            let error = ServerMessage::Error {
+                                code: "INVALID_MESSAGE".into(),
+                                message: format!("not a dashboard message: {err}"),
+                                timestamp: domain::time::format(chrono::Utc::now()),
+                            };
+                            self.queue(serde_json::to_string(&error).unwrap_or_default().into());
                         }
                     }
                 }

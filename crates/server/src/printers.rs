@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::audit::Change;
 use crate::auth::{Member, roles};
-use crate::envelope::{ApiResult, Envelope, Paging, json_response};
+use crate::envelope::{ApiResult, Envelope, Meta, Paging, json_response};
 use crate::error::{ApiError, OrNotFound};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson, query_flag};
 use crate::farm::commands::access_code_context;
@@ -127,10 +127,11 @@ pub async fn list(
         }
     };
     invalid.into_result()?;
-    let paging = Paging {
+    // Without `page` or `limit`, the whole farm: the original's client never pages this list.
+    let paging = (q.page.is_some() || q.limit.is_some()).then(|| Paging {
         page: q.page.unwrap_or(1),
         limit: q.limit.unwrap_or(100),
-    };
+    });
     let query = PrinterQuery {
         status,
         hub_id: q.hub_id.filter(|h| !h.is_empty()),
@@ -149,17 +150,13 @@ pub async fn list(
     }
     let generation = cache.generation(&member.tenant);
     let mut conn = app.store.conn().await?;
-    let (printers, total) = store::printers::list(
-        &mut conn,
-        &member.tenant,
-        &query,
-        paging.limit(),
-        paging.offset(),
-    )
-    .await?;
+    let (limit, offset) = paging.map_or((i64::MAX, 0), |p| (p.limit(), p.offset()));
+    let (printers, total) =
+        store::printers::list(&mut conn, &member.tenant, &query, limit, offset).await?;
     drop(conn);
     let views: Vec<Printer> = printers.iter().map(|p| view(&app, p, false)).collect();
-    let (status, body) = Envelope::list(views, paging.meta(total)).into_json();
+    let meta = paging.map_or_else(|| Meta::whole(printers.len()), |p| p.meta(total));
+    let (status, body) = Envelope::list(views, meta).into_json();
     cache.put(&member.tenant, &key, generation, body.clone());
     Ok(json_response(status, body))
 }
@@ -351,13 +348,14 @@ pub async fn create(
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer added");
-    changed(&app, &member.tenant, Some(&printer.id), "created");
+    changed(&app, &member.tenant, Some(&printer), "created");
     app.farm
         .tell_hub(&printer, proto::hub::ConfigureAction::Add);
-    Ok(Envelope::created(view(&app, &printer, true)))
+    Ok(Envelope::created(view(&app, &printer, false)))
 }
 
-/// PUT /api/v1/printers/{printer_id} — changes a printer's settings (admins).
+/// PUT /api/v1/printers/{printer_id} — changes a printer's settings (admins); the answer
+/// masks the access code like every read but one, and tells whether new connection settings took.
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Admin>,
@@ -397,17 +395,36 @@ pub async fn update(
     };
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
-    changed(&app, &member.tenant, Some(&updated.id), "updated");
-    if printer.hub_id != updated.hub_id {
+    changed(&app, &member.tenant, Some(&updated), "updated");
+    let hub_moved = printer.hub_id != updated.hub_id;
+    if hub_moved {
         app.farm
             .tell_hub(&printer, proto::hub::ConfigureAction::Remove);
-        app.farm
-            .tell_hub(&updated, proto::hub::ConfigureAction::Add);
-    } else {
-        app.farm
-            .tell_hub(&updated, proto::hub::ConfigureAction::Update);
     }
-    Ok(Envelope::ok(view(&app, &updated, true)))
+    let reconnects = hub_moved
+        || printer.ip_address != updated.ip_address
+        || printer.serial_number != updated.serial_number
+        || printer.connection_type != updated.connection_type
+        || printer.access_code != updated.access_code;
+    let action = if hub_moved {
+        proto::hub::ConfigureAction::Add
+    } else {
+        proto::hub::ConfigureAction::Update
+    };
+    let answer = Envelope::ok(view(&app, &updated, false));
+    if !reconnects {
+        app.farm.tell_hub(&updated, action);
+        return Ok(answer);
+    }
+    // New connection settings: the hub tries them now, and the answer says how it went
+    // (`auto_connect`, where the original's client reads it).
+    let auto_connect = match app.farm.configure_printer(&updated, action).await {
+        Ok(()) => json!({ "attempted": true, "success": true }),
+        Err(err) => {
+            json!({ "attempted": updated.hub_id.is_some(), "success": false, "error": err.to_string() })
+        }
+    };
+    Ok(answer.beside(json!({ "auto_connect": auto_connect })))
 }
 
 /// DELETE /api/v1/printers/{printer_id} — removes a printer (admins), never while it holds a job.
@@ -442,7 +459,7 @@ pub async fn delete(
     member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %member.tenant, printer_id = %printer.id, "printer removed");
-    changed(&app, &member.tenant, Some(&printer.id), "deleted");
+    changed(&app, &member.tenant, Some(&printer), "deleted");
     app.farm
         .tell_hub(&printer, proto::hub::ConfigureAction::Remove);
     Ok(Envelope::ok(json!({ "id": printer.id, "deleted": true })))
@@ -473,7 +490,7 @@ pub async fn set_status(
         &store::now_text(),
     )
     .await?;
-    changed(&app, &member.tenant, Some(&updated.id), "status");
+    changed(&app, &member.tenant, Some(&updated), "status");
     Ok(Envelope::ok(view(&app, &updated, false)))
 }
 
@@ -518,7 +535,7 @@ async fn maintenance(
         &store::now_text(),
     )
     .await?;
-    changed(app, tenant, Some(&updated.id), "maintenance");
+    changed(app, tenant, Some(&updated), "maintenance");
     if !on {
         app.farm.wake_dispatcher(tenant);
     }
@@ -588,7 +605,7 @@ pub async fn set_cleared(
         store::worklist::complete_collections(&mut tx, &member.tenant, &printer.id, &now).await?;
     }
     tx.commit().await?;
-    changed(&app, &member.tenant, Some(&updated.id), "cleared");
+    changed(&app, &member.tenant, Some(&updated), "cleared");
     if cleared {
         app.farm.wake_dispatcher(&member.tenant);
     }
@@ -600,6 +617,8 @@ pub async fn set_cleared(
 #[serde(default)]
 pub struct OrderBody {
     printer_ids: Option<Vec<String>>,
+    /// Explicit positions; `orders` is the name the original's client sends.
+    #[serde(alias = "orders")]
     printers: Option<Vec<OrderEntry>>,
 }
 
@@ -644,11 +663,12 @@ pub async fn set_order(
 /// Tells the farm's dashboards that a printer's record changed (`printer_updated`): what
 /// the hub's reports do not carry (bed cleared, maintenance, name, order …), so every open
 /// browser shows it without a reload. Additive: older clients ignore unknown types.
-fn changed(app: &App, tenant: &TenantId, printer_id: Option<&str>, change: &'static str) {
+fn changed(app: &App, tenant: &TenantId, printer: Option<&Printer>, change: &'static str) {
     app.realtime.publish(
         tenant,
         proto::dashboard::ServerMessage::PrinterUpdated {
-            printer_id: printer_id.map(str::to_string),
+            printer_id: printer.map(crate::realtime::printer_number),
+            printer_uuid: printer.map(|p| p.id.clone()),
             change: change.to_string(),
         },
     );
@@ -707,6 +727,23 @@ pub async fn control(
                 "action must be pause, resume, stop or clear_bed",
             ));
         }
+    };
+    let printer = find(&app, &member.tenant, &key).await?;
+    app.farm.act_on_printer(&printer, action).await?;
+    Ok(Envelope::ok(json!({ "id": printer.id, "sent": action })))
+}
+
+/// POST /api/printers/{printer_id}/print/{pause|resume} — the Pi-era paths the original's
+/// client still calls for its pause and resume buttons (operators).
+pub async fn print_command(
+    State(app): State<App>,
+    member: Member<roles::Operator>,
+    ApiPath((key, command)): ApiPath<(String, String)>,
+) -> ApiResult<Value> {
+    let action = match command.as_str() {
+        "pause" => PrinterAction::Pause,
+        "resume" => PrinterAction::Resume,
+        _ => return Err(not_found()),
     };
     let printer = find(&app, &member.tenant, &key).await?;
     app.farm.act_on_printer(&printer, action).await?;
@@ -787,4 +824,5 @@ pub fn routes() -> crate::api::Routes {
         .example(json!({"action": "pause"}))
         .add(M::POST, "/api/v1/printers/{printer_id}/light", Member(Role::Operator), "Chamber light on or off", light)
         .example(json!({"on": true}))
+        .add(M::POST, "/api/printers/{printer_id}/print/{command}", Member(Role::Operator), "Pause or resume the print (command: pause, resume; the original's Pi-era path)", print_command)
 }

@@ -15,6 +15,7 @@ use proto::dashboard::ServerMessage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
+use store::printers::Printer;
 use tokio::sync::{Notify, broadcast};
 
 /// The read buffer of each hub and dashboard socket. The default (128 KiB) is allocated
@@ -27,6 +28,21 @@ const EVENT_BACKLOG: usize = 1024;
 /// Status batches a slow listener may fall behind by (at least five seconds of them)
 /// before it takes a fresh snapshot.
 const STATUS_BACKLOG: usize = 1024;
+
+/// The farm's number of `printer` as text, as the dashboard socket names printers (the
+/// original's client matches its cards on it); its id where it has no number yet.
+pub fn printer_number(printer: &Printer) -> String {
+    printer
+        .printer_id
+        .map_or_else(|| printer.id.clone(), |n| n.to_string())
+}
+
+/// A report as dashboards see it: `printer_id` the farm's number, `printer_uuid` the id.
+pub fn shown_as(printer: &Printer, mut status: proto::PrinterStatus) -> proto::PrinterStatus {
+    status.printer_id = printer_number(printer);
+    status.printer_uuid = Some(printer.id.clone());
+    status
+}
 
 /// One event of one farm, serialised once, when first needed: a farm with a thousand
 /// dashboards still builds each message one time, and every listener shares the copy
@@ -62,6 +78,11 @@ impl FarmEvent {
     /// The printer it is about, as a shared key.
     pub fn printer_key(&self) -> Option<&Arc<str>> {
         self.printer.as_ref()
+    }
+
+    /// The farm's number of the printer it is about, as text, when it carries one.
+    pub fn printer_number(&self) -> Option<&str> {
+        self.message.printer_number()
     }
 
     /// Whether it is a printer status (state: the newest wins).
@@ -346,9 +367,18 @@ impl Realtime {
         self.events.publish(event);
     }
 
-    /// Keeps a printer's newest status and publishes it as `printer_status`.
-    pub fn printer_status(&self, tenant: &TenantId, status: proto::PrinterStatus) {
-        self.publish(tenant, ServerMessage::PrinterStatus(status));
+    /// Keeps a printer's newest status and publishes it as `printer_status`, keyed as
+    /// dashboards know the printer (see [`shown_as`]).
+    pub fn printer_status(
+        &self,
+        tenant: &TenantId,
+        printer: &Printer,
+        status: proto::PrinterStatus,
+    ) {
+        self.publish(
+            tenant,
+            ServerMessage::PrinterStatus(shown_as(printer, status)),
+        );
     }
 
     /// The newest status of one printer of the farm, if it reported since the server started.
@@ -363,9 +393,10 @@ impl Realtime {
         let Some(farm) = statuses.get(tenant) else {
             return HashMap::new();
         };
-        farm.values()
-            .filter_map(|event| status_of(event))
-            .map(|status| (status.printer_id.clone(), status.clone()))
+        farm.iter()
+            .filter_map(|(printer, event)| {
+                status_of(event).map(|s| (printer.to_string(), s.clone()))
+            })
             .collect()
     }
 

@@ -104,7 +104,7 @@ async fn a_queued_plate_prints_on_a_simulated_printer_through_the_hub() {
     let mut printer_reports = 0;
     while let Ok(message) = seen_rx.try_recv() {
         match message["type"].as_str() {
-            Some("printer_status") if message["printer_id"] == printer_id.as_str() => {
+            Some("printer_status") if message["printer_uuid"] == printer_id.as_str() => {
                 printer_reports += 1
             }
             Some("job_update") if message["job_id"] == job_id.as_str() => {

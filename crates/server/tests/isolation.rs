@@ -255,6 +255,7 @@ async fn every_route_keeps_farms_apart() {
             bobs_file.data()["id"].as_str().unwrap().to_string(),
         ),
         ("version_number", "1".to_string()),
+        ("command", "pause".to_string()),
         (
             "file_name",
             "0123456789abcdef0123456789abcdef.png".to_string(),

@@ -203,7 +203,11 @@ async fn a_hub_proves_its_secret_and_its_printers_reports_drive_the_job_seen_liv
     // The printer reports in: it is connected and idle, and the dashboard sees it by its farm id.
     send(&mut hub, status(serial, "idle", "IDLE", 0)).await;
     let seen = next_of(&mut dashboard, "printer_status").await;
-    assert_eq!(seen["printer_id"], printer_id.as_str());
+    assert_eq!(seen["printer_uuid"], printer_id.as_str());
+    assert_eq!(
+        seen["printer_id"], "1",
+        "the farm's number, as the old client reads it"
+    );
     assert_eq!(seen["temperatures"]["bed"], 60.0);
     eventually_json(
         &app,
@@ -335,7 +339,13 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
         json!({ "type": "subscribe", "printers": [] }),
     )
     .await;
-    assert_eq!(next(&mut anonymous).await.unwrap()["type"], "auth_error");
+    let refused = next(&mut anonymous).await.unwrap();
+    assert_eq!(refused["type"], "auth_error");
+    assert!(
+        refused["error"].as_str().unwrap().contains("auth"),
+        "the old client reads `error`: {refused}"
+    );
+    assert_eq!(refused["message"], refused["error"]);
     assert_eq!(next(&mut anonymous).await, Err(Some(4001)));
 
     let mut bad = open(&app, "/ws/dashboard").await.unwrap();
@@ -390,6 +400,81 @@ async fn a_dashboard_must_authenticate_and_sees_only_its_farm() {
     assert_eq!(next(&mut mine).await.unwrap()["hub_id"], "h1");
     send(&mut theirs, json!({ "type": "ping" })).await;
     assert_eq!(next(&mut theirs).await.unwrap()["type"], "pong");
+
+    // A message the server cannot read is answered with its code and time, not dropped.
+    send(&mut theirs, json!({ "type": "dance" })).await;
+    let error = next(&mut theirs).await.unwrap();
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["code"], "INVALID_MESSAGE");
+    assert!(error["timestamp"].as_str().unwrap().starts_with("20"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_old_client_follows_printers_by_the_farms_number() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olli").await;
+    let mut printers = Vec::new();
+    for name in ["P1S-01", "P1S-02"] {
+        let id = app
+            .add_printer(&owner, &farm, json!({ "name": name, "model": "P1S" }))
+            .await;
+        printers.push(app.printer_row(&farm, &id).await);
+    }
+    let tenant = domain::TenantId::parse(&farm).unwrap();
+    let report = |printer: &store::printers::Printer, progress: i64| {
+        app.state.realtime.printer_status(
+            &tenant,
+            printer,
+            proto::PrinterStatus {
+                printer_id: "ignored: the server keys it".into(),
+                status: domain::printers::PrinterStatus::Printing,
+                progress_percentage: Some(progress),
+                ..Default::default()
+            },
+        )
+    };
+    let mut dashboard = open(&app, &format!("/ws/dashboard?tenant={farm}"))
+        .await
+        .unwrap();
+    send(
+        &mut dashboard,
+        json!({ "type": "auth", "token": owner.token }),
+    )
+    .await;
+    assert_eq!(next(&mut dashboard).await.unwrap()["type"], "auth_success");
+
+    // Following printer number 2 (as text, as the old client sends it) shows only it.
+    send(
+        &mut dashboard,
+        json!({ "type": "subscribe", "printers": ["2"] }),
+    )
+    .await;
+    send(&mut dashboard, json!({ "type": "ping" })).await;
+    assert_eq!(next_of(&mut dashboard, "pong").await["type"], "pong");
+    report(&printers[0], 10);
+    report(&printers[1], 20);
+    let seen = next_of(&mut dashboard, "printer_status").await;
+    assert_eq!(seen["printer_id"], "2");
+    assert_eq!(seen["printer_uuid"], printers[1].id.as_str());
+    assert_eq!(seen["progress_percentage"], 20);
+
+    // `unsubscribe: true` stops following the printers listed; then every printer comes.
+    send(
+        &mut dashboard,
+        json!({ "type": "subscribe", "printers": ["2"], "unsubscribe": true }),
+    )
+    .await;
+    send(&mut dashboard, json!({ "type": "ping" })).await;
+    assert_eq!(next_of(&mut dashboard, "pong").await["type"], "pong");
+    report(&printers[0], 30);
+    // The snapshot of both printers may come first; printer 1's new report comes in the end.
+    loop {
+        let seen = next_of(&mut dashboard, "printer_status").await;
+        if seen["printer_id"] == "1" && seen["progress_percentage"] == 30 {
+            break;
+        }
+    }
     app.stop().await;
 }
 
@@ -420,7 +505,8 @@ async fn a_change_to_a_printers_record_or_the_farms_reaches_every_open_dashboard
     .await
     .expect(200);
     let event = next_of(&mut dashboard, "printer_updated").await;
-    assert_eq!(event["printer_id"], printer.as_str());
+    assert_eq!(event["printer_uuid"], printer.as_str());
+    assert_eq!(event["printer_id"], "1");
     assert_eq!(event["change"], "cleared");
 
     app.put(

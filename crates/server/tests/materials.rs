@@ -348,6 +348,7 @@ async fn a_spool_is_set_from_what_the_printers_ams_reports() {
         )
         .await;
     let tenant = domain::TenantId::parse(&farm).unwrap();
+    let row = app.printer_row(&farm, &printer).await;
     let report = |remaining: i64| proto::PrinterStatus {
         printer_id: printer.clone(),
         status: domain::printers::PrinterStatus::Idle,
@@ -359,7 +360,7 @@ async fn a_spool_is_set_from_what_the_printers_ams_reports() {
         }],
         ..Default::default()
     };
-    app.state.realtime.printer_status(&tenant, report(40));
+    app.state.realtime.printer_status(&tenant, &row, report(40));
     let set = app
         .post(
             "/api/v1/materials/filament/from-ams",
@@ -377,7 +378,7 @@ async fn a_spool_is_set_from_what_the_printers_ams_reports() {
     let spool = set.data()["id"].as_str().unwrap().to_string();
 
     // Read again later: the same spool, with what is left now.
-    app.state.realtime.printer_status(&tenant, report(35));
+    app.state.realtime.printer_status(&tenant, &row, report(35));
     let again = app
         .post(
             "/api/v1/materials/filament/from-ams",

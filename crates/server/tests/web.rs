@@ -216,7 +216,8 @@ async fn the_printers_page_shows_the_api_printers_with_their_state_and_live_repo
     .await
     .expect(200);
     // The hub's newest report of the first printer, as the dashboard socket has it.
-    app.state.realtime.printer_status(
+    report_live(
+        &app,
         &domain::TenantId::parse(&farm).unwrap(),
         proto::PrinterStatus {
             printer_id: first_id.clone(),
@@ -732,9 +733,7 @@ async fn farm_on_two_hubs(
                 json!({ "name": format!("{model}-{n:03}"), "model": model, "hub_id": hub }),
             )
             .await;
-        app.state
-            .realtime
-            .printer_status(&tenant, printing_report(&id, (n % 100) as i64));
+        report_live(app, &tenant, printing_report(&id, (n % 100) as i64));
         ids.push(id);
     }
     (owner, farm, [hub_a, hub_b], ids)
@@ -756,7 +755,8 @@ async fn the_compact_view_filters_by_state_model_and_hub_in_its_link_and_is_reme
     let app = TestApp::spawn().await;
     let (owner, farm, [hub_a, hub_b], ids) = farm_on_two_hubs(&app, 10).await;
     let tenant = domain::TenantId::parse(&farm).unwrap();
-    app.state.realtime.printer_status(
+    report_live(
+        &app,
         &tenant,
         proto::PrinterStatus {
             printer_id: ids[1].clone(),
@@ -846,6 +846,15 @@ async fn the_compact_view_filters_by_state_model_and_hub_in_its_link_and_is_reme
 
 /// A live report of a printing printer, as the hub sends it: `progress` percent, four
 /// AMS slots, temperatures.
+/// Publishes a report as the hub path would, keyed by the printer's id (which the pages'
+/// elements carry).
+fn report_live(app: &TestApp, tenant: &domain::TenantId, status: proto::PrinterStatus) {
+    app.state.realtime.publish(
+        tenant,
+        proto::dashboard::ServerMessage::PrinterStatus(status),
+    );
+}
+
 fn printing_report(printer_id: &str, progress: i64) -> proto::PrinterStatus {
     proto::PrinterStatus {
         printer_id: printer_id.to_string(),
@@ -880,9 +889,7 @@ async fn hundred_printing_printers(app: &TestApp) -> (common::Account, String, V
     let mut ids = Vec::new();
     for n in 0..100 {
         let id = app.add_printer(&owner, &farm, json!({ "name": format!("P1S-{n:03}"), "model": "P1S", "serial_number": format!("01P00A{n:09}") })).await;
-        app.state
-            .realtime
-            .printer_status(&tenant, printing_report(&id, n));
+        report_live(app, &tenant, printing_report(&id, n));
         ids.push(id);
     }
     (owner, farm, ids)
@@ -1062,9 +1069,7 @@ mod browser {
             }],
             ..Default::default()
         };
-        app.state
-            .realtime
-            .printer_status(&tenant, report(42, "printing"));
+        report_live(&app, &tenant, report(42, "printing"));
         until(
             &client,
             "42 % on the card",
@@ -1099,9 +1104,7 @@ mod browser {
         assert_eq!(pause_shown, true, "pause appears while printing");
         screenshot(&client, "printers-printing").await;
 
-        app.state
-            .realtime
-            .printer_status(&tenant, report(100, "idle"));
+        report_live(&app, &tenant, report(100, "idle"));
         until(
             &client,
             "100 % on the card",
@@ -1281,9 +1284,7 @@ mod browser {
             for (n, id) in ids.iter().enumerate() {
                 pace.tick().await;
                 let progress = (n as i64 + second + 1) % 100;
-                app.state
-                    .realtime
-                    .printer_status(tenant, printing_report(id, progress));
+                report_live(app, tenant, printing_report(id, progress));
             }
         }
         let last = ids.last().unwrap();
@@ -1398,7 +1399,8 @@ mod browser {
         // A printer's report changes its tile in place: state in colour and words, the
         // error badge, progress and time left.
         let id = &ids[7];
-        app.state.realtime.printer_status(
+        report_live(
+            &app,
             &tenant,
             proto::PrinterStatus {
                 printer_id: id.clone(),
@@ -1479,7 +1481,8 @@ mod browser {
             json!([])
         );
         let failing = &ids[60];
-        app.state.realtime.printer_status(
+        report_live(
+            &app,
             &tenant,
             proto::PrinterStatus {
                 printer_id: failing.clone(),
@@ -1501,9 +1504,7 @@ mod browser {
             .await
             .unwrap();
         assert_eq!(news, "P1S-060 came in: Error.");
-        app.state
-            .realtime
-            .printer_status(&tenant, printing_report(failing, 10));
+        report_live(&app, &tenant, printing_report(failing, 10));
         until(&client, "the recovered printer gone", TILES_IN_VIEW, |v| {
             v["shown"] == json!([])
         })

@@ -43,6 +43,13 @@ pub struct Job {
     pub wait_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The printer's own id for the print (the Pi kept it; reports here match on the job's
+    /// id sent with the print, so this stays null). Sent for the original's client.
+    #[sqlx(skip)]
+    pub bambu_job_id: Option<String>,
+    /// When the Pi last polled the printer for this job (null: the hub pushes reports).
+    #[sqlx(skip)]
+    pub last_sync_time: Option<String>,
 }
 
 macro_rules! columns {

@@ -31,6 +31,12 @@ pub struct UserView {
     id: String,
     email: String,
     name: String,
+    /// The name's first word (the original's client greets `first_name`).
+    #[serde(rename = "first_name")]
+    first_name: String,
+    /// The rest of the name.
+    #[serde(rename = "last_name")]
+    last_name: Option<String>,
     email_verified: bool,
     image: Option<String>,
     created_at: String,
@@ -39,10 +45,13 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
+        let (first_name, last_name) = domain::account::split_name(&u.full_name);
         UserView {
             id: u.id.clone(),
             email: u.email.clone(),
             name: u.full_name.clone(),
+            first_name,
+            last_name,
             email_verified: u.email_verified == 1,
             image: u.avatar_url.clone(),
             created_at: u.created_at.clone(),

@@ -62,6 +62,8 @@ pub struct JobRequest {
     pub priority: Priority,
     /// Units wanted (the file's units per print when not given).
     pub number_of_units: Option<i64>,
+    /// Units one print yields (the SKU's, else the file's, when not given).
+    pub quantity_per_print: Option<i64>,
     /// Colour, filament type and material over the plate's.
     pub color: Option<String>,
     /// Filament type over the plate's.
@@ -257,7 +259,9 @@ async fn prepare(
         filament_type: defaults.filament_type,
         material_type: defaults.material_type,
         number_of_units: asked.number_of_units.unwrap_or(file.number_of_units),
-        quantity_per_print: sku.map_or(file.number_of_units, |s| s.quantity),
+        quantity_per_print: asked
+            .quantity_per_print
+            .unwrap_or(sku.map_or(file.number_of_units, |s| s.quantity)),
         filament_needed_grams: defaults.filament_grams,
         estimated_print_time_minutes: defaults.minutes,
         priority: asked.priority.value(),

@@ -88,7 +88,8 @@ impl Farm {
                 job_id: job.id.clone(),
                 status: job.status,
                 progress_percentage: file_progress.is_none().then_some(job.progress_percentage),
-                printer_id: job.printer_id.clone(),
+                printer_id: job.printer_numeric_id.map(|n| n.to_string()),
+                printer_uuid: job.printer_id.clone(),
                 file_progress,
             },
         );

@@ -460,16 +460,16 @@ impl Session {
         if urgent {
             self.app.status_writer.flush(&self.app).await?;
         }
-        // Dashboards see every report (coalesced per client), keyed by the farm's id.
+        // Dashboards see every report (coalesced per client), keyed as they know the printer.
         if !look_at_job {
-            let mut shown = status;
-            shown.printer_id = printer_id;
-            self.app.realtime.printer_status(&self.tenant, shown);
+            self.app
+                .realtime
+                .printer_status(&self.tenant, &known.printer, status);
             return Ok(());
         }
-        let mut shown = status.clone();
-        shown.printer_id = printer_id.clone();
-        self.app.realtime.printer_status(&self.tenant, shown);
+        self.app
+            .realtime
+            .printer_status(&self.tenant, &known.printer, status.clone());
         self.drive_job(&status, &printer_id).await
     }
 
@@ -588,8 +588,8 @@ impl Session {
         for known in self.printers.values() {
             self.app.realtime.printer_status(
                 &self.tenant,
+                &known.printer,
                 PrinterStatus {
-                    printer_id: known.printer.id.clone(),
                     status: domain::printers::PrinterStatus::Offline,
                     is_connected: Some(false),
                     ..Default::default()

@@ -688,6 +688,8 @@ mod tests {
             wait_reason: None,
             created_at: submitted.into(),
             updated_at: submitted.into(),
+            bambu_job_id: None,
+            last_sync_time: None,
         }
     }
 

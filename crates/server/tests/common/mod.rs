@@ -217,6 +217,16 @@ impl TestApp {
             .await
     }
 
+    /// The stored row of `farm`'s printer `id` (for publishing live reports of it).
+    pub async fn printer_row(&self, farm: &str, id: &str) -> store::printers::Printer {
+        let tenant = domain::TenantId::parse(farm).expect("farm id");
+        let key = store::printers::PrinterKey::parse(id).expect("printer id");
+        let mut conn = self.state.store.conn().await.expect("connection");
+        store::printers::get(&mut conn, &tenant, &key)
+            .await
+            .expect("the printer")
+    }
+
     /// Signs up a new account (`name@example.com`) and returns it signed in.
     pub async fn signed_up(&self, name: &str) -> Account {
         let email = format!("{name}@example.com");
