@@ -603,6 +603,7 @@ async fn an_owner_adds_a_sku_takes_its_stock_low_and_sees_it_marked_live_in_the_
         |v| v == "KEY-RED",
     )
     .await;
+    every_control_is_named(&client, "a product's page").await;
     screenshot(&client, "catalogue-product").await;
 
     // The stock page: take 3 with a reason; 7 is above 5, not low.
@@ -678,6 +679,7 @@ async fn an_owner_adds_a_sku_takes_its_stock_low_and_sees_it_marked_live_in_the_
         .await
         .unwrap();
     assert_eq!(same, json!(true), "marked without a reload");
+    every_control_is_named(&client, "the stock page").await;
     screenshot(&client, "stock-low").await;
 
     // The materials page: the spool's bar, a quarter full.
@@ -692,6 +694,7 @@ async fn an_owner_adds_a_sku_takes_its_stock_low_and_sees_it_marked_live_in_the_
     assert_eq!(bar["value"], 250.0);
     assert_eq!(bar["max"], 1000.0);
     assert!(bar["width"].as_f64().unwrap_or(0.0) > 50.0, "{bar}");
+    every_control_is_named(&client, "the materials page").await;
 
     // At phone width the pages fit: nothing wider than the screen but the tables' boxes.
     client.set_window_size(390, 844).await.unwrap();
@@ -718,6 +721,23 @@ async fn an_owner_adds_a_sku_takes_its_stock_low_and_sees_it_marked_live_in_the_
     }
     screenshot(&client, "catalogue-phone").await;
     client.close().await.unwrap();
+}
+
+/// What on the page a screen reader can't name (as `web_story` checks its pages): form
+/// fields without a label, buttons and links without words, images without `alt`.
+async fn every_control_is_named(client: &Client, page: &str) {
+    let missing = client
+        .execute(
+            "const name = e => e.getAttribute('aria-label') || (e.id && document.querySelector('label[for=\"' + CSS.escape(e.id) + '\"]')) || e.closest('label') || e.getAttribute('aria-labelledby');
+             const fields = [...document.querySelectorAll('input:not([type=hidden]), select, textarea, meter')].filter(e => !name(e));
+             const buttons = [...document.querySelectorAll('button, a[href]')].filter(e => !e.textContent.trim() && !e.getAttribute('aria-label'));
+             const images = [...document.querySelectorAll('img')].filter(e => !e.hasAttribute('alt'));
+             return [...fields, ...buttons, ...images].map(e => e.tagName + '#' + e.id + '.' + e.className);",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    assert_eq!(missing, json!([]), "unnamed on {page}");
 }
 
 /// The id of the element `css`.
