@@ -160,6 +160,23 @@ async fn the_catalogue_lists_products_with_their_skus_and_an_admin_adds_a_produc
         .await
         .expect(303);
     browser.get(&at).await.shows("2 × Key ring");
+    // The list shows each product with its own SKUs and components.
+    let list = browser.get("/catalogue").await;
+    let star = list
+        .body
+        .find("Fidget Star")
+        .expect("the new product listed");
+    let key = list
+        .body
+        .find(">Keychain<")
+        .expect("the first product listed");
+    let star_part = &list.body[star..];
+    assert!(star < key, "by name");
+    assert!(star_part.contains("Components: 2 × Key ring"));
+    assert!(
+        star_part.find("STAR-BLUE") < star_part.find("KEY-RED"),
+        "each SKU under its own product"
+    );
 }
 
 #[tokio::test]

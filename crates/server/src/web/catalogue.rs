@@ -145,7 +145,7 @@ impl ProductView {
     }
 }
 
-/// A product with its SKUs and components.
+/// A product with its SKUs and components (a product's page).
 async fn product_view(
     conn: &mut store::Conn,
     tenant: &TenantId,
@@ -230,11 +230,27 @@ async fn catalogue(
         (page - 1) * PRODUCTS_PAGE,
     )
     .await?;
-    let mut views = Vec::with_capacity(products.len());
-    for product in &products {
-        views.push(product_view(&mut conn, &member.tenant, product).await?);
-    }
+    // Two queries for the page's SKUs and components, not two per product.
+    let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+    let skus = store::skus::of_products(&mut conn, &member.tenant, &ids).await?;
+    let mut components = store::products::components_of(&mut conn, &member.tenant, &ids).await?;
     drop(conn);
+    let views = products
+        .iter()
+        .map(|product| {
+            let own: Vec<Sku> = skus
+                .iter()
+                .filter(|s| s.product_id == product.id)
+                .take(MOST_SKUS as usize)
+                .cloned()
+                .collect();
+            let (mine, rest) = components
+                .drain(..)
+                .partition(|c: &Component| c.product_id == product.id);
+            components = rest;
+            ProductView::new(product, &member.tenant, &own, mine)
+        })
+        .collect();
     let mut fields = product_fields(form);
     mark(&mut fields, &errors);
     Ok(html(
