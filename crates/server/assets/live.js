@@ -9,6 +9,7 @@
 //   [data-fragment] element's URL again and swaps it in; a [data-fragment-on] element is
 //   also refreshed (debounced) when one of its listed events comes (job_update,
 //   printer_state: a printer changed state, hub_status).
+// - An inventory_alert marks the rows of its SKU ([data-sku-id]) low at once (data-low="1").
 // - Buttons with data-api call the JSON API (cookie session, the farm in X-Tenant-ID) and
 //   put the API's error message in words next to them (the card's .action-out).
 // - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
@@ -543,6 +544,13 @@
       case 'farm_updated':
         emit('farm_updated');
         break;
+      case 'inventory_alert':
+        markLow(m);
+        emit('inventory_alert');
+        break;
+      case 'material_alert':
+        emit('material_alert');
+        break;
       case 'resync':
         // The server closes next; the reconnect fetches every fragment again.
         connectedOnce = true;
@@ -550,6 +558,23 @@
       default:
         break;
     }
+  }
+
+  // A SKU fell to its threshold: every row showing it (the stock page, the catalogue) is
+  // marked low with the stock the alert gives, and the news is said once.
+  function markLow(m) {
+    var rows = document.querySelectorAll('[data-sku-id="' + CSS.escape(m.sku_id) + '"]');
+    rows.forEach(function (row) {
+      row.dataset.low = '1';
+      setText(row, 'available', String(m.current_stock));
+      setText(row, 'stock', String(m.current_stock));
+      setText(row, 'stock-state', m.current_stock > 0 ? 'Low' : 'Out of stock');
+    });
+    if (!rows.length) return;
+    var words = m.sku + ' is low: ' + m.current_stock + ' left, low at or below ' + m.threshold + '.';
+    var news = document.getElementById('stock-news');
+    if (news) { news.textContent = words; news.hidden = false; }
+    announce(words);
   }
 
   // Buttons that call the API: data-api is a path after the closest data-api-base (or an

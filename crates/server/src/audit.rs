@@ -22,6 +22,42 @@ pub struct Change<'a> {
     pub new: Option<Value>,
 }
 
+/// Who makes a change, in which farm, from where: what a rule shared by the API and the
+/// dashboard needs to write the audit log, whichever of them asked.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The farm changed.
+    pub tenant: TenantId,
+    /// The member who changes it.
+    pub user: UserId,
+    /// Where the request came from.
+    pub client: ClientInfo,
+}
+
+impl Actor {
+    /// The member of an API request, from `client`.
+    pub fn member<R: crate::auth::member::RoleFloor>(
+        member: &crate::auth::Member<R>,
+        client: ClientInfo,
+    ) -> Actor {
+        Actor {
+            tenant: member.tenant.clone(),
+            user: member.user.user_id(),
+            client,
+        }
+    }
+
+    /// Records `change` by this actor, in the caller's transaction.
+    pub async fn record(
+        &self,
+        conn: &mut Conn,
+        change: Change<'_>,
+        now: &str,
+    ) -> Result<(), ApiError> {
+        record(conn, &self.tenant, &self.user, &self.client, change, now).await
+    }
+}
+
 /// Records `change` in the farm's audit log, in the caller's transaction.
 pub async fn record(
     conn: &mut Conn,

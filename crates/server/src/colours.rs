@@ -2,7 +2,7 @@
 //! SKUs, jobs and the filament stock refer to. A name is unique per filament type.
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, Resource};
@@ -22,16 +22,16 @@ pub const MAX_BATCH: usize = 500;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ColourBody {
-    color_name: Option<String>,
-    hex_code: Option<String>,
-    filament_type: Option<String>,
+    pub(crate) color_name: Option<String>,
+    pub(crate) hex_code: Option<String>,
+    pub(crate) filament_type: Option<String>,
     /// `true`/`false` or `1`/`0`, as the earlier client sends it.
-    is_active: Option<Value>,
+    pub(crate) is_active: Option<Value>,
 }
 
 impl ColourBody {
     /// A new preset from this body (`prefix` names its place in a batch).
-    fn parse_new(&self, prefix: &str) -> Result<ColourPreset, Invalid> {
+    pub(crate) fn parse_new(&self, prefix: &str) -> Result<ColourPreset, Invalid> {
         let mut flags = Invalid::default();
         let active = body_flag(
             &mut flags,
@@ -185,9 +185,20 @@ pub async fn create(
     ApiJson(body): ApiJson<ColourBody>,
 ) -> ApiResult<Colour> {
     let preset = body.parse_new("")?;
+    let colour = add_colour(&app, &Actor::member(&member, client), &preset).await?;
+    Ok(Envelope::created(colour))
+}
+
+/// Adds a colour to the actor's farm: the one way in for the API and the dashboard (a
+/// name is unique per filament type, a taken one a conflict on `color_name`; audited).
+pub async fn add_colour(
+    app: &App,
+    actor: &Actor,
+    preset: &ColourPreset,
+) -> Result<Colour, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let colour = store::colours::create(&mut tx, &member.tenant, &preset, &now)
+    let colour = store::colours::create(&mut tx, &actor.tenant, preset, &now)
         .await
         .map_err(|e| COLOUR.error(e))?;
     let change = Change {
@@ -197,9 +208,9 @@ pub async fn create(
         new: Some(audited(&colour)),
         ..Change::default()
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
-    Ok(Envelope::created(colour))
+    Ok(colour)
 }
 
 /// Body of `POST /colors/batch`.

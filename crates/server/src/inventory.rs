@@ -3,7 +3,7 @@
 //! with a reason, never below zero, and set the threshold at which it is low.
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound, Resource};
@@ -285,19 +285,51 @@ pub async fn set_threshold(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ThresholdBody>,
 ) -> ApiResult<FinishedGood> {
-    let threshold = body
-        .threshold
+    let threshold = parse_threshold(body.threshold)?;
+    let actor = Actor::member(&member, client);
+    let good = change_threshold(&app, &actor, Stocked::Good(&id), threshold).await?;
+    Ok(Envelope::ok(good))
+}
+
+/// A low-stock threshold from 0 to 1,000,000 units, or the field error.
+pub fn parse_threshold(threshold: Option<i64>) -> Result<i64, ApiError> {
+    threshold
         .filter(|t| (0..=1_000_000).contains(t))
-        .ok_or_else(|| ApiError::field("threshold", "threshold must be from 0 to 1000000"))?;
+        .ok_or_else(|| ApiError::field("threshold", "threshold must be from 0 to 1000000"))
+}
+
+/// Whose stock a change names: a finished good, or a SKU (whose good is started from it
+/// on its first change, as a SKU's adjustment does).
+#[derive(Debug, Clone, Copy)]
+pub enum Stocked<'a> {
+    /// A finished good by its id.
+    Good(&'a str),
+    /// A SKU by its id.
+    Sku(&'a str),
+}
+
+/// Sets the units at or below which a good is low (parsed by [`parse_threshold`]): the one
+/// way for the API and the dashboard. Audited; a good that becomes low by it alerts once.
+pub async fn change_threshold(
+    app: &App,
+    actor: &Actor,
+    stocked: Stocked<'_>,
+    threshold: i64,
+) -> Result<FinishedGood, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let before = store::finished_goods::get(&mut tx, &member.tenant, &id)
-        .await
-        .map_err(|e| GOOD.error(e))?;
-    let good = store::finished_goods::set_threshold(&mut tx, &member.tenant, &id, threshold, &now)
-        .await
-        .map_err(|e| GOOD.error(e))?;
-    let alert = note_low(&mut tx, &member.tenant, &good).await?;
+    let before = match stocked {
+        Stocked::Good(id) => store::finished_goods::get(&mut tx, &actor.tenant, id).await,
+        Stocked::Sku(id) => {
+            store::finished_goods::of_sku_or_start(&mut tx, &actor.tenant, id, &now).await
+        }
+    }
+    .map_err(|e| GOOD.error(e))?;
+    let good =
+        store::finished_goods::set_threshold(&mut tx, &actor.tenant, &before.id, threshold, &now)
+            .await
+            .map_err(|e| GOOD.error(e))?;
+    let alert = note_low(&mut tx, &actor.tenant, &good).await?;
     let audit = Change {
         action: "inventory.threshold_set",
         table: "finished_goods",
@@ -305,12 +337,12 @@ pub async fn set_threshold(
         old: Some(json!({ "low_stock_threshold": before.low_stock_threshold })),
         new: Some(json!({ "low_stock_threshold": threshold })),
     };
-    member.audit(&mut tx, &client, audit, &now).await?;
+    actor.record(&mut tx, audit, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_good_low(&app, &member.tenant, &good);
+        publish_good_low(app, &actor.tenant, &good);
     }
-    Ok(Envelope::ok(good))
+    Ok(good)
 }
 
 /// A finished good as a client sends it (a change names only what changes).

@@ -6,7 +6,7 @@
 //! raises one `material_alert` on the dashboard socket, the next after a restock above it.
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound, Resource};
@@ -44,38 +44,38 @@ fn resource(kind: MaterialKind) -> Resource {
 #[serde(default)]
 pub struct MaterialBody {
     #[serde(rename = "type", alias = "material_type", alias = "filament_type")]
-    material_type: Option<String>,
+    pub(crate) material_type: Option<String>,
     #[serde(deserialize_with = "crate::extract::given")]
-    name: Option<Option<String>>,
+    pub(crate) name: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    color: Option<Option<String>>,
+    pub(crate) color: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    hex_code: Option<Option<String>>,
+    pub(crate) hex_code: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    brand: Option<Option<String>>,
+    pub(crate) brand: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    diameter: Option<Option<String>>,
+    pub(crate) diameter: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    size: Option<Option<String>>,
+    pub(crate) size: Option<Option<String>>,
     /// Text, or a list of printer model codes.
     #[serde(deserialize_with = "crate::extract::given")]
-    compatible_models: Option<Option<Value>>,
+    pub(crate) compatible_models: Option<Option<Value>>,
     /// Grams (filament) or units left.
     #[serde(
         alias = "remaining_grams",
         alias = "remaining_units",
         alias = "quantity"
     )]
-    remaining: Option<f64>,
-    spool_weight_grams: Option<f64>,
-    low_threshold: Option<f64>,
-    status: Option<String>,
+    pub(crate) remaining: Option<f64>,
+    pub(crate) spool_weight_grams: Option<f64>,
+    pub(crate) low_threshold: Option<f64>,
+    pub(crate) status: Option<String>,
     #[serde(deserialize_with = "crate::extract::given")]
-    location: Option<Option<String>>,
+    pub(crate) location: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    cost_per_unit: Option<Option<i64>>,
+    pub(crate) cost_per_unit: Option<Option<i64>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    reorder_link: Option<Option<String>>,
+    pub(crate) reorder_link: Option<Option<String>>,
 }
 
 /// An optional text: the change, else what is stored; blank clears; too long is refused.
@@ -127,7 +127,7 @@ fn amount_field(kind: MaterialKind) -> &'static str {
 
 impl MaterialBody {
     /// The material's values: this body over `stored` (or over nothing, for a new one).
-    fn parse(
+    pub(crate) fn parse(
         &self,
         kind: MaterialKind,
         stored: Option<&Material>,
@@ -405,9 +405,21 @@ async fn create(
     body: MaterialBody,
 ) -> ApiResult<Material> {
     let fields = body.parse(kind, None)?;
+    let material = add_material(&app, &Actor::member(&member, client), kind, &fields).await?;
+    Ok(Envelope::created(material))
+}
+
+/// Adds a material of `kind` to the actor's farm: the one way in for the API and the
+/// dashboard (audited; one that starts low alerts once).
+pub async fn add_material(
+    app: &App,
+    actor: &Actor,
+    kind: MaterialKind,
+    fields: &MaterialFields,
+) -> Result<Material, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let material = store::materials::create(&mut tx, kind, &member.tenant, &fields, &now).await?;
+    let material = store::materials::create(&mut tx, kind, &actor.tenant, fields, &now).await?;
     let alert = store::materials::note_low(&mut tx, &material).await?;
     let change = Change {
         action: "material.created",
@@ -416,12 +428,12 @@ async fn create(
         new: Some(audited(&material)),
         ..Change::default()
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &material);
+        publish_low(app, &actor.tenant, &material);
     }
-    Ok(Envelope::created(material))
+    Ok(material)
 }
 
 async fn update(
@@ -432,13 +444,28 @@ async fn update(
     id: String,
     body: MaterialBody,
 ) -> ApiResult<Material> {
+    let actor = Actor::member(&member, client);
+    let material = change_material(&app, &actor, kind, &id, &body).await?;
+    Ok(Envelope::ok(material))
+}
+
+/// Changes the farm's material `id` of `kind` by `body` (what it leaves out stays): the one
+/// way for the API and the dashboard. Audited with before and after; falling to the
+/// threshold alerts once.
+pub async fn change_material(
+    app: &App,
+    actor: &Actor,
+    kind: MaterialKind,
+    id: &str,
+    body: &MaterialBody,
+) -> Result<Material, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let stored = store::materials::get(&mut tx, kind, &member.tenant, &id)
+    let stored = store::materials::get(&mut tx, kind, &actor.tenant, id)
         .await
         .map_err(|e| resource(kind).error(e))?;
     let fields = body.parse(kind, Some(&stored))?;
-    let material = store::materials::update(&mut tx, kind, &member.tenant, &id, &fields, &now)
+    let material = store::materials::update(&mut tx, kind, &actor.tenant, id, &fields, &now)
         .await
         .map_err(|e| resource(kind).error(e))?;
     let alert = store::materials::note_low(&mut tx, &material).await?;
@@ -450,12 +477,12 @@ async fn update(
         old: Some(audited(&stored)),
         new: Some(audited(&material)),
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
     if alert {
-        publish_low(&app, &member.tenant, &material);
+        publish_low(app, &actor.tenant, &material);
     }
-    Ok(Envelope::ok(material))
+    Ok(material)
 }
 
 async fn delete(

@@ -3,7 +3,7 @@
 //! unique in the farm; `seed-defaults` adds Bambu's plates the farm lacks.
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, Resource};
@@ -19,15 +19,15 @@ use store::plates::{Plate, PlateFields};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PlateBody {
-    name: Option<String>,
-    description: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
     /// `true`/`false` or `1`/`0`.
-    is_active: Option<Value>,
+    pub(crate) is_active: Option<Value>,
 }
 
 impl PlateBody {
     /// The plate's values: this body over `stored` (or over nothing, for a new plate).
-    fn parse(&self, stored: Option<&Plate>) -> Result<PlateFields, Invalid> {
+    pub(crate) fn parse(&self, stored: Option<&Plate>) -> Result<PlateFields, Invalid> {
         let mut invalid = Invalid::default();
         let name = match (&self.name, stored) {
             (Some(name), _) => invalid.take(parse_name("name", name)),
@@ -112,9 +112,16 @@ pub async fn create(
     ApiJson(body): ApiJson<PlateBody>,
 ) -> ApiResult<Plate> {
     let fields = body.parse(None)?;
+    let plate = add_plate(&app, &Actor::member(&member, client), &fields).await?;
+    Ok(Envelope::created(plate))
+}
+
+/// Adds a plate to the actor's farm: the one way in for the API and the dashboard (a name
+/// is unique in the farm, a taken one a conflict on `name`; audited).
+pub async fn add_plate(app: &App, actor: &Actor, fields: &PlateFields) -> Result<Plate, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let plate = store::plates::create(&mut tx, &member.tenant, &fields, &now)
+    let plate = store::plates::create(&mut tx, &actor.tenant, fields, &now)
         .await
         .map_err(|e| PLATE.error(e))?;
     let change = Change {
@@ -124,9 +131,9 @@ pub async fn create(
         new: Some(audited(&plate)),
         ..Change::default()
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
-    Ok(Envelope::created(plate))
+    Ok(plate)
 }
 
 /// POST /api/v1/plates/seed-defaults — adds the usual Bambu plates the farm does not have
@@ -136,6 +143,15 @@ pub async fn seed_defaults(
     member: Member<roles::Operator>,
     client: ClientInfo,
 ) -> ApiResult<Value> {
+    let (added, plates) = seed_plates(&app, &Actor::member(&member, client)).await?;
+    Ok(Envelope::ok(
+        json!({ "created": added.len(), "added": added, "plates": plates }),
+    ))
+}
+
+/// Adds the usual Bambu plates the actor's farm lacks: the one way for the API and the
+/// dashboard (audited when it adds any). Answers the plates added and every plate.
+pub async fn seed_plates(app: &App, actor: &Actor) -> Result<(Vec<Plate>, Vec<Plate>), ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let mut added = Vec::new();
@@ -146,7 +162,7 @@ pub async fn seed_defaults(
             is_active: true,
         };
         if let Some(plate) =
-            store::plates::create_missing(&mut tx, &member.tenant, &fields, &now).await?
+            store::plates::create_missing(&mut tx, &actor.tenant, &fields, &now).await?
         {
             added.push(plate);
         }
@@ -160,13 +176,11 @@ pub async fn seed_defaults(
             new: Some(json!({ "names": names })),
             ..Change::default()
         };
-        member.audit(&mut tx, &client, change, &now).await?;
+        actor.record(&mut tx, change, &now).await?;
     }
-    let plates = store::plates::list(&mut tx, &member.tenant, None).await?;
+    let plates = store::plates::list(&mut tx, &actor.tenant, None).await?;
     tx.commit().await?;
-    Ok(Envelope::ok(
-        json!({ "created": added.len(), "added": added, "plates": plates }),
-    ))
+    Ok((added, plates))
 }
 
 /// PUT /api/v1/plates/{plate_id} — changes a plate (operators; fields left out stay).

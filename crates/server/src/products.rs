@@ -4,7 +4,7 @@
 //! deleted: the answer says what uses it (mark it inactive to retire it).
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, Resource};
@@ -36,24 +36,24 @@ fn view(product: &Product) -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ProductBody {
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(deserialize_with = "crate::extract::given")]
-    description: Option<Option<String>>,
+    pub(crate) description: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    category: Option<Option<String>>,
+    pub(crate) category: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    print_file_id: Option<Option<String>>,
+    pub(crate) print_file_id: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    file_name: Option<Option<String>>,
-    requires_assembly: Option<Value>,
-    requires_post_processing: Option<Value>,
+    pub(crate) file_name: Option<Option<String>>,
+    pub(crate) requires_assembly: Option<Value>,
+    pub(crate) requires_post_processing: Option<Value>,
     #[serde(deserialize_with = "crate::extract::given")]
-    printer_priority: Option<Option<Vec<String>>>,
+    pub(crate) printer_priority: Option<Option<Vec<String>>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    image_url: Option<Option<String>>,
-    is_active: Option<Value>,
+    pub(crate) image_url: Option<Option<String>>,
+    pub(crate) is_active: Option<Value>,
     #[serde(deserialize_with = "crate::extract::given")]
-    wiki_id: Option<Option<String>>,
+    pub(crate) wiki_id: Option<Option<String>>,
 }
 
 /// An optional text: given (`Some`), cleared (`Some(None)` or empty), or left (`None`).
@@ -82,7 +82,7 @@ fn optional_text(
 
 impl ProductBody {
     /// The product's values: this body over `stored` (or over nothing, for a new product).
-    fn parse(&self, stored: Option<&Product>) -> Result<ProductFields, Invalid> {
+    pub(crate) fn parse(&self, stored: Option<&Product>) -> Result<ProductFields, Invalid> {
         let mut invalid = Invalid::default();
         let name = match (&self.name, stored) {
             (Some(name), _) => invalid.take(parse_name("name", name)),
@@ -364,11 +364,22 @@ pub async fn create(
     client: ClientInfo,
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<Value> {
-    let mut fields = body.parse(None)?;
-    check_file(&app, &member.tenant, &mut fields).await?;
+    let fields = body.parse(None)?;
+    let product = add_product(&app, &Actor::member(&member, client), fields).await?;
+    Ok(Envelope::created(view(&product)))
+}
+
+/// Adds a product to the actor's farm: the one way in for the API and the dashboard (its
+/// print file must be the farm's; a name is unique; audited).
+pub async fn add_product(
+    app: &App,
+    actor: &Actor,
+    mut fields: ProductFields,
+) -> Result<Product, ApiError> {
+    check_file(app, &actor.tenant, &mut fields).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let product = store::products::create(&mut tx, &member.tenant, &fields, &now)
+    let product = store::products::create(&mut tx, &actor.tenant, &fields, &now)
         .await
         .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
@@ -378,9 +389,9 @@ pub async fn create(
         new: Some(audited(&product)),
         ..Change::default()
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
-    Ok(Envelope::created(view(&product)))
+    Ok(product)
 }
 
 /// PUT /api/v1/products/{product_id} — changes a product (admins; fields left out stay).
@@ -477,14 +488,15 @@ pub async fn components(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ComponentBody {
-    component_name: Option<String>,
-    component_type: Option<String>,
-    quantity_required: Option<i64>,
-    notes: Option<String>,
+    pub(crate) component_name: Option<String>,
+    pub(crate) component_type: Option<String>,
+    pub(crate) quantity_required: Option<i64>,
+    pub(crate) notes: Option<String>,
 }
 
 impl ComponentBody {
-    fn parse(&self) -> Result<ComponentFields, Invalid> {
+    /// The component's values, or the fields that are wrong.
+    pub(crate) fn parse(&self) -> Result<ComponentFields, Invalid> {
         let mut invalid = Invalid::default();
         let name = match &self.component_name {
             Some(name) => invalid.take(parse_name("component_name", name)),
@@ -531,11 +543,23 @@ pub async fn add_component(
     ApiJson(body): ApiJson<ComponentBody>,
 ) -> ApiResult<Component> {
     let fields = body.parse()?;
-    let product = find(&app, &member.tenant, &id).await?;
+    let component = add_component_to(&app, &Actor::member(&member, client), &id, fields).await?;
+    Ok(Envelope::created(component))
+}
+
+/// Adds a component to the farm's product `product_id`: the one way in for the API and
+/// the dashboard (audited).
+pub async fn add_component_to(
+    app: &App,
+    actor: &Actor,
+    product_id: &str,
+    fields: ComponentFields,
+) -> Result<Component, ApiError> {
+    let product = find(app, &actor.tenant, product_id).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let component =
-        store::products::add_component(&mut tx, &member.tenant, &product.id, &fields, &now)
+        store::products::add_component(&mut tx, &actor.tenant, &product.id, &fields, &now)
             .await
             .map_err(|e| PRODUCT.error(e))?;
     let change = Change {
@@ -547,9 +571,9 @@ pub async fn add_component(
         ),
         ..Change::default()
     };
-    member.audit(&mut tx, &client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
-    Ok(Envelope::created(component))
+    Ok(component)
 }
 
 /// Which component `DELETE …/components` removes (none named: all of them).

@@ -5,7 +5,7 @@
 //! uses it (mark it inactive to retire it).
 
 use crate::app::App;
-use crate::audit::Change;
+use crate::audit::{Actor, Change};
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope, Paging};
 use crate::error::{ApiError, OrNotFound, Resource};
@@ -28,27 +28,27 @@ const MAX_CODE: usize = 64;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SkuBody {
-    sku: Option<String>,
-    color: Option<String>,
+    pub(crate) sku: Option<String>,
+    pub(crate) color: Option<String>,
     #[serde(deserialize_with = "crate::extract::given")]
-    filament_type: Option<Option<String>>,
+    pub(crate) filament_type: Option<Option<String>>,
     #[serde(deserialize_with = "crate::extract::given")]
-    hex_code: Option<Option<String>>,
-    quantity: Option<i64>,
+    pub(crate) hex_code: Option<Option<String>>,
+    pub(crate) quantity: Option<i64>,
     /// Units in stock to start with (new SKUs only: stock then moves by adjustments and prints).
-    stock_level: Option<i64>,
+    pub(crate) stock_level: Option<i64>,
     #[serde(deserialize_with = "crate::extract::given")]
-    price: Option<Option<i64>>,
-    low_stock_threshold: Option<i64>,
-    is_active: Option<Value>,
+    pub(crate) price: Option<Option<i64>>,
+    pub(crate) low_stock_threshold: Option<i64>,
+    pub(crate) is_active: Option<Value>,
     /// The product, for `POST /skus`.
-    product_id: Option<String>,
+    pub(crate) product_id: Option<String>,
     /// The print file that makes it (over its product's file).
     #[serde(deserialize_with = "crate::extract::given")]
-    print_file_id: Option<Option<String>>,
+    pub(crate) print_file_id: Option<Option<String>>,
     /// The plate of that file (1 when not set).
     #[serde(deserialize_with = "crate::extract::given")]
-    plate_index: Option<Option<i64>>,
+    pub(crate) plate_index: Option<Option<i64>>,
 }
 
 /// A whole number of at least `min`, or a field error.
@@ -64,7 +64,7 @@ fn at_least(invalid: &mut Invalid, field: &str, value: i64, min: i64) -> i64 {
 
 impl SkuBody {
     /// The SKU's values: this body over `stored` (or over nothing, for a new SKU).
-    fn parse(&self, stored: Option<&Sku>) -> Result<SkuFields, Invalid> {
+    pub(crate) fn parse(&self, stored: Option<&Sku>) -> Result<SkuFields, Invalid> {
         let mut invalid = Invalid::default();
         let required = |invalid: &mut Invalid,
                         field: &str,
@@ -320,15 +320,30 @@ async fn add(
     body: &SkuBody,
 ) -> ApiResult<Sku> {
     let fields = body.parse(None)?;
-    check_print_source(app, &member.tenant, &fields).await?;
+    let actor = Actor::member(member, client.clone());
+    let sku = add_sku(app, &actor, product, fields, body.stock_level.unwrap_or(0)).await?;
+    Ok(Envelope::created(sku))
+}
+
+/// Adds a SKU with `starting_stock` units to the farm's product `product`: the one way in
+/// for the API and the dashboard (its print file and plate must print; a code is unique in
+/// the farm, a taken one is a conflict on `sku`; audited).
+pub async fn add_sku(
+    app: &App,
+    actor: &Actor,
+    product: &str,
+    fields: SkuFields,
+    starting_stock: i64,
+) -> Result<Sku, ApiError> {
+    check_print_source(app, &actor.tenant, &fields).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let sku = store::skus::create(
         &mut tx,
-        &member.tenant,
+        &actor.tenant,
         product,
         &fields,
-        body.stock_level.unwrap_or(0),
+        starting_stock,
         &now,
     )
     .await
@@ -343,9 +358,9 @@ async fn add(
         new: Some(audited(&sku)),
         ..Change::default()
     };
-    member.audit(&mut tx, client, change, &now).await?;
+    actor.record(&mut tx, change, &now).await?;
     tx.commit().await?;
-    Ok(Envelope::created(sku))
+    Ok(sku)
 }
 
 /// POST /api/v1/skus — adds a SKU to the product named by `product_id` (admins).
@@ -470,9 +485,39 @@ pub async fn adjust(
 ) -> ApiResult<Value> {
     let (change, reason) =
         crate::inventory::parse_adjustment(body.adjustment, body.reason.as_deref())?;
+    let actor = Actor::member(&member, client);
+    let adjusted = adjust_stock(&app, &actor, &id, change, &reason).await?;
+    let mut answer = json!(adjusted.sku);
+    answer["adjustment"] = adjusted.record;
+    answer["alerted"] = json!(adjusted.alerted);
+    Ok(Envelope::ok(answer))
+}
+
+/// A SKU after its stock moved.
+#[derive(Debug)]
+pub struct Adjusted {
+    /// The SKU with its new stock.
+    pub sku: Sku,
+    /// Before, after, change and reason, as the audit log keeps them.
+    pub record: Value,
+    /// Whether the move made the farm's dashboards be told the stock is low.
+    pub alerted: bool,
+}
+
+/// Moves the stock of the farm's SKU `id` by `change` units for `reason` (both parsed by
+/// [`crate::inventory::parse_adjustment`]): the one way for the API and the dashboard.
+/// Never below zero (refused with the units available); audited with before and after;
+/// falling to the threshold raises one `inventory_alert`.
+pub async fn adjust_stock(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    change: i64,
+    reason: &str,
+) -> Result<Adjusted, ApiError> {
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    let sku = match store::skus::add_stock(&mut tx, &member.tenant, &id, change, &now)
+    let sku = match store::skus::add_stock(&mut tx, &actor.tenant, id, change, &now)
         .await
         .map_err(|e| SKU.error(e))?
     {
@@ -489,7 +534,7 @@ pub async fn adjust(
     let before = sku.stock_level - change;
     let is_low = sku.stock_level <= sku.low_stock_threshold;
     let alert =
-        store::low_stock::note(&mut tx, Counter::Sku, &member.tenant, &sku.id, is_low).await?;
+        store::low_stock::note(&mut tx, Counter::Sku, &actor.tenant, &sku.id, is_low).await?;
     let record =
         json!({ "before": before, "after": sku.stock_level, "change": change, "reason": reason });
     let audit = Change {
@@ -499,23 +544,24 @@ pub async fn adjust(
         old: Some(json!({ "stock_level": before })),
         new: Some(record.clone()),
     };
-    member.audit(&mut tx, &client, audit, &now).await?;
+    actor.record(&mut tx, audit, &now).await?;
     tx.commit().await?;
-    tracing::info!(tenant_id = %member.tenant, sku_id = %sku.id, before, after = sku.stock_level, "SKU stock adjusted");
+    tracing::info!(tenant_id = %actor.tenant, sku_id = %sku.id, before, after = sku.stock_level, "SKU stock adjusted");
     if alert {
         crate::inventory::publish_low(
-            &app,
-            &member.tenant,
+            app,
+            &actor.tenant,
             &sku.id,
             &sku.sku,
             sku.stock_level,
             sku.low_stock_threshold,
         );
     }
-    let mut answer = json!(sku);
-    answer["adjustment"] = record;
-    answer["alerted"] = json!(alert);
-    Ok(Envelope::ok(answer))
+    Ok(Adjusted {
+        sku,
+        record,
+        alerted: alert,
+    })
 }
 
 /// The area's API routes, with who may call each (merged into the one table in `app`).

@@ -457,3 +457,79 @@ pub async fn delete_empty(conn: &mut Conn, tenant: &TenantId, id: &str) -> Store
     }
     Ok(true)
 }
+
+/// One SKU's stock as the stock page lists it: its finished good's counts, or the SKU's
+/// own starting count while it has no good yet.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct StockRow {
+    /// The SKU's id.
+    pub sku_id: String,
+    /// Its code.
+    pub sku: String,
+    /// Its product's name.
+    pub product_name: String,
+    /// Its colour's name.
+    pub color: String,
+    /// Its colour as `#RRGGBB`, if known.
+    pub hex_code: Option<String>,
+    /// Its finished good, once its stock has moved.
+    pub good_id: Option<String>,
+    /// Units ready to sell.
+    pub ready: i64,
+    /// Units printed and waiting for assembly.
+    pub needs_assembly: i64,
+    /// Units assembled.
+    pub assembled: i64,
+    /// At or below this many ready units, stock is low.
+    pub threshold: i64,
+}
+
+impl StockRow {
+    /// Its figures for the domain's arithmetic.
+    pub fn stock(&self) -> Stock {
+        Stock {
+            ready: self.ready,
+            needs_assembly: self.needs_assembly,
+            low_threshold: self.threshold,
+        }
+    }
+}
+
+/// A page of the farm's stock, one row per SKU by code (`low_only`: those at or below their
+/// threshold), and how many rows match in all. Paged in SQL: a farm of thousands of SKUs
+/// reads one page.
+pub async fn stock_page(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    low_only: bool,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<StockRow>, i64)> {
+    const FROM: &str = "product_skus s
+         JOIN products p ON p.id = s.product_id AND p.tenant_id = s.tenant_id
+         LEFT JOIN finished_goods g ON g.tenant_id = s.tenant_id AND g.product_sku_id = s.id
+         WHERE s.tenant_id = $1
+           AND ($2 = 0 OR COALESCE(g.current_stock, s.stock_level) <= COALESCE(g.low_stock_threshold, s.low_stock_threshold))";
+    let sql = format!(
+        "SELECT s.id AS sku_id, s.sku, p.name AS product_name, s.color, s.hex_code, g.id AS good_id,
+                COALESCE(g.current_stock, s.stock_level) AS ready,
+                COALESCE(g.quantity_needs_assembly, 0) AS needs_assembly,
+                COALESCE(g.quantity_assembled, 0) AS assembled,
+                COALESCE(g.low_stock_threshold, s.low_stock_threshold) AS threshold
+         FROM {FROM} ORDER BY s.sku, s.id LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query_as::<_, StockRow>(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(i64::from(low_only))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let count = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {FROM}");
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count))
+        .bind(tenant.as_str())
+        .bind(i64::from(low_only))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((rows, total))
+}

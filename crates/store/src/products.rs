@@ -329,6 +329,30 @@ pub async fn components(
         .await?)
 }
 
+/// The components of the farm's products `products` (by product, then name), in one query.
+pub async fn components_of(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    products: &[String],
+) -> StoreResult<Vec<Component>> {
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Only numbered placeholders are spliced in; the ids are bound.
+    let places: Vec<String> = (0..products.len()).map(|n| format!("${}", n + 2)).collect();
+    let sql = format!(
+        "SELECT {COMPONENT_COLUMNS} FROM product_components c JOIN products p ON p.id = c.product_id
+         WHERE p.tenant_id = $1 AND p.id IN ({})
+         ORDER BY p.id, c.component_name, c.id",
+        places.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, Component>(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+    for product in products {
+        query = query.bind(product.as_str());
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 /// Adds a component to the farm's product `product` (the caller found the product).
 pub async fn add_component(
     conn: &mut Conn,

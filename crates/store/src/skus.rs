@@ -303,3 +303,27 @@ pub async fn add_stock(
     let sku = get(conn, tenant, id).await?;
     Ok(if moved.is_ok() { Ok(sku) } else { Err(sku) })
 }
+
+/// The SKUs of the farm's products `products` (by product, then code), in one query: a
+/// page of products reads its SKUs at once, not one product at a time.
+pub async fn of_products(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    products: &[String],
+) -> StoreResult<Vec<Sku>> {
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Only numbered placeholders are spliced in; the ids are bound.
+    let places: Vec<String> = (0..products.len()).map(|n| format!("${}", n + 2)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE s.tenant_id = $1 AND s.product_id IN ({})
+         ORDER BY s.product_id, s.sku, s.id",
+        places.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, Sku>(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+    for product in products {
+        query = query.bind(product.as_str());
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}

@@ -16,13 +16,17 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod catalogue;
 pub mod chart;
 pub mod files;
+pub mod forms;
 pub mod hubs;
 pub mod invitations;
 pub mod jobs;
+pub mod materials;
 pub mod overview;
 pub mod printers;
+pub mod stock;
 pub mod team;
 
 use crate::app::App;
@@ -88,6 +92,9 @@ pub fn router() -> Router<App> {
         .merge(hubs::routes())
         .merge(team::routes())
         .merge(invitations::routes())
+        .merge(catalogue::routes())
+        .merge(stock::routes())
+        .merge(materials::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -107,6 +114,12 @@ pub enum Section {
     Hubs,
     /// Members, roles and personal API tokens.
     Team,
+    /// Products, SKUs, colours and build plates.
+    Catalogue,
+    /// Finished goods per SKU.
+    Stock,
+    /// Filament, packaging, components and parts.
+    Materials,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -115,6 +128,9 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Printers, "/printers", "Printers"),
     (Section::Jobs, "/jobs", "Jobs"),
     (Section::Files, "/files", "Files"),
+    (Section::Catalogue, "/catalogue", "Catalogue"),
+    (Section::Stock, "/stock", "Stock"),
+    (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
     (Section::Team, "/team", "Team"),
 ];
