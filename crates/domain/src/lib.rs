@@ -11,6 +11,7 @@ pub mod invitation;
 pub mod jobs;
 pub mod materials;
 pub mod membership;
+pub mod orders;
 pub mod printers;
 pub mod role;
 pub mod stock;
