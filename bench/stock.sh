@@ -4,7 +4,8 @@
 #   - POST /api/v1/inventory/{id}/adjust (+1 / -1 with a reason, spread over every good) with
 #     wrk at 16 connections until 200,000 adjustments are recorded (rate and latency reported);
 #   - GET /api/v1/skus?page=N&limit=50 and GET /api/v1/inventory?page=N&limit=50 at 16
-#     connections (pages spread over the catalogue), latency percentiles.
+#     connections (pages spread over the catalogue), latency percentiles;
+#   - the dashboard's /stock page, 50 pages one at a time: server time (Server-Timing).
 # Usage: bench/stock.sh [seconds=15] [adjustments=200000]
 # Needs a release build (cargo build --release -p printfarm), wrk, curl and python3.
 set -euo pipefail
@@ -63,4 +64,14 @@ LUA
   wrk -t2 -c16 -d"${secs}s" --latency -s "$list.lua" "${hdr[@]}" "$base" |
     grep -E "50%|90%|99%|Requests/sec|Non-2xx"
 done
+# The dashboard's stock page (100 SKUs a page of 5,000), one at a time: its server time, from
+# the Server-Timing header every answer carries.
+echo "GET /stock (pages of 100 of 5,000), server time over 50 pages:"
+for page in $(seq 1 50); do
+  curl -s -o /dev/null -D - -H "cookie: printfarm.session_token=$token; pf_farm=$farm" \
+    "$base/stock?page=$page" | tr -d '\r' | awk -F'dur=' '/^server-timing/ {print $2}'
+done | python3 -c '
+import sys, statistics
+ms = sorted(float(line) for line in sys.stdin if line.strip())
+print(f"     median {statistics.median(ms):.2f} ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms ({len(ms)} pages)")'
 echo "peak RSS: $(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status") MiB"
