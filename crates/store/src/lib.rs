@@ -58,12 +58,12 @@ pub fn float_param(value: Option<f64>) -> Option<String> {
 /// Result of a store function.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A database transaction that will write. On SQLite it also holds the store's write turn
-/// until it ends, so writers queue here instead of in SQLite's busy handler, which sleeps
-/// in growing steps (16 writers at once: p99 615 ms before, see the README's benchmarks).
+/// A database transaction that will write. On SQLite it runs on the store's one writing
+/// connection, so writers queue for it in order instead of in SQLite's busy handler, which
+/// sleeps in growing steps (16 writers at once: p99 615 ms before, see the README's
+/// benchmarks), and that connection's thread stays warm.
 pub struct Tx {
     inner: Transaction<'static, sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::ops::Deref for Tx {
@@ -81,12 +81,12 @@ impl std::ops::DerefMut for Tx {
 }
 
 impl Tx {
-    /// Commits, then gives the write turn to the next writer.
+    /// Commits, then gives the writing connection to the next writer.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.inner.commit().await
     }
 
-    /// Rolls back, then gives the write turn to the next writer.
+    /// Rolls back, then gives the writing connection to the next writer.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.inner.rollback().await
     }
@@ -106,8 +106,9 @@ pub enum Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    /// SQLite's one writer at a time, taken before a connection (see [`Tx`]).
-    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite's one writing connection (see [`Tx`]): writers wait their turn for it in
+    /// order, and its thread stays warm; `None` on PostgreSQL.
+    writer: Option<AnyPool>,
 }
 
 /// Migrations embedded in the binary, applied at start.
@@ -150,12 +151,17 @@ impl Store {
                     Ok(())
                 })
             });
+        let writer_options = options.clone().max_connections(1);
         let pool = options.connect(url).await?;
         MIGRATOR.run(&pool).await?;
+        let writer = match dialect {
+            Dialect::Sqlite => Some(writer_options.connect(url).await?),
+            Dialect::Postgres => None,
+        };
         Ok(Store {
             pool,
             dialect,
-            write_turn: Default::default(),
+            writer,
         })
     }
 
@@ -181,29 +187,24 @@ impl Store {
     /// write fail with SQLITE_BUSY instead of waiting their turn. PostgreSQL locks rows
     /// as it goes.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match self.dialect {
-            Dialect::Sqlite => {
-                // The turn first: a writer waiting for it holds no pooled connection.
-                let turn = self.write_turn.clone().lock_owned().await;
-                Tx {
-                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    _turn: Some(turn),
-                }
-            }
-            Dialect::Postgres => Tx {
-                inner: self.pool.begin().await?,
-                _turn: None,
+        Ok(Tx {
+            inner: match &self.writer {
+                Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await?,
+                None => self.pool.begin().await?,
             },
         })
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }
 
-/// SQLite connections: one per core and one more, so a write never waits behind reads.
+/// SQLite connections for reads (and single-statement writes): one per core and one more.
 fn sqlite_connections() -> u32 {
     std::thread::available_parallelism()
         .map(|n| u32::try_from(n.get()).unwrap_or(4))
