@@ -463,8 +463,8 @@ pub async fn upload(
 pub struct RecordBody {
     /// The object key the upload link named.
     r2_key: String,
-    name: Option<String>,
     file_size_bytes: Option<i64>,
+    /// The name, product and units per print, as a file update takes them.
     #[serde(flatten)]
     changes: UpdateBody,
 }
@@ -494,11 +494,7 @@ async fn record_sent(
             format!("the upload holds {stored} bytes, not {sent}: send the file again"),
         ));
     }
-    let changes = UpdateBody {
-        name: body.name.or(body.changes.name),
-        ..body.changes
-    };
-    let file = change_file(app, member, client, &file, changes).await?;
+    let file = change_file(app, member, client, &file, body.changes).await?;
     Ok(Envelope::created(view(&file)))
 }
 

@@ -59,38 +59,8 @@ pub fn float_param(value: Option<f64>) -> Option<String> {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A database transaction that will write. On SQLite it runs on the store's one writing
-/// connection, so writers queue for it in order instead of in SQLite's busy handler, which
-/// sleeps in growing steps (16 writers at once: p99 615 ms before, see the README's
-/// benchmarks), and that connection's thread stays warm.
-pub struct Tx {
-    inner: Transaction<'static, sqlx::Any>,
-}
-
-impl std::ops::Deref for Tx {
-    type Target = Conn;
-
-    fn deref(&self) -> &Conn {
-        &self.inner
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.inner
-    }
-}
-
-impl Tx {
-    /// Commits, then gives the writing connection to the next writer.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
-    }
-
-    /// Rolls back, then gives the writing connection to the next writer.
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.inner.rollback().await
-    }
-}
+/// connection (see [`Store::begin`]).
+pub type Tx = Transaction<'static, sqlx::Any>;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,14 +154,15 @@ impl Store {
     ///
     /// The one place where the dialects differ for transactions: SQLite must take its
     /// write lock at BEGIN (`IMMEDIATE`), otherwise two transactions that read and then
-    /// write fail with SQLITE_BUSY instead of waiting their turn. PostgreSQL locks rows
-    /// as it goes.
+    /// write fail with SQLITE_BUSY instead of waiting their turn; and it runs on the one
+    /// writing connection, so writers queue for it in order instead of sleeping in SQLite's
+    /// busy handler, which sleeps in growing steps (16 writers at once: p99 615 ms before,
+    /// see the README's benchmarks), and that connection's thread stays warm. PostgreSQL
+    /// locks rows as it goes.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(Tx {
-            inner: match &self.writer {
-                Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await?,
-                None => self.pool.begin().await?,
-            },
+        Ok(match &self.writer {
+            Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
         })
     }
 
