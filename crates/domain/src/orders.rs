@@ -179,6 +179,65 @@ pub fn order_total(lines_total: i64, shipping: i64, tax: i64, discount: i64) -> 
         .max(0)
 }
 
+/// A SKU code as the second, looser match compares it: no case, and no spaces, dashes,
+/// underscores, dots or slashes (`"pla-red 01"` and `"PLA_RED01"` are one code). The first
+/// match is exact; this one catches what shops and people type.
+pub fn normalise_sku(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_' | '.' | '/'))
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// What an open order line of a SKU still needs, for sharing the SKU's stock out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// Units still to take from stock (`Line::remaining`).
+    pub remaining: i64,
+    /// Units its own queued and running prints will bring (counted for this line only).
+    pub incoming: i64,
+}
+
+/// How one line is covered once the stock is shared out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Cover {
+    /// Units of the stock set aside for it.
+    pub from_stock: i64,
+    /// Units its own prints will bring.
+    pub incoming: i64,
+    /// Units neither covers: what new prints must make.
+    pub short: i64,
+}
+
+impl Cover {
+    /// Whether the stock alone fills it (it can be fulfilled now).
+    pub fn is_ready(&self, need: Need) -> bool {
+        self.from_stock >= need.remaining
+    }
+}
+
+/// Shares `ready` units of one SKU out among its open lines, oldest order first: each takes
+/// what it needs while stock lasts, and what is left uncovered after its own incoming prints
+/// is its shortfall. The sum of stock handed out never exceeds `ready`, and a line's
+/// incoming prints count for it alone, so no unit is promised twice.
+pub fn share_stock(ready: i64, needs: &[Need]) -> Vec<Cover> {
+    let mut left = ready.max(0);
+    needs
+        .iter()
+        .map(|need| {
+            let remaining = need.remaining.max(0);
+            let from_stock = left.min(remaining);
+            left -= from_stock;
+            let incoming = need.incoming.max(0);
+            Cover {
+                from_stock,
+                incoming,
+                short: (remaining - from_stock - incoming).max(0),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,10 +308,62 @@ mod tests {
     }
 
     #[test]
+    fn sku_codes_match_loosely_on_the_second_pass() {
+        assert_eq!(normalise_sku(" pla-red 01 "), "PLARED01");
+        assert_eq!(normalise_sku("PLA_RED.01"), normalise_sku("pla/red-01"));
+        assert_ne!(normalise_sku("PLA-RED-01"), normalise_sku("PLA-RED-10"));
+    }
+
+    #[test]
     fn order_numbers_and_totals() {
         assert_eq!(order_number(42), "ORD-00042");
         assert_eq!(order_number(123_456), "ORD-123456");
         assert_eq!(order_total(10_000, 500, 800, 1_000), 10_300);
         assert_eq!(order_total(100, 0, 0, 1_000), 0);
+    }
+
+    fn need(remaining: i64, incoming: i64) -> Need {
+        Need {
+            remaining,
+            incoming,
+        }
+    }
+
+    #[test]
+    fn stock_goes_to_the_oldest_order_first_and_prints_cover_their_own_line() {
+        let covers = share_stock(3, &[need(5, 0), need(4, 0)]);
+        assert_eq!((covers[0].from_stock, covers[0].short), (3, 2));
+        assert_eq!((covers[1].from_stock, covers[1].short), (0, 4));
+        // The first order's two prints are queued: it is no longer short, the second still is.
+        let covers = share_stock(3, &[need(5, 2), need(4, 0)]);
+        assert_eq!(covers[0].short, 0);
+        assert_eq!(
+            covers[1].short, 4,
+            "the first order's prints are not the second's"
+        );
+        // The second's prints land first: the stock still goes to the older order.
+        let covers = share_stock(7, &[need(5, 2), need(4, 0)]);
+        assert!(covers[0].is_ready(need(5, 2)));
+        assert_eq!(covers[1].from_stock, 2);
+        assert!(!covers[1].is_ready(need(4, 0)));
+    }
+
+    #[test]
+    fn shared_stock_never_promises_a_unit_twice() {
+        for ready in 0..12 {
+            let needs = [need(4, 1), need(0, 0), need(3, 3), need(6, 0)];
+            let covers = share_stock(ready, &needs);
+            let handed: i64 = covers.iter().map(|c| c.from_stock).sum();
+            assert!(handed <= ready);
+            for (cover, need) in covers.iter().zip(needs) {
+                assert_eq!(
+                    cover.from_stock
+                        + cover.incoming.min(need.remaining - cover.from_stock)
+                        + cover.short,
+                    need.remaining
+                );
+            }
+        }
+        assert_eq!(share_stock(-2, &[need(1, 0)])[0].short, 1);
     }
 }

@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    materials, members, plates, printers, production, products, skus, tenants,
+    materials, members, orders, plates, printers, production, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -137,6 +137,7 @@ fn routes() -> Routes {
         .merge(products::routes())
         .merge(skus::routes())
         .merge(materials::routes())
+        .merge(orders::routes())
 }
 
 /// GET /api/v1/openapi.json

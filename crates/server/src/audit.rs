@@ -1,11 +1,10 @@
 //! Writing the farm's audit log from a request: who, from where, what changed.
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use domain::{TenantId, UserId};
 use serde_json::Value;
-use store::Conn;
 use store::audit::Entry;
+use store::{Conn, StoreError};
 
 /// One change to a farm's data.
 #[derive(Debug, Default)]
@@ -20,6 +19,22 @@ pub struct Change<'a> {
     pub old: Option<Value>,
     /// Values after.
     pub new: Option<Value>,
+}
+
+impl<'a> Change<'a> {
+    /// The entry of a change the farm made by itself (a rule, a worker): no member, no client.
+    pub fn system(self) -> Entry<'a> {
+        Entry {
+            user_id: None,
+            action: self.action,
+            table_name: Some(self.table),
+            record_id: Some(self.record),
+            old_values: self.old,
+            new_values: self.new,
+            ip_address: None,
+            user_agent: None,
+        }
+    }
 }
 
 /// Who makes a change, in which farm, from where: what a rule shared by the API and the
@@ -53,7 +68,7 @@ impl Actor {
         conn: &mut Conn,
         change: Change<'_>,
         now: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         record(conn, &self.tenant, &self.user, &self.client, change, now).await
     }
 }
@@ -66,7 +81,7 @@ pub async fn record(
     client: &ClientInfo,
     change: Change<'_>,
     now: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let ip = client.ip_text();
     let entry = Entry {
         user_id: Some(actor.as_str()),

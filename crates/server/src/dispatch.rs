@@ -101,7 +101,7 @@ fn queued_job(
     let input = PriorityInput {
         base: Priority::new(row.priority).unwrap_or_default(),
         submitted_at,
-        order_priority: None,
+        order_priority: row.order_priority,
         sku_low_on_stock: row.low_on_stock == 1,
         needs_assembly: row.requires_assembly == 1,
     };

@@ -223,6 +223,15 @@ impl From<crate::farm::FarmError> for ApiError {
                 field: field.map(str::to_string),
                 message,
             },
+            FarmError::Blocked {
+                code,
+                message,
+                details,
+            } => ApiError::Blocked {
+                code,
+                message,
+                details,
+            },
             FarmError::HubTimeout(message) => ApiError::Unavailable(message),
             FarmError::Store(err) => err.into(),
             FarmError::Internal(err) => ApiError::Internal(err),

@@ -262,6 +262,37 @@ pub fn body_flag(
     }
 }
 
+/// A list's `sortBy` (one of `sortable`, `default` when not given) and `sortOrder` (`asc`,
+/// or `desc` when not given): the column and whether it ascends.
+pub fn parse_sort(
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+    sortable: &[&'static str],
+    default: &'static str,
+) -> Result<(&'static str, bool), crate::error::ApiError> {
+    use crate::error::ApiError;
+    let column = match sort_by.map(str::trim) {
+        None | Some("") => default,
+        Some(s) => sortable.iter().copied().find(|c| *c == s).ok_or_else(|| {
+            ApiError::field(
+                "sortBy",
+                format!("sortBy must be one of {}", sortable.join(", ")),
+            )
+        })?,
+    };
+    let ascending = match sort_order.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => {
+            return Err(ApiError::field(
+                "sortOrder",
+                "sortOrder must be asc or desc",
+            ));
+        }
+    };
+    Ok((column, ascending))
+}
+
 /// A query flag (`true`/`false`/`1`/`0`) as the stored 1 or 0; `None` when absent or empty.
 pub fn query_flag(field: &str, raw: Option<&str>) -> Result<Option<i64>, domain::Invalid> {
     match raw.map(str::trim) {

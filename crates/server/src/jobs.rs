@@ -125,6 +125,8 @@ pub struct ListQuery {
     status: Option<String>,
     printer_id: Option<String>,
     product_id: Option<String>,
+    /// Only the jobs queued for this order.
+    order_id: Option<String>,
     #[serde(rename = "sortBy", alias = "sort_by")]
     sort_by: Option<String>,
     #[serde(rename = "sortOrder", alias = "sort_order")]
@@ -167,34 +169,17 @@ async fn list_with(
             statuses
         };
     }
-    let sort_by = match q.sort_by.as_deref() {
-        None | Some("") => "created_at",
-        Some(s) => SORTABLE.iter().copied().find(|c| *c == s).ok_or_else(|| {
-            ApiError::field(
-                "sortBy",
-                format!("sortBy must be one of {}", SORTABLE.join(", ")),
-            )
-        })?,
-    };
-    let ascending = match q
-        .sort_order
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("") | Some("desc") => false,
-        Some("asc") => true,
-        Some(_) => {
-            return Err(ApiError::field(
-                "sortOrder",
-                "sortOrder must be asc or desc",
-            ));
-        }
-    };
+    let (sort_by, ascending) = crate::extract::parse_sort(
+        q.sort_by.as_deref(),
+        q.sort_order.as_deref(),
+        SORTABLE,
+        "created_at",
+    )?;
     let query = JobQuery {
         statuses,
         printer_id: q.printer_id.filter(|p| !p.is_empty()),
         product_id: q.product_id.filter(|p| !p.is_empty()),
+        order_id: q.order_id.filter(|o| !o.is_empty()),
         sort_by,
         ascending,
     };

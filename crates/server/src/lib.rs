@@ -28,6 +28,7 @@ pub mod materials;
 pub mod members;
 pub mod memory;
 pub mod nodes;
+pub mod orders;
 pub mod plates;
 pub mod printers;
 pub mod production;

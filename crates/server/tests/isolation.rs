@@ -212,6 +212,16 @@ async fn every_route_keeps_farms_apart() {
         tx.commit().await.unwrap();
         good.id
     };
+    // An order of farm B, with one line.
+    let bobs_order = app
+        .post(
+            "/api/v1/orders",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "customer_name": "B customer", "items": [{ "sku": "B-SKU", "quantity": 1 }] }),
+        )
+        .await;
+    bobs_order.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -284,6 +294,17 @@ async fn every_route_keeps_farms_apart() {
         ),
         ("sku", "B-SKU".to_string()),
         ("inventory_id", bobs_good.clone()),
+        (
+            "order_id",
+            bobs_order.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "item_id",
+            bobs_order.data()["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
         (
             "plate_id",
             bobs_plate.data()["id"].as_str().unwrap().to_string(),

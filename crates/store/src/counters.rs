@@ -1,4 +1,4 @@
-//! Per-farm numbers (a printer's number in its farm, later order numbers): handed out by
+//! Per-farm numbers (a printer's number in its farm, order numbers): handed out by
 //! a counter row that the transaction locks, so concurrent creates never draw the same one.
 
 use crate::{Conn, StoreResult};
@@ -9,12 +9,15 @@ use domain::TenantId;
 pub enum Sequence {
     /// `printers.printer_id`: the number people call a printer by.
     Printer,
+    /// `orders.order_number`: ORD-00042.
+    Order,
 }
 
 impl Sequence {
     fn as_str(self) -> &'static str {
         match self {
             Sequence::Printer => "printer",
+            Sequence::Order => "order",
         }
     }
 }

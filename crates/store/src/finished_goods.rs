@@ -255,6 +255,16 @@ pub async fn add_ready(
     }
 }
 
+/// Holds the good's row until the transaction ends (PostgreSQL's row lock; SQLite's one
+/// writer holds everything already), so sharing a SKU's stock among orders runs one at a time.
+pub async fn lock(conn: &mut Conn, id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE finished_goods SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets a good's low-stock threshold, and its status with it.
 pub async fn set_threshold(
     conn: &mut Conn,

@@ -41,6 +41,10 @@ pub struct Job {
     pub printer_name: Option<String>,
     pub plate_index: i64,
     pub wait_reason: Option<String>,
+    /// The order it was queued for, when it covers an order line's shortfall.
+    pub order_id: Option<String>,
+    /// That order line.
+    pub order_item_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// The printer's own id for the print (the Pi kept it; reports here match on the job's
@@ -58,7 +62,7 @@ macro_rules! columns {
          filament_type, material_type, number_of_units, filament_needed_grams, estimated_print_time_minutes,
          actual_print_time_minutes, progress_percentage, printer_numeric_id, priority, failure_reason,
          time_submitted, time_started, time_completed, requires_assembly, quantity_per_print, product_id,
-         product_name, sku_name, printer_model, printer_name, plate_index, wait_reason, created_at, updated_at"
+         product_name, sku_name, printer_model, printer_name, plate_index, wait_reason, order_id, order_item_id, created_at, updated_at"
     };
 }
 
@@ -82,6 +86,9 @@ pub struct NewJob {
     pub product_name: Option<String>,
     pub sku_name: Option<String>,
     pub requires_assembly: bool,
+    /// The order and line it covers, if any.
+    pub order_id: Option<String>,
+    pub order_item_id: Option<String>,
 }
 
 /// Queues a job.
@@ -95,8 +102,8 @@ pub async fn create(
         "INSERT INTO print_jobs (id, tenant_id, print_file_id, file_name, plate_index, submitted_by, status, color,
             filament_type, material_type, number_of_units, quantity_per_print, filament_needed_grams,
             estimated_print_time_minutes, priority, product_id, product_sku_id, product_name, sku_name,
-            requires_assembly, progress_percentage, time_submitted, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, $20, $20)
+            requires_assembly, order_id, order_item_id, progress_percentage, time_submitted, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21, $22, 0, $20, $20, $20)
          RETURNING ",
         columns!()
     ))
@@ -120,6 +127,8 @@ pub async fn create(
     .bind(job.sku_name.as_deref())
     .bind(i64::from(job.requires_assembly))
     .bind(now)
+    .bind(job.order_id.as_deref())
+    .bind(job.order_item_id.as_deref())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -137,6 +146,29 @@ pub async fn get(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<Jo
     .await?)
 }
 
+/// The farm's jobs queued for order `order_id`, oldest first.
+pub async fn of_order(conn: &mut Conn, tenant: &TenantId, order_id: &str) -> StoreResult<Vec<Job>> {
+    Ok(sqlx::query_as::<_, Job>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM print_jobs WHERE tenant_id = $1 AND order_id = $2 ORDER BY created_at, id"
+    ))
+    .bind(tenant.as_str())
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Stops a job counting for its order line (its order stays named, for the order's page).
+pub async fn unlink_from_line(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE print_jobs SET order_item_id = NULL WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Filters of a job list.
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
@@ -144,6 +176,8 @@ pub struct JobQuery {
     pub statuses: Vec<JobStatus>,
     pub printer_id: Option<String>,
     pub product_id: Option<String>,
+    /// Only the jobs queued for this order.
+    pub order_id: Option<String>,
     /// A column from `SORTABLE`.
     pub sort_by: &'static str,
     pub ascending: bool,
@@ -179,9 +213,10 @@ pub async fn list(
     statuses.resize(8, "");
     let any_status = i64::from(q.statuses.is_empty());
     let filter = "tenant_id = $1 AND ($2 = 1 OR status IN ($3, $4, $5, $6, $7, $8, $9, $10))
-        AND ($11 IS NULL OR printer_id = $11) AND ($12 IS NULL OR product_id = $12)";
+        AND ($11 IS NULL OR printer_id = $11) AND ($12 IS NULL OR product_id = $12)
+        AND ($13 IS NULL OR order_id = $13)";
     let sql = format!(
-        "SELECT {} FROM print_jobs WHERE {filter} ORDER BY {sort_by} {direction}, id LIMIT $13 OFFSET $14",
+        "SELECT {} FROM print_jobs WHERE {filter} ORDER BY {sort_by} {direction}, id LIMIT $14 OFFSET $15",
         columns!()
     );
     let mut query = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
@@ -193,6 +228,7 @@ pub async fn list(
     let rows = query
         .bind(q.printer_id.as_deref())
         .bind(q.product_id.as_deref())
+        .bind(q.order_id.as_deref())
         .bind(limit)
         .bind(offset)
         .fetch_all(&mut *conn)
@@ -207,6 +243,7 @@ pub async fn list(
     let (total,) = count
         .bind(q.printer_id.as_deref())
         .bind(q.product_id.as_deref())
+        .bind(q.order_id.as_deref())
         .fetch_one(&mut *conn)
         .await?;
     Ok((rows, total))
@@ -230,6 +267,8 @@ pub struct QueuedForDispatch {
     pub nozzle_diameter: Option<f64>,
     /// 1 when the job's SKU is at or below its low-stock threshold.
     pub low_on_stock: i64,
+    /// The order's own priority when the job was queued for an order.
+    pub order_priority: Option<i64>,
 }
 
 /// The farm's queued jobs, for the dispatcher.
@@ -240,10 +279,12 @@ pub async fn queued_for_dispatch(
     Ok(sqlx::query_as::<_, QueuedForDispatch>(
         "SELECT j.id, j.printer_id, j.priority, j.time_submitted, j.created_at, j.filament_type, j.color,
                 j.requires_assembly, j.wait_reason, f.printer_model_id, f.nozzle_diameter,
-                CAST(CASE WHEN g.id IS NOT NULL AND g.current_stock <= g.low_stock_threshold THEN 1 ELSE 0 END AS BIGINT) AS low_on_stock
+                CAST(CASE WHEN g.id IS NOT NULL AND g.current_stock <= g.low_stock_threshold THEN 1 ELSE 0 END AS BIGINT) AS low_on_stock,
+                o.priority AS order_priority
          FROM print_jobs j
          JOIN print_files f ON f.id = j.print_file_id AND f.tenant_id = j.tenant_id
          LEFT JOIN finished_goods g ON g.tenant_id = j.tenant_id AND g.product_sku_id = j.product_sku_id
+         LEFT JOIN orders o ON o.id = j.order_id
          WHERE j.tenant_id = $1 AND j.status = 'queued'
          ORDER BY j.created_at, j.id",
     )

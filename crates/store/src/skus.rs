@@ -141,6 +141,16 @@ pub async fn by_code(conn: &mut Conn, tenant: &TenantId, code: &str) -> StoreRes
         .await?)
 }
 
+/// Every SKU code of the farm with its id (for the looser second match of order lines).
+pub async fn codes(conn: &mut Conn, tenant: &TenantId) -> StoreResult<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT id, sku FROM product_skus WHERE tenant_id = $1 ORDER BY sku, id")
+            .bind(tenant.as_str())
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
 /// Adds a SKU to the farm's product with `stock` units to start; `NotFound` when the
 /// product is not the farm's, `Conflict { field: "sku" }` when the code is taken.
 pub async fn create(

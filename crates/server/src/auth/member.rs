@@ -74,7 +74,8 @@ impl<R: RoleFloor> Member<R> {
             change,
             now,
         )
-        .await
+        .await?;
+        Ok(())
     }
 }
 

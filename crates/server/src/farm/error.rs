@@ -34,6 +34,17 @@ pub enum FarmError {
         /// For a person.
         message: String,
     },
+    /// The farm's state forbids it, and `details` says what stands in the way (the lines
+    /// short on stock, say).
+    #[error("{message}")]
+    Blocked {
+        /// Machine-readable code (`INSUFFICIENT_STOCK`, ...).
+        code: &'static str,
+        /// For a person.
+        message: String,
+        /// What blocks it.
+        details: serde_json::Value,
+    },
     /// A hub was reached but did not answer in time.
     #[error("{0}")]
     HubTimeout(String),

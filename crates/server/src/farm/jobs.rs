@@ -120,6 +120,26 @@ fn not_queued(job: &Job, what: &str) -> FarmError {
     )
 }
 
+/// `asked` as one print of `sku`: its file, plate and units per print; refused when the SKU
+/// (and its product) name no file.
+fn of_sku(sku: &store::catalogue::SkuForPrint, mut asked: JobRequest) -> FarmResult<JobRequest> {
+    let Some(file) = sku.print_file_id.clone() else {
+        return Err(FarmError::refused(
+            "SKU_HAS_NO_PRINT_FILE",
+            Some("sku_id"),
+            format!(
+                "SKU {} names no print file (nor does its product): set its print_file_id first",
+                sku.sku
+            ),
+        ));
+    };
+    asked.print_file_id = file;
+    asked.plate_index = sku.plate_index;
+    asked.product_sku_id = Some(sku.id.clone());
+    asked.number_of_units = Some(sku.quantity);
+    Ok(asked)
+}
+
 /// Plate `index` of a file's stored 3MF metadata (the parsed 3MF as JSON).
 fn plate_of(metadata: Option<&str>, index: i64) -> Option<serde_json::Value> {
     let mut metadata: serde_json::Value = serde_json::from_str(metadata?).ok()?;
@@ -271,6 +291,8 @@ async fn prepare(
         requires_assembly: asked
             .requires_assembly
             .unwrap_or(sku.is_some_and(|s| s.requires_assembly == 1)),
+        order_id: None,
+        order_item_id: None,
     })
 }
 
@@ -351,16 +373,6 @@ impl Farm {
         let sku = store::catalogue::sku_for_print(&mut conn, tenant, sku_id)
             .await
             .or_invalid("sku_id", "no such SKU in this farm")?;
-        let Some(file) = sku.print_file_id.clone() else {
-            return Err(FarmError::refused(
-                "SKU_HAS_NO_PRINT_FILE",
-                Some("sku_id"),
-                format!(
-                    "SKU {} names no print file (nor does its product): set its print_file_id first",
-                    sku.sku
-                ),
-            ));
-        };
         let prints = domain::stock::prints_needed(quantity, sku.quantity).ok_or_else(|| {
             FarmError::invalid(
                 "quantity",
@@ -370,10 +382,7 @@ impl Farm {
                 ),
             )
         })?;
-        asked.print_file_id = file;
-        asked.plate_index = sku.plate_index;
-        asked.product_sku_id = Some(sku.id.clone());
-        asked.number_of_units = Some(sku.quantity);
+        asked = of_sku(&sku, asked)?;
         let new = prepare(&mut conn, tenant, &asked, Some(&sku)).await?;
         drop(conn);
         let now = store::now_text();
@@ -386,6 +395,23 @@ impl Farm {
         self.wake_dispatcher(tenant);
         tracing::info!(tenant_id = %tenant, sku_id = %sku.id, quantity, prints, "jobs queued for a SKU");
         Ok(jobs)
+    }
+
+    /// The job of one print of `sku` (its file and plate) that covers the order line
+    /// `item_id` of `order_id`, ready to insert in the caller's transaction.
+    pub async fn print_for_line(
+        &self,
+        conn: &mut store::Conn,
+        tenant: &TenantId,
+        sku: &store::catalogue::SkuForPrint,
+        order_id: &str,
+        item_id: &str,
+    ) -> FarmResult<NewJob> {
+        let asked = of_sku(sku, JobRequest::default())?;
+        let mut new = prepare(conn, tenant, &asked, Some(sku)).await?;
+        new.order_id = Some(order_id.to_string());
+        new.order_item_id = Some(item_id.to_string());
+        Ok(new)
     }
 
     /// Checks that the farm's file `file_id` can print plate `plate` (what a SKU names).

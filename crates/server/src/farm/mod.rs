@@ -5,6 +5,8 @@
 //! - [`jobs`]: queueing a plate, changing a job, and every move of the job state machine
 //!   with the print event it emits;
 //! - [`launch`]: starting a job on a printer (by an operator or the dispatcher);
+//! - [`orders`]: taking orders, sharing stock among them, the prints that cover a
+//!   shortfall, fulfilment and cancelling;
 //! - [`commands`]: commands from the farm to a printer through its hub;
 //! - [`status`]: what a printer's report does to its job (status intake).
 
@@ -12,6 +14,7 @@ pub mod commands;
 pub mod error;
 pub mod jobs;
 pub mod launch;
+pub mod orders;
 pub mod status;
 
 pub use error::{FarmError, FarmResult};

@@ -686,6 +686,8 @@ mod tests {
             printer_name: None,
             plate_index: 1,
             wait_reason: None,
+            order_id: None,
+            order_item_id: None,
             created_at: submitted.into(),
             updated_at: submitted.into(),
             bambu_job_id: None,
@@ -707,6 +709,7 @@ mod tests {
             printer_model_id: Some("N1".into()),
             nozzle_diameter: Some(0.4),
             low_on_stock: 0,
+            order_priority: None,
         }
     }
 

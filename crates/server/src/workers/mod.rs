@@ -64,6 +64,9 @@ pub enum WorkError {
     /// The database failed; worth retrying.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// A rule of the farm failed underneath (the database, mostly); worth retrying.
+    #[error(transparent)]
+    Farm(#[from] crate::farm::FarmError),
     /// The message can't be understood; retrying won't help, but it is kept as a dead letter.
     #[error("bad message: {0}")]
     BadMessage(String),

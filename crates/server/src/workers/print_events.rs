@@ -26,6 +26,8 @@ use store::{Conn, StoreError};
 struct AfterCommit {
     /// Dashboard messages to publish.
     messages: Vec<ServerMessage>,
+    /// Jobs were queued (for orders): the dispatcher has work.
+    dispatch: bool,
 }
 
 /// Handles one claimed message.
@@ -39,9 +41,9 @@ pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), Wo
     let mut tx = app.store.begin().await?;
     let mut after = AfterCommit::default();
     if store::handled::mark(&mut tx, &event_id, &message.queue, Some(&tenant), &now).await? {
-        match apply(&mut tx, &tenant, &event, &now, &mut after).await {
+        match apply(app, &mut tx, &tenant, &event, &now, &mut after).await {
             // The farm deleted the job meanwhile: nothing left to change.
-            Err(StoreError::NotFound) => {
+            Err(WorkError::Store(StoreError::NotFound)) => {
                 tracing::info!(job_id = %event.job_id, event = %event.event, "print event for a deleted job")
             }
             other => other?,
@@ -58,39 +60,67 @@ pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), Wo
     for message in after.messages {
         app.realtime.publish(&tenant, message);
     }
+    if after.dispatch {
+        app.farm.wake_dispatcher(&tenant);
+    }
     Ok(())
 }
 
 /// The effects of one event, inside the transaction.
 async fn apply(
+    app: &App,
     tx: &mut Conn,
     tenant: &TenantId,
     event: &PrintEvent,
     now: &str,
     after: &mut AfterCommit,
-) -> Result<(), StoreError> {
+) -> Result<(), WorkError> {
     match event.event {
-        PrintEventKind::JobCompleted => completed(tx, tenant, &event.job_id, now, after).await,
-        PrintEventKind::JobFailed => failed(tx, tenant, event, now, after).await,
-        PrintEventKind::JobCancelled if left_a_print(event.from) => {
+        PrintEventKind::JobCompleted => {
+            if let Some(sku) = completed(tx, tenant, &event.job_id, now, after).await? {
+                // The stock may fill orders waiting for it.
+                app.farm.stock_arrived(tx, tenant, &sku, now).await?;
+                after.dispatch = true;
+            }
+        }
+        PrintEventKind::JobFailed => {
+            let job = failed(tx, tenant, event, now, after).await?;
+            if job.status == JobStatus::Failed {
+                after.dispatch |= !app
+                    .farm
+                    .order_print_lost(tx, tenant, &job, now)
+                    .await?
+                    .is_empty();
+            }
+        }
+        PrintEventKind::JobCancelled => {
             let job = store::jobs::get(tx, tenant, &event.job_id).await?;
-            print_ended(tx, tenant, &job, event.printer_id.as_deref(), now).await?;
-            let reason = format!("print cancelled at {}%", job.progress_percentage);
-            spend_filament(
-                tx,
-                tenant,
-                &job,
-                job.progress_percentage,
-                &reason,
-                now,
-                after,
-            )
-            .await
+            if left_a_print(event.from) {
+                print_ended(tx, tenant, &job, event.printer_id.as_deref(), now).await?;
+                let reason = format!("print cancelled at {}%", job.progress_percentage);
+                spend_filament(
+                    tx,
+                    tenant,
+                    &job,
+                    job.progress_percentage,
+                    &reason,
+                    now,
+                    after,
+                )
+                .await?;
+            }
+            // An open order still needs what the cancelled print was to make.
+            after.dispatch |= !app
+                .farm
+                .order_print_lost(tx, tenant, &job, now)
+                .await?
+                .is_empty();
         }
         // Started, progress, paused, resumed: the dashboard hears of them from the hub's
         // own status; nothing else in the farm changes.
-        _ => Ok(()),
+        _ => {}
     }
+    Ok(())
 }
 
 /// Whether a job leaving `from` leaves (part of) a print on the bed.
@@ -124,13 +154,14 @@ fn printed_minutes(job: &store::jobs::Job) -> Option<i64> {
     Some((ended - started).num_minutes().max(0))
 }
 
+/// The effects of a completed print; returns the SKU whose stock grew, if one did.
 async fn completed(
     tx: &mut Conn,
     tenant: &TenantId,
     job_id: &str,
     now: &str,
     after: &mut AfterCommit,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     let job = store::jobs::get(tx, tenant, job_id).await?;
     print_ended(tx, tenant, &job, job.printer_id.as_deref(), now).await?;
     spend_filament(tx, tenant, &job, 100, "print completed", now, after).await?;
@@ -169,7 +200,7 @@ async fn completed(
     )
     .await?;
     let Some(sku) = sku else {
-        return Ok(());
+        return Ok(None);
     };
     let good = store::finished_goods::add_printed(
         tx,
@@ -226,16 +257,17 @@ async fn completed(
             threshold: good.low_stock_threshold,
         });
     }
-    Ok(())
+    Ok(Some(sku.id))
 }
 
+/// The effects of a failed print; returns the job as it is now.
 async fn failed(
     tx: &mut Conn,
     tenant: &TenantId,
     event: &PrintEvent,
     now: &str,
     after: &mut AfterCommit,
-) -> Result<(), StoreError> {
+) -> Result<store::jobs::Job, StoreError> {
     let job = store::jobs::get(tx, tenant, &event.job_id).await?;
     // The job may have been retried since: the event's own printer and reason count.
     let printer = event.printer_id.as_deref();
@@ -283,7 +315,7 @@ async fn failed(
         now,
     )
     .await?;
-    Ok(())
+    Ok(job)
 }
 
 /// Spends `percent` of the filament the job's plate uses (per filament of the plate, from
