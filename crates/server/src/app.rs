@@ -138,6 +138,7 @@ fn routes() -> Routes {
         .merge(skus::routes())
         .merge(materials::routes())
         .merge(orders::routes())
+        .merge(crate::shopify::integrations::routes())
 }
 
 /// GET /api/v1/openapi.json

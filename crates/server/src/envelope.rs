@@ -59,6 +59,16 @@ impl<T: Serialize> Envelope<T> {
         }
     }
 
+    /// 202: `data` says what was queued to happen.
+    pub fn accepted(data: T) -> Self {
+        Envelope {
+            status: StatusCode::ACCEPTED,
+            data,
+            meta: None,
+            beside: Default::default(),
+        }
+    }
+
     /// 200 with a list and its paging facts.
     pub fn list(data: T, meta: Meta) -> Self {
         Envelope {

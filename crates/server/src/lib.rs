@@ -37,6 +37,7 @@ pub mod queue;
 pub mod read_cache;
 pub mod realtime;
 pub mod settings;
+pub mod shopify;
 pub mod skus;
 pub mod status_writer;
 pub mod telemetry;

@@ -311,6 +311,7 @@ impl OrderBody {
             external_id: self.external_id.clone().filter(|e| !e.trim().is_empty()),
             external_data: None,
             lines,
+            total: None,
         })
     }
 }

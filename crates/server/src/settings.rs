@@ -51,6 +51,9 @@ pub struct Settings {
     /// 3MF files read at once (each can take a few hundred MB for a large plate); further
     /// uploads wait their turn. 0 means one per core.
     pub parallel_3mf_reads: usize,
+    /// Where Shopify's Admin API is, instead of `https://<shop domain>` (a proxy that
+    /// holds egress, or a fake shop in tests); none: Shopify itself.
+    pub shopify_api_url: Option<String>,
     /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
     pub hub_provisioning_key: Option<String>,
     /// A public demo account the sign-in page offers with one click (`printfarm demo` sets
@@ -145,6 +148,7 @@ impl Default for Settings {
             sign_ups_per_ip: 20,
             trusted_proxies: Vec::new(),
             hub_provisioning_key: None,
+            shopify_api_url: None,
             demo_sign_in: None,
             max_upload_bytes: 512 * 1024 * 1024,
             max_connections: 20_000,

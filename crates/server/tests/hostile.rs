@@ -345,7 +345,12 @@ fn variants(example: &Value) -> Vec<Value> {
 /// envelope. Failed on PostgreSQL before binds had one type per statement.
 #[tokio::test]
 async fn every_route_answers_variants_of_its_example_body_without_a_server_error() {
+    // Routes that call Shopify reach a fake shop on loopback (which refuses the example's
+    // credentials), never the internet.
+    let shop = shopify::fake::FakeShop::start().await.unwrap();
+    let shop_url = shop.base_url();
     let app = TestApp::spawn_with(|s| {
+        s.shopify_api_url = Some(shop_url);
         s.sign_ups_per_ip = 10_000;
         s.login_attempts_per_ip = 10_000;
         s.login_failures_per_account = 10_000;

@@ -117,6 +117,8 @@ pub struct NewOrder {
     pub fields: OrderFields,
     pub external_id: Option<String>,
     pub external_data: Option<String>,
+    /// The total the platform charged, in cents (else computed from the lines).
+    pub total: Option<i64>,
     pub items: Vec<NewItem>,
 }
 

@@ -50,6 +50,9 @@ pub struct OrderRequest {
     pub external_data: Option<String>,
     /// Its lines.
     pub lines: Vec<LineRequest>,
+    /// Its total in cents when the platform says it (else lines, shipping and tax less
+    /// the discount).
+    pub total: Option<i64>,
 }
 
 /// An order line with how the farm's stock and prints cover it.
@@ -247,6 +250,7 @@ impl Farm {
             fields: asked.fields,
             external_id: asked.external_id,
             external_data: asked.external_data,
+            total: asked.total,
             items,
         };
         let (order, _) = store::orders::create(tx, tenant, &new, now).await?;
@@ -262,7 +266,12 @@ impl Farm {
             queued.extend(shared.queued);
             unprintable.extend(shared.unprintable);
         }
-        let view = self.order_view_in(tx, tenant, &order.id).await?;
+        let mut view = self.order_view_in(tx, tenant, &order.id).await?;
+        // Stock covers it all at once: an order that fulfils itself does so now.
+        if order.auto_fulfill == 1 && all_ready(&view) {
+            self.fulfil_in(tx, tenant, &order, None, now).await?;
+            view = self.order_view_in(tx, tenant, &order.id).await?;
+        }
         Ok(Taken {
             view,
             queued,
@@ -537,6 +546,13 @@ impl Farm {
         } else {
             order.clone()
         };
+        if order.status == OrderStatus::Fulfilled
+            && order.platform == Platform::Shopify
+            && order.external_id.is_some()
+        {
+            crate::shopify::sync::queue_fulfilment(self.queue.as_ref(), tx, tenant, &order.id, now)
+                .await?;
+        }
         let record: Vec<_> = taken
             .iter()
             .map(|(i, units)| json!({ "item_id": i.id, "sku": i.sku, "units": units }))
@@ -800,6 +816,12 @@ fn refuse_closed(order: &Order, what: &str) -> FarmResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether stock alone fills every open line of the order (and it has one).
+fn all_ready(view: &OrderView) -> bool {
+    let open: Vec<&CoveredItem> = view.items.iter().filter(|i| i.remaining > 0).collect();
+    !open.is_empty() && open.iter().all(|i| i.matched && i.ready)
 }
 
 /// Prints that make `short` units of `sku` (at least one).

@@ -67,6 +67,9 @@ pub enum WorkError {
     /// A rule of the farm failed underneath (the database, mostly); worth retrying.
     #[error(transparent)]
     Farm(#[from] crate::farm::FarmError),
+    /// A service outside the farm (Shopify) failed or refused; worth retrying.
+    #[error("{0}")]
+    External(String),
     /// The message can't be understood; retrying won't help, but it is kept as a dead letter.
     #[error("bad message: {0}")]
     BadMessage(String),
@@ -83,19 +86,27 @@ fn worker_name() -> String {
     format!("worker-{}-{}", std::process::id(), &store::new_id()[..8])
 }
 
+/// The queues the worker reads, first first: print events before Shopify work, so a
+/// farm's own prints never wait behind a shop's backlog.
+const QUEUES: [&str; 2] = [crate::jobs::PRINT_EVENTS, crate::shopify::SHOPIFY_SYNC];
+
 /// Claims and handles one message of any queue; `false` when none was due.
 async fn run_one(app: &App, worker: &str) -> Result<bool, store::StoreError> {
-    let Some(message) = app
-        .queue
-        .claim(crate::jobs::PRINT_EVENTS, worker, LEASE)
-        .await?
-    else {
-        return Ok(false);
-    };
-    if let Err(err) = print_events::handle(app, &message, worker).await {
-        record_failure(app, &message, worker, &err).await?;
+    for queue in QUEUES {
+        let Some(message) = app.queue.claim(queue, worker, LEASE).await? else {
+            continue;
+        };
+        let handled = if queue == crate::shopify::SHOPIFY_SYNC {
+            crate::shopify::sync::handle(app, &message, worker).await
+        } else {
+            print_events::handle(app, &message, worker).await
+        };
+        if let Err(err) = handled {
+            record_failure(app, &message, worker, &err).await?;
+        }
+        return Ok(true);
     }
-    Ok(true)
+    Ok(false)
 }
 
 /// Retries a failed message later, or dead-letters it after its last attempt.
@@ -137,7 +148,10 @@ pub async fn drain_until_idle(app: &App, deadline: Duration) -> Result<usize, st
             continue;
         }
         // Another worker may hold a claim: wait for it to finish.
-        let depth = app.queue.due_or_running(crate::jobs::PRINT_EVENTS).await?;
+        let mut depth = 0;
+        for queue in QUEUES {
+            depth += app.queue.due_or_running(queue).await?;
+        }
         if depth == 0 || tokio::time::Instant::now() >= until {
             return Ok(handled);
         }

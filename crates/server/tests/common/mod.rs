@@ -107,6 +107,9 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("address"),
             data_dir: data_dir.path().join("data"),
             database_url: Some(database.url.clone()),
+            // Tests talk to loopback only: a test that reaches Shopify without a fake shop
+            // finds a closed port here, not the internet.
+            shopify_api_url: Some("http://127.0.0.1:1".into()),
             ..Settings::default()
         };
         adjust(&mut settings);
@@ -514,6 +517,7 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("address"),
             data_dir: data_dir.path().join("data"),
             database_url: Some(database.url.clone()),
+            shopify_api_url: Some("http://127.0.0.1:1".into()),
             ..Settings::default()
         };
         let (addr, state, shutdown, served) = serve_apart(settings).await.expect("server starts");
