@@ -10,6 +10,7 @@
 //   also refreshed (debounced) when one of its listed events comes (job_update,
 //   printer_state: a printer changed state, hub_status).
 // - An inventory_alert marks the rows of its SKU ([data-sku-id]) low at once (data-low="1").
+// - A new_order is said, and shown in #order-news on the orders page.
 // - Buttons with data-api call the JSON API (cookie session, the farm in X-Tenant-ID) and
 //   put the API's error message in words next to them (the card's .action-out).
 // - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
@@ -551,6 +552,10 @@
       case 'material_alert':
         emit('material_alert');
         break;
+      case 'new_order':
+        newOrder(m);
+        emit('new_order');
+        break;
       case 'resync':
         // The server closes next; the reconnect fetches every fragment again.
         connectedOnce = true;
@@ -558,6 +563,14 @@
       default:
         break;
     }
+  }
+
+  // A new order arrived: said once, and shown on the orders page (its list refreshes).
+  function newOrder(m) {
+    var words = 'New order ' + m.order_number + ' from ' + m.platform + ': ' + m.total_items + ' unit' + (m.total_items === 1 ? '' : 's') + '.';
+    var news = document.getElementById('order-news');
+    if (news) { news.textContent = words; news.hidden = false; }
+    announce(words);
   }
 
   // A SKU fell to its threshold: every row showing it (the stock page, the catalogue) is

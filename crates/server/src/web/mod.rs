@@ -24,6 +24,7 @@ pub mod hubs;
 pub mod invitations;
 pub mod jobs;
 pub mod materials;
+pub mod orders;
 pub mod overview;
 pub mod printers;
 pub mod stock;
@@ -95,6 +96,7 @@ pub fn router() -> Router<App> {
         .merge(catalogue::routes())
         .merge(stock::routes())
         .merge(materials::routes())
+        .merge(orders::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -120,6 +122,8 @@ pub enum Section {
     Stock,
     /// Filament, packaging, components and parts.
     Materials,
+    /// Orders, and the Shopify connection.
+    Orders,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -130,6 +134,7 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Files, "/files", "Files"),
     (Section::Catalogue, "/catalogue", "Catalogue"),
     (Section::Stock, "/stock", "Stock"),
+    (Section::Orders, "/orders", "Orders"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
     (Section::Team, "/team", "Team"),
