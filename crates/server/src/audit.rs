@@ -73,6 +73,20 @@ impl Actor {
     }
 }
 
+/// Records `change` by `actor`, or by the farm itself (a rule, a worker) when none.
+pub async fn record_by(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    actor: Option<&Actor>,
+    change: Change<'_>,
+    now: &str,
+) -> Result<(), StoreError> {
+    match actor {
+        Some(actor) => actor.record(conn, change, now).await,
+        None => store::audit::record(conn, tenant, change.system(), now).await,
+    }
+}
+
 /// Records `change` in the farm's audit log, in the caller's transaction.
 pub async fn record(
     conn: &mut Conn,

@@ -71,42 +71,6 @@ async fn deliver(
     TestApp::send(request).await
 }
 
-/// A product made from `sample-a.3mf` with the SKU `code` (`per_print` units a print,
-/// `stock` in stock); returns the SKU id.
-async fn sku(
-    app: &TestApp,
-    owner: &Account,
-    farm: &str,
-    code: &str,
-    per_print: i64,
-    stock: i64,
-) -> String {
-    let file = app.upload_fixture(owner, farm, "sample-a.3mf").await;
-    let product = app
-        .post(
-            "/api/v1/products",
-            &owner.token,
-            Some(farm),
-            json!({ "name": format!("Product {code}"), "print_file_id": file }),
-        )
-        .await;
-    product.expect(201);
-    let sku = app
-        .post(
-            &format!(
-                "/api/v1/products/{}/skus",
-                product.data()["id"].as_str().unwrap()
-            ),
-            &owner.token,
-            Some(farm),
-            json!({ "sku": code, "color": "Yellow", "filament_type": "PLA", "quantity": per_print,
-                    "stock_level": stock, "price": 500 }),
-        )
-        .await;
-    sku.expect(201);
-    sku.data()["id"].as_str().unwrap().to_string()
-}
-
 /// The farm's orders.
 async fn orders(app: &TestApp, owner: &Account, farm: &str) -> Vec<Value> {
     let list = app
@@ -237,7 +201,7 @@ async fn a_signed_webhook_becomes_one_order_and_forged_replayed_or_malformed_one
     let shop = FakeShop::start().await.unwrap();
     let app = app_with(&shop, None).await;
     let (owner, farm) = app.signed_up_owner("xena").await;
-    let mug = sku(&app, &owner, &farm, "MUG-BLUE", 1, 1).await;
+    let mug = app.sample_sku(&owner, &farm, "MUG-BLUE", 1, 1).await;
     connect(&app, &owner, &farm, &shop).await.expect(200);
 
     let order = sample_order_json(
@@ -390,7 +354,7 @@ async fn a_sync_pages_through_the_shop_despite_its_throttling_and_takes_each_ord
     }
     let app = app_with(&shop, None).await;
     let (owner, farm) = app.signed_up_owner("yuki").await;
-    sku(&app, &owner, &farm, "TILE", 4, 100).await;
+    app.sample_sku(&owner, &farm, "TILE", 4, 100).await;
     connect(&app, &owner, &farm, &shop).await.expect(200);
     // The shop throttles: one 429 with Retry-After, one THROTTLED answer.
     shop.throttle_next_http(1, 1);
@@ -457,7 +421,7 @@ async fn webhooks_are_subscribed_at_the_farms_address_and_fulfilments_are_pushed
     let shop = FakeShop::start().await.unwrap();
     let app = app_with(&shop, Some("https://farm.example")).await;
     let (owner, farm) = app.signed_up_owner("zora").await;
-    sku(&app, &owner, &farm, "LAMP", 1, 10).await;
+    app.sample_sku(&owner, &farm, "LAMP", 1, 10).await;
     connect(&app, &owner, &farm, &shop).await.expect(200);
     let enabled = app
         .put(
@@ -535,7 +499,7 @@ async fn a_shopify_order_is_printed_through_the_hub_and_fulfilled_back_to_the_sh
     let (owner, farm) = (&setup.owner, &setup.farm);
     let printer_id = setup.add_printer(&app, None).await;
     // KEY-YEL makes 2 a print and names the file the simulated A1 mini can print.
-    let key = sku(&app, owner, farm, "KEY-YEL", 2, 0).await;
+    let key = app.sample_sku(owner, farm, "KEY-YEL", 2, 0).await;
     connect(&app, owner, farm, &shop).await.expect(200);
     setup
         .put(

@@ -16,39 +16,6 @@ use shopify::webhook::Topic;
 
 const SECRET: &str = "shpss_web-secret";
 
-/// A product made from the farm's `sample-a.3mf` with the SKU `code` (`stock` in stock).
-async fn sku(app: &TestApp, owner: &Account, farm: &str, code: &str, stock: i64) -> String {
-    let files = app
-        .get("/api/v1/files?search=sample-a", &owner.token, Some(farm))
-        .await;
-    let file = match files.data().as_array().and_then(|f| f.first()) {
-        Some(file) => file["id"].as_str().unwrap().to_string(),
-        None => app.upload_fixture(owner, farm, "sample-a.3mf").await,
-    };
-    let product = app
-        .post(
-            "/api/v1/products",
-            &owner.token,
-            Some(farm),
-            json!({ "name": format!("Lamp {code}"), "print_file_id": file }),
-        )
-        .await;
-    product.expect(201);
-    let sku = app
-        .post(
-            &format!(
-                "/api/v1/products/{}/skus",
-                product.data()["id"].as_str().unwrap()
-            ),
-            &owner.token,
-            Some(farm),
-            json!({ "sku": code, "color": "Yellow", "quantity": 1, "stock_level": stock }),
-        )
-        .await;
-    sku.expect(201);
-    sku.data()["id"].as_str().unwrap().to_string()
-}
-
 async fn order(app: &TestApp, owner: &Account, farm: &str, body: Value) -> Value {
     let made = app
         .post("/api/v1/orders", &owner.token, Some(farm), body)
@@ -63,8 +30,8 @@ async fn the_orders_pages_show_lines_cover_and_jobs_and_each_role_its_buttons() 
     let shop_url = shop.base_url();
     let app = TestApp::spawn_with(|s| s.shopify_api_url = Some(shop_url)).await;
     let (owner, farm) = app.signed_up_owner("odile").await;
-    sku(&app, &owner, &farm, "LAMP-1", 5).await;
-    sku(&app, &owner, &farm, "LAMP-2", 0).await;
+    app.sample_sku(&owner, &farm, "LAMP-1", 1, 5).await;
+    app.sample_sku(&owner, &farm, "LAMP-2", 1, 0).await;
     let ready = order(
         &app,
         &owner,
@@ -181,7 +148,7 @@ async fn a_shopify_order_appears_live_and_the_owner_fulfils_an_order_in_the_brow
     let shop_url = shop.base_url();
     let app = TestApp::spawn_with(|s| s.shopify_api_url = Some(shop_url)).await;
     let (owner, farm) = app.signed_up_owner("quince").await;
-    sku(&app, &owner, &farm, "LAMP-9", 4).await;
+    app.sample_sku(&owner, &farm, "LAMP-9", 1, 4).await;
     let client = chromium(&driver).await;
     let base = app.base.clone();
     client.goto(&format!("{base}/sign-in")).await.unwrap();

@@ -110,6 +110,40 @@ pub struct OrderFields {
     pub auto_fulfill: bool,
 }
 
+/// The columns of [`OrderFields`], in the order [`bind_fields`] binds them.
+const FIELDS: &str = "customer_name, customer_email, customer_phone, order_date, shipping_cost, \
+    tax_amount, discount_amount, shipping_street, shipping_city, shipping_state, shipping_zip, \
+    shipping_country, tracking_number, tracking_url, notes, priority, auto_fulfill";
+
+/// Their placeholders after the 8 of an insert's own values.
+const FIELD_VALUES: &str =
+    "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25";
+
+type OrderStatement<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Any, Order, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// Binds the fields people set, in the order of [`FIELDS`].
+fn bind_fields<'q>(query: OrderStatement<'q>, f: &'q OrderFields) -> OrderStatement<'q> {
+    query
+        .bind(&f.customer_name)
+        .bind(f.customer_email.as_deref())
+        .bind(f.customer_phone.as_deref())
+        .bind(&f.order_date)
+        .bind(f.shipping_cost)
+        .bind(f.tax_amount)
+        .bind(f.discount_amount)
+        .bind(f.shipping_street.as_deref())
+        .bind(f.shipping_city.as_deref())
+        .bind(f.shipping_state.as_deref())
+        .bind(f.shipping_zip.as_deref())
+        .bind(f.shipping_country.as_deref())
+        .bind(f.tracking_number.as_deref())
+        .bind(f.tracking_url.as_deref())
+        .bind(f.notes.as_deref())
+        .bind(f.priority)
+        .bind(i64::from(f.auto_fulfill))
+}
+
 /// A new order: its fields, where it came from, and its lines.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
@@ -150,49 +184,28 @@ pub async fn create(
         .map(|i| i.quantity.saturating_mul(i.unit_price))
         .fold(0, i64::saturating_add);
     let f = &order.fields;
-    let total =
-        domain::orders::order_total(lines, f.shipping_cost, f.tax_amount, f.discount_amount);
+    let total = order.total.unwrap_or_else(|| {
+        domain::orders::order_total(lines, f.shipping_cost, f.tax_amount, f.discount_amount)
+    });
     // Ordered ids: orders (and lines) taken in one millisecond keep the order they came in,
     // which is the order stock is shared out in.
     let id = crate::new_ordered_id();
     let sql = format!(
-        "INSERT INTO orders (id, tenant_id, order_number, platform, customer_name, customer_email,
-            customer_phone, order_date, status, total_revenue, shipping_cost, tax_amount, discount_amount,
-            shipping_street, shipping_city, shipping_state, shipping_zip, shipping_country,
-            tracking_number, tracking_url, external_id, external_data, notes, priority, auto_fulfill,
-            created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $22, $23, $24, $25, $25)
+        "INSERT INTO orders (id, tenant_id, order_number, platform, total_revenue, external_id,
+            external_data, created_at, updated_at, status, {FIELDS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 'pending', {FIELD_VALUES})
          RETURNING {COLUMNS}"
     );
-    let stored = sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
         .bind(&id)
         .bind(tenant.as_str())
         .bind(domain::orders::order_number(number))
         .bind(order.platform.as_str())
-        .bind(&f.customer_name)
-        .bind(f.customer_email.as_deref())
-        .bind(f.customer_phone.as_deref())
-        .bind(&f.order_date)
         .bind(total)
-        .bind(f.shipping_cost)
-        .bind(f.tax_amount)
-        .bind(f.discount_amount)
-        .bind(f.shipping_street.as_deref())
-        .bind(f.shipping_city.as_deref())
-        .bind(f.shipping_state.as_deref())
-        .bind(f.shipping_zip.as_deref())
-        .bind(f.shipping_country.as_deref())
-        .bind(f.tracking_number.as_deref())
-        .bind(f.tracking_url.as_deref())
         .bind(order.external_id.as_deref())
         .bind(order.external_data.as_deref())
-        .bind(f.notes.as_deref())
-        .bind(f.priority)
-        .bind(i64::from(f.auto_fulfill))
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
+        .bind(now);
+    let stored = bind_fields(query, f).fetch_one(&mut *conn).await?;
     let mut items = Vec::with_capacity(order.items.len());
     for item in &order.items {
         let sql = format!(
@@ -388,7 +401,7 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Writes the fields people set.
+/// Writes the fields people set (in the transaction that read the order).
 pub async fn update(
     conn: &mut Conn,
     tenant: &TenantId,
@@ -396,47 +409,37 @@ pub async fn update(
     f: &OrderFields,
     now: &str,
 ) -> StoreResult<Order> {
-    let (lines,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(total_price), 0) AS BIGINT) FROM order_items WHERE order_id = $1",
+    // The total moves by what changes in shipping, tax and discount: a platform's own total
+    // (line discounts and all) is kept, not recomputed from the lines.
+    let (stored_total, shipping, tax, discount): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT total_revenue, shipping_cost, tax_amount, discount_amount FROM orders
+         WHERE tenant_id = $1 AND id = $2",
     )
+    .bind(tenant.as_str())
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    let total =
-        domain::orders::order_total(lines, f.shipping_cost, f.tax_amount, f.discount_amount);
+    let total = (stored_total - shipping - tax + discount)
+        .saturating_add(f.shipping_cost)
+        .saturating_add(f.tax_amount)
+        .saturating_sub(f.discount_amount)
+        .max(0);
+    let sets: Vec<String> = FIELDS
+        .split(", ")
+        .enumerate()
+        .map(|(n, column)| format!("{column} = ${}", n + 5))
+        .collect();
     let sql = format!(
-        "UPDATE orders SET customer_name = $3, customer_email = $4, customer_phone = $5,
-            order_date = $6, shipping_cost = $7, tax_amount = $8, discount_amount = $9,
-            total_revenue = $21,
-            shipping_street = $10, shipping_city = $11, shipping_state = $12, shipping_zip = $13,
-            shipping_country = $14, tracking_number = $15, tracking_url = $16, notes = $17,
-            priority = $18, auto_fulfill = $19, updated_at = $20
-         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
+        "UPDATE orders SET total_revenue = $3, updated_at = $4, {}
+         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}",
+        sets.join(", ")
     );
-    Ok(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
         .bind(id)
-        .bind(&f.customer_name)
-        .bind(f.customer_email.as_deref())
-        .bind(f.customer_phone.as_deref())
-        .bind(&f.order_date)
-        .bind(f.shipping_cost)
-        .bind(f.tax_amount)
-        .bind(f.discount_amount)
-        .bind(f.shipping_street.as_deref())
-        .bind(f.shipping_city.as_deref())
-        .bind(f.shipping_state.as_deref())
-        .bind(f.shipping_zip.as_deref())
-        .bind(f.shipping_country.as_deref())
-        .bind(f.tracking_number.as_deref())
-        .bind(f.tracking_url.as_deref())
-        .bind(f.notes.as_deref())
-        .bind(f.priority)
-        .bind(i64::from(f.auto_fulfill))
-        .bind(now)
         .bind(total)
-        .fetch_one(&mut *conn)
-        .await?)
+        .bind(now);
+    Ok(bind_fields(query, f).fetch_one(&mut *conn).await?)
 }
 
 /// Moves an order from `from` to `to` if it is still in `from` (shipping stamps

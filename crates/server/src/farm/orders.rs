@@ -564,10 +564,7 @@ impl Farm {
             new: Some(json!({ "status": order.status, "lines": record })),
             ..Change::default()
         };
-        match actor {
-            Some(actor) => actor.record(tx, change, now).await?,
-            None => store::audit::record(tx, tenant, change.system(), now).await?,
-        }
+        crate::audit::record_by(tx, tenant, actor, change, now).await?;
         let skus: BTreeSet<&str> = taken
             .iter()
             .filter_map(|(i, _)| i.product_sku_id.as_deref())
@@ -644,10 +641,7 @@ impl Farm {
                 "jobs_left": jobs_left.iter().map(|j| &j.id).collect::<Vec<_>>() }),
             ),
         };
-        match actor {
-            Some(actor) => actor.record(tx, change, now).await?,
-            None => store::audit::record(tx, tenant, change.system(), now).await?,
-        }
+        crate::audit::record_by(tx, tenant, actor, change, now).await?;
         tracing::info!(tenant_id = %tenant, order_id = %order.id, cancelled = jobs_cancelled.len(), left = jobs_left.len(), "order cancelled");
         Ok(Cancelled {
             order: cancelled,

@@ -440,6 +440,49 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 impl TestApp {
+    /// A product made from the farm's `sample-a.3mf` (uploaded on first use) with one SKU
+    /// `code`: `per_print` units a print, `stock` in stock, 5.00 each; returns the SKU id.
+    pub async fn sample_sku(
+        &self,
+        owner: &Account,
+        farm: &str,
+        code: &str,
+        per_print: i64,
+        stock: i64,
+    ) -> String {
+        let files = self
+            .get("/api/v1/files?search=sample-a", &owner.token, Some(farm))
+            .await;
+        let file = match files.data().as_array().and_then(|f| f.first()) {
+            Some(file) => file["id"].as_str().expect("file id").to_string(),
+            None => self.upload_fixture(owner, farm, "sample-a.3mf").await,
+        };
+        let product = self
+            .post(
+                "/api/v1/products",
+                &owner.token,
+                Some(farm),
+                serde_json::json!({ "name": format!("Product {code}"), "print_file_id": file }),
+            )
+            .await;
+        product.expect(201);
+        let product = product.data()["id"]
+            .as_str()
+            .expect("product id")
+            .to_string();
+        let sku = self
+            .post(
+                &format!("/api/v1/products/{product}/skus"),
+                &owner.token,
+                Some(farm),
+                serde_json::json!({ "sku": code, "color": "Yellow", "filament_type": "PLA",
+                    "quantity": per_print, "stock_level": stock, "price": 500 }),
+            )
+            .await;
+        sku.expect(201);
+        sku.data()["id"].as_str().expect("SKU id").to_string()
+    }
+
     /// Uploads a fixture 3MF to the farm; returns the file id.
     pub async fn upload_fixture(&self, who: &Account, farm: &str, name: &str) -> String {
         let form = reqwest::multipart::Form::new().part(
