@@ -22,8 +22,10 @@ source "$root/bench/tools/serve.sh"
 trap 'kill "$pid" "$shop_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 hdr=(-H "authorization: Bearer $token" -H "x-tenant-id: $farm" -H 'content-type: application/json')
 secret="bench-app-secret"
-curl -sf "${hdr[@]}" -X POST "$base/api/v1/integrations/shopify/connect" \
-  -d "{\"shop_domain\":\"bench.myshopify.com\",\"access_token\":\"shpat_bench\",\"webhook_secret\":\"$secret\"}" >/dev/null
+until curl -sf -X POST "http://127.0.0.1:$shop_port/" -d "{}" >/dev/null; do sleep 0.05; done
+curl -s "${hdr[@]}" -X POST "$base/api/v1/integrations/shopify/connect" \
+  -d "{\"shop_domain\":\"bench.myshopify.com\",\"access_token\":\"shpat_bench\",\"webhook_secret\":\"$secret\"}" > connect.json
+grep -q '"connected":true' connect.json || { echo "could not connect the fake shop: $(cat connect.json)"; exit 1; }
 
 echo "seeding 200 SKUs (BENCH-0001..0200) with a print file, 1,000,000 in stock each ..."
 file=$(curl -sf -H "authorization: Bearer $token" -H "x-tenant-id: $farm" \

@@ -271,6 +271,7 @@ const VARIABLES: &[&str] = &[
     "MAX_CONNECTIONS",
     "HEADER_TIMEOUT_SECS",
     "PARALLEL_3MF_READS",
+    "SHOPIFY_API_URL",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's
