@@ -40,6 +40,10 @@ done
 
 python3 "$root/bench/tools/webhooks.py" "$deliveries" "$secret" 3 > deliveries.tsv
 cat > webhook.lua <<LUA
+-- Each wrk thread sends its own share of the deliveries (thread k: rows k, k + 2, ...), so
+-- the first pass sends every delivery once.
+local threads = 0
+function setup(thread) thread:set("offset", threads); threads = threads + 1 end
 local rows = {}
 for line in io.lines("$dir/deliveries.tsv") do
   local id, sig, body = line:match("([^\t]+)\t([^\t]+)\t(.*)")
@@ -47,8 +51,8 @@ for line in io.lines("$dir/deliveries.tsv") do
 end
 local n = 0
 request = function()
+  local row = rows[(n * 2 + offset) % #rows + 1]
   n = n + 1
-  local row = rows[(n - 1) % #rows + 1]
   return wrk.format("POST", "/webhooks/shopify/$farm/orders/create", {
     ["content-type"] = "application/json", ["x-shopify-topic"] = "orders/create",
     ["x-shopify-hmac-sha256"] = row.sig, ["x-shopify-shop-domain"] = "bench.myshopify.com",
@@ -85,4 +89,5 @@ done | python3 -c '
 import sys, statistics
 ms = sorted(float(line) for line in sys.stdin if line.strip())
 print(f"     median {statistics.median(ms):.1f} ms, p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms ({len(ms)} orders, 20 jobs each)")'
+echo "worker warnings: $(grep -c WARN "$dir/server.log" || true); the first: $(grep -m1 WARN "$dir/server.log" | cut -c1-300)"
 echo "peak RSS: $(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status") MiB"

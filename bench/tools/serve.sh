@@ -8,7 +8,7 @@ port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 cd "$dir"
-RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
 until curl -sf "$base/health/ready" >/dev/null; do sleep 0.01; done
 

@@ -216,19 +216,21 @@ impl Cover {
     }
 }
 
-/// Shares `ready` units of one SKU out among its open lines, oldest order first: each takes
-/// what it needs while stock lasts, and what is left uncovered after its own incoming prints
-/// is its shortfall. The sum of stock handed out never exceeds `ready`, and a line's
-/// incoming prints count for it alone, so no unit is promised twice.
+/// Shares `ready` units of one SKU out among its open lines, oldest order first: each line
+/// takes from stock what its own incoming prints won't bring, while stock lasts; what is
+/// left uncovered is its shortfall. A line's prints count for it alone, and the stock never
+/// goes to a line its own prints will fill, so no unit is promised twice and no print is
+/// queued for a unit the stock could give (a restock covers the next order, not the one
+/// already being printed for).
 pub fn share_stock(ready: i64, needs: &[Need]) -> Vec<Cover> {
     let mut left = ready.max(0);
     needs
         .iter()
         .map(|need| {
             let remaining = need.remaining.max(0);
-            let from_stock = left.min(remaining);
-            left -= from_stock;
             let incoming = need.incoming.max(0);
+            let from_stock = left.min((remaining - incoming).max(0));
+            left -= from_stock;
             Cover {
                 from_stock,
                 incoming,
@@ -337,15 +339,17 @@ mod tests {
         // The first order's two prints are queued: it is no longer short, the second still is.
         let covers = share_stock(3, &[need(5, 2), need(4, 0)]);
         assert_eq!(covers[0].short, 0);
-        assert_eq!(
-            covers[1].short, 4,
-            "the first order's prints are not the second's"
-        );
-        // The second's prints land first: the stock still goes to the older order.
+        assert_eq!(covers[1].short, 4, "the first order's prints are not the second's");
+        // A restock of 4 (7 in all): the first takes the 3 its prints won't bring, the second
+        // the other 4, so nothing more is printed; the first waits for its own prints.
         let covers = share_stock(7, &[need(5, 2), need(4, 0)]);
-        assert!(covers[0].is_ready(need(5, 2)));
-        assert_eq!(covers[1].from_stock, 2);
-        assert!(!covers[1].is_ready(need(4, 0)));
+        assert_eq!(covers[0].from_stock, 3);
+        assert!(!covers[0].is_ready(need(5, 2)));
+        assert!(covers[1].is_ready(need(4, 0)));
+        assert_eq!(covers.iter().map(|c| c.short).sum::<i64>(), 0);
+        // Once they land the first is ready too.
+        let covers = share_stock(5, &[need(5, 0), need(0, 0)]);
+        assert!(covers[0].is_ready(need(5, 0)));
     }
 
     #[test]

@@ -125,6 +125,8 @@ struct Shared {
     ready_orders: BTreeSet<String>,
     /// The SKU was short and names no print file.
     unprintable: Option<String>,
+    /// How each open line of the SKU is covered now (its new prints counted), by line id.
+    covers: HashMap<String, Cover>,
 }
 
 /// How the store's errors about an order read.
@@ -253,7 +255,7 @@ impl Farm {
             total: asked.total,
             items,
         };
-        let (order, _) = store::orders::create(tx, tenant, &new, now).await?;
+        let (order, items) = store::orders::create(tx, tenant, &new, now).await?;
         let skus: BTreeSet<String> = new
             .items
             .iter()
@@ -261,12 +263,16 @@ impl Farm {
             .collect();
         let mut queued = Vec::new();
         let mut unprintable = Vec::new();
+        let mut covers = HashMap::new();
         for sku in &skus {
             let shared = self.share_sku(tx, tenant, sku, now).await?;
             queued.extend(shared.queued);
             unprintable.extend(shared.unprintable);
+            covers.extend(shared.covers);
         }
-        let mut view = self.order_view_in(tx, tenant, &order.id).await?;
+        // The covers just worked out are the view's (its status may have moved with them).
+        let order = store::orders::get(tx, tenant, &order.id).await?;
+        let mut view = view_of(order.clone(), items, &covers);
         // Stock covers it all at once: an order that fulfils itself does so now.
         if order.auto_fulfill == 1 && all_ready(&view) {
             self.fulfil_in(tx, tenant, &order, None, now).await?;
@@ -323,27 +329,28 @@ impl Farm {
         let covers = domain::orders::share_stock(good.current_stock, &needs);
         let mut shared = Shared::default();
         let mut moved = BTreeSet::new();
-        for ((line, need), cover) in lines.iter().zip(&needs).zip(&covers) {
+        for ((line, need), cover) in lines.iter().zip(&needs).zip(covers) {
+            let mut cover = cover;
             if cover.is_ready(*need) {
                 shared.ready_orders.insert(line.order_id.clone());
             }
-            if cover.short == 0 {
-                continue;
-            }
-            if sku.print_file_id.is_none() {
+            if cover.short > 0 && sku.print_file_id.is_none() {
                 shared.unprintable = Some(sku.sku.clone());
-                continue;
+            } else if cover.short > 0 {
+                let prints = prints_for(cover.short, &sku);
+                let new = self
+                    .print_for_line(tx, tenant, &sku, &line.order_id, &line.item_id)
+                    .await?;
+                for _ in 0..prints {
+                    shared
+                        .queued
+                        .push(store::jobs::create(tx, tenant, &new, now).await?);
+                }
+                cover.incoming += prints * new.quantity_per_print;
+                cover.short = 0;
+                moved.insert(line.order_id.clone());
             }
-            let prints = prints_for(cover.short, &sku);
-            let new = self
-                .print_for_line(tx, tenant, &sku, &line.order_id, &line.item_id)
-                .await?;
-            for _ in 0..prints {
-                shared
-                    .queued
-                    .push(store::jobs::create(tx, tenant, &new, now).await?);
-            }
-            moved.insert(line.order_id.clone());
+            shared.covers.insert(line.item_id.clone(), cover);
         }
         // An order being printed for is processing.
         for order_id in moved {
