@@ -160,6 +160,13 @@ async fn an_order_takes_stock_first_and_queues_prints_for_the_rest() {
         assert_eq!(job["status"], "queued");
         assert_eq!(job["quantity_per_print"], 2);
     }
+    // The dispatcher ranks them with the order's bonus and its own priority (20).
+    let tenant = domain::TenantId::parse(&shop.farm).unwrap();
+    let mut conn = app.state.store.conn().await.unwrap();
+    let waiting = store::jobs::queued_for_dispatch(&mut conn, &tenant).await.unwrap();
+    drop(conn);
+    assert_eq!(waiting.len(), 2);
+    assert!(waiting.iter().all(|j| j.order_priority == Some(20)));
     // The job list filters by order.
     let listed = shop.get(&app, &format!("/api/v1/jobs?order_id={id}")).await;
     assert_eq!(listed.data().as_array().unwrap().len(), 2);
