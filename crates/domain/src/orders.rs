@@ -339,7 +339,10 @@ mod tests {
         // The first order's two prints are queued: it is no longer short, the second still is.
         let covers = share_stock(3, &[need(5, 2), need(4, 0)]);
         assert_eq!(covers[0].short, 0);
-        assert_eq!(covers[1].short, 4, "the first order's prints are not the second's");
+        assert_eq!(
+            covers[1].short, 4,
+            "the first order's prints are not the second's"
+        );
         // A restock of 4 (7 in all): the first takes the 3 its prints won't bring, the second
         // the other 4, so nothing more is printed; the first waits for its own prints.
         let covers = share_stock(7, &[need(5, 2), need(4, 0)]);

@@ -163,7 +163,9 @@ async fn an_order_takes_stock_first_and_queues_prints_for_the_rest() {
     // The dispatcher ranks them with the order's bonus and its own priority (20).
     let tenant = domain::TenantId::parse(&shop.farm).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
-    let waiting = store::jobs::queued_for_dispatch(&mut conn, &tenant).await.unwrap();
+    let waiting = store::jobs::queued_for_dispatch(&mut conn, &tenant)
+        .await
+        .unwrap();
     drop(conn);
     assert_eq!(waiting.len(), 2);
     assert!(waiting.iter().all(|j| j.order_priority == Some(20)));

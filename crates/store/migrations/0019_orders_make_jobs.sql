@@ -33,3 +33,7 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (tenant_id, platform, delivery_id),
     FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
+
+-- A queue's claim takes the oldest due message in one index range, in the index's order
+-- (it sorted every message the queue ever held before; `store::queue::claim`).
+CREATE INDEX IF NOT EXISTS idx_queue_messages_due ON queue_messages (queue, status, run_at, created_at, id);
