@@ -69,8 +69,11 @@ until [ "$(queued)" = "0" ]; do sleep 0.2; done
 end=$(date +%s.%N)
 made=$(orders)
 echo "  orders made: $made ($taken_at_end when wrk stopped; the rest in $(python3 -c "print(f'{$end - $start:.1f}')") s more)"
-echo "The same deliveries again (duplicates: answered, nothing stored), 16 connections, ${secs} s:"
-wrk -t2 -c16 -d"${secs}s" --latency -s webhook.lua "$base" | grep -E "50%|90%|99%|Requests/sec|Non-2xx"
+# Replays: only the deliveries already taken, so every one is a duplicate.
+head -n "$made" deliveries.tsv > replays.tsv
+sed "s|deliveries.tsv|replays.tsv|" webhook.lua > replay.lua
+echo "The same deliveries again (all duplicates: answered, nothing stored), 16 connections, ${secs} s:"
+wrk -t2 -c16 -d"${secs}s" --latency -s replay.lua "$base" | grep -E "50%|90%|99%|Requests/sec|Non-2xx"
 until [ "$(queued)" = "0" ]; do sleep 0.2; done
 echo "  orders after the replays: $(orders)"
 
@@ -89,5 +92,6 @@ done | python3 -c '
 import sys, statistics
 ms = sorted(float(line) for line in sys.stdin if line.strip())
 print(f"     median {statistics.median(ms):.1f} ms, p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms ({len(ms)} orders, 20 jobs each)")'
-echo "worker warnings: $(grep -c WARN "$dir/server.log" || true); the first: $(grep -m1 WARN "$dir/server.log" | cut -c1-300)"
+echo "server warnings: $(grep -c WARN "$dir/server.log" || true); kinds:"
+grep WARN "$dir/server.log" | sed -E 's/^[^ ]+ +WARN //' | cut -c1-60 | sort | uniq -c | sort -rn | head -5
 echo "peak RSS: $(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status") MiB"

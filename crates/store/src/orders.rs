@@ -562,15 +562,19 @@ pub async fn open_lines_of_sku(
     sku_id: &str,
 ) -> StoreResult<Vec<OpenLine>> {
     Ok(sqlx::query_as::<_, OpenLine>(
+        // Driven by the SKU's open lines (their index), each order checked by its key: a
+        // join let SQLite start from the farm's open orders, all of them, at every order
+        // taken. A line is written with its order's time and ordered id, so the lines'
+        // order is the orders' order.
         "SELECT i.id AS item_id, i.order_id, i.quantity, i.quantity_fulfilled,
             CAST(COALESCE((SELECT SUM(j.quantity_per_print) FROM print_jobs j
                 WHERE j.order_item_id = i.id AND j.status IN
                     ('queued', 'processing', 'uploaded', 'printing', 'paused')), 0) AS BIGINT) AS incoming
-         FROM order_items i JOIN orders o ON o.id = i.order_id
-         WHERE o.tenant_id = $1 AND i.product_sku_id = $2
-           AND i.fulfillment_status IN ('pending', 'partial')
-           AND o.status IN ('pending', 'processing', 'printed', 'assembled')
-         ORDER BY o.created_at, o.id, i.created_at, i.id",
+         FROM order_items i
+         WHERE i.product_sku_id = $2 AND i.fulfillment_status IN ('pending', 'partial')
+           AND EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id AND o.tenant_id = $1
+                       AND o.status IN ('pending', 'processing', 'printed', 'assembled'))
+         ORDER BY i.created_at, i.order_id, i.id",
     )
     .bind(tenant.as_str())
     .bind(sku_id)
