@@ -8,9 +8,9 @@
 mod common;
 
 use common::browser::{Browser, Page};
-use common::chrome::{chromium, driver, fill, screenshot, text_of, until};
+use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};
 use common::{Account, TestApp};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{Value, json};
 
 /// A browser signed in as `account`.
@@ -559,17 +559,6 @@ async fn the_materials_page_draws_a_bar_per_spool_and_an_operator_sets_what_is_l
         .await
         .shows("<th scope=\"row\">Small box</th>")
         .shows("40 units");
-}
-
-/// Clicks the element `css`.
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("{css} is on the page: {err}"))
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("{css} can be clicked: {err}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

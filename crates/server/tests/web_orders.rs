@@ -7,9 +7,9 @@
 mod common;
 
 use common::browser::Browser;
-use common::chrome::{chromium, driver, fill, screenshot, text_of, until};
+use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};
 use common::{Account, TestApp};
-use fantoccini::{Client, Locator};
+
 use serde_json::{Value, json};
 use shopify::fake::{FakeShop, sample_order_json};
 use shopify::webhook::Topic;
@@ -127,16 +127,6 @@ async fn the_orders_pages_show_lines_cover_and_jobs_and_each_role_its_buttons() 
         .shows(&format!("/webhooks/shopify/{farm}/orders/create"));
     assert!(!connected.body.contains(shop.access_token()) && !connected.body.contains(SECRET));
     app.stop().await;
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("{css} is on the page: {err}"))
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("{css} can be clicked: {err}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

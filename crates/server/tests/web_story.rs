@@ -12,21 +12,10 @@ mod common;
 mod live;
 
 use common::TestApp;
-use common::chrome::{chromium, driver, fill, screenshot, text_of, until};
+use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};
 use fantoccini::{Client, Locator};
 use live::RunningHub;
 use serde_json::Value;
-
-/// Clicks the element `css`.
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("{css} is on the page: {err}"))
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("{css} can be clicked: {err}"));
-}
 
 /// Runs `script` and returns its value.
 async fn run(client: &Client, script: &str) -> Value {

@@ -107,6 +107,17 @@ pub async fn until(
     }
 }
 
+/// Clicks the element `css`.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("{css} is on the page: {err}"))
+        .click()
+        .await
+        .unwrap_or_else(|err| panic!("{css} can be clicked: {err}"));
+}
+
 pub fn text_of(css: &str) -> String {
     format!("const e = document.querySelector({css:?}); return e ? e.textContent.trim() : null;")
 }
