@@ -415,13 +415,25 @@ pub fn order_query(q: &ListQuery) -> Result<OrderQuery, ApiError> {
     })
 }
 
-/// A page of orders with their lines, by `query`.
+/// An order of a list page, with its lines.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedOrder {
+    /// The order.
+    #[serde(flatten)]
+    pub order: Order,
+    /// Its lines.
+    pub items: Vec<store::orders::OrderItem>,
+    /// Units on all its lines.
+    pub total_items: i64,
+}
+
+/// A page of orders with their lines, by `query` (the API's list and the dashboard's).
 pub async fn page(
     app: &App,
     tenant: &domain::TenantId,
     query: &OrderQuery,
     paging: Paging,
-) -> Result<(Vec<Value>, i64), ApiError> {
+) -> Result<(Vec<ListedOrder>, i64), ApiError> {
     let mut conn = app.store.conn().await?;
     let (orders, total) =
         store::orders::list(&mut conn, tenant, query, paging.limit(), paging.offset()).await?;
@@ -431,11 +443,11 @@ pub async fn page(
         .into_iter()
         .map(|order| {
             let mine: Vec<_> = items.extract_if(.., |i| i.order_id == order.id).collect();
-            let total_items: i64 = mine.iter().map(|i| i.quantity).sum();
-            let mut row = json!(order);
-            row["items"] = json!(mine);
-            row["total_items"] = json!(total_items);
-            row
+            ListedOrder {
+                total_items: mine.iter().map(|i| i.quantity).sum(),
+                items: mine,
+                order,
+            }
         })
         .collect();
     Ok((rows, total))
@@ -447,7 +459,7 @@ pub async fn list(
     State(app): State<App>,
     member: Member<roles::Viewer>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<ListedOrder>> {
     let query = order_query(&q)?;
     let paging = Paging {
         page: q.page.unwrap_or(1),

@@ -256,13 +256,18 @@ pub async fn add_ready(
 }
 
 /// Holds the good's row until the transaction ends (PostgreSQL's row lock; SQLite's one
-/// writer holds everything already), so sharing a SKU's stock among orders runs one at a time.
-pub async fn lock(conn: &mut Conn, id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE finished_goods SET updated_at = updated_at WHERE id = $1")
+/// writer holds everything already), so sharing a SKU's stock among orders runs one at a
+/// time; returns the good as it is under the lock.
+pub async fn lock(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<FinishedGood> {
+    let sql = concat!(
+        "UPDATE finished_goods SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    Ok(sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// Sets a good's low-stock threshold, and its status with it.

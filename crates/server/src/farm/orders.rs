@@ -321,12 +321,9 @@ impl Farm {
             Err(other) => return Err(other.into()),
         };
         let good = store::finished_goods::of_sku_or_start(tx, tenant, sku_id, now).await?;
-        store::finished_goods::lock(tx, &good.id).await?;
-        // Read again under the lock: another order's transaction may have just moved it.
-        let good = store::finished_goods::get(tx, tenant, &good.id).await?;
-        let lines = store::orders::open_lines_of_sku(tx, tenant, sku_id).await?;
-        let needs: Vec<Need> = lines.iter().map(need_of).collect();
-        let covers = domain::orders::share_stock(good.current_stock, &needs);
+        // As it is under the lock: another order's transaction may have just moved it.
+        let good = store::finished_goods::lock(tx, tenant, &good.id).await?;
+        let (lines, needs, covers) = shares_of(tx, tenant, sku_id, good.current_stock).await?;
         let mut shared = Shared::default();
         let mut moved = BTreeSet::new();
         for ((line, need), cover) in lines.iter().zip(&needs).zip(covers) {
@@ -450,7 +447,8 @@ impl Farm {
         self.fulfil_in(&mut tx, tenant, &order, actor, &now).await?;
         let view = self.order_view_in(&mut tx, tenant, id).await?;
         tx.commit().await?;
-        self.stock_moved(tenant);
+        // Sharing stock out again may have queued jobs.
+        self.wake_dispatcher(tenant);
         Ok(view)
     }
 
@@ -479,7 +477,8 @@ impl Farm {
             .await?;
         let view = self.order_view_in(&mut tx, tenant, order_id).await?;
         tx.commit().await?;
-        self.stock_moved(tenant);
+        // Sharing stock out again may have queued jobs.
+        self.wake_dispatcher(tenant);
         Ok(view)
     }
 
@@ -581,11 +580,6 @@ impl Farm {
         }
         tracing::info!(tenant_id = %tenant, order_id = %order.id, status = %order.status, "order fulfilled from stock");
         Ok((order, items))
-    }
-
-    /// Wakes what follows stock (the dispatcher, for jobs queued by sharing stock out).
-    fn stock_moved(&self, tenant: &TenantId) {
-        self.wake_dispatcher(tenant);
     }
 
     /// Cancels an order: its open lines are called off, its queued jobs cancelled; jobs
@@ -869,8 +863,7 @@ async fn take_from_stock(
     for sku in skus {
         let (units, items) = &per_sku[*sku];
         let good = store::finished_goods::of_sku_or_start(tx, tenant, sku, now).await?;
-        store::finished_goods::lock(tx, &good.id).await?;
-        let good = store::finished_goods::get(tx, tenant, &good.id).await?;
+        let good = store::finished_goods::lock(tx, tenant, &good.id).await?;
         if good.current_stock < *units {
             short.push(
                 json!({ "item_id": items.first().map(|i| i.id.clone()), "sku": good.sku,
@@ -938,6 +931,20 @@ async fn match_sku(
     }
 }
 
+/// The SKU's open lines, what each needs, and how `ready` units are shared among them
+/// (`domain::orders::share_stock`): the one reading of a SKU's shares.
+async fn shares_of(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    sku_id: &str,
+    ready: i64,
+) -> FarmResult<(Vec<store::orders::OpenLine>, Vec<Need>, Vec<Cover>)> {
+    let lines = store::orders::open_lines_of_sku(conn, tenant, sku_id).await?;
+    let needs: Vec<Need> = lines.iter().map(need_of).collect();
+    let covers = domain::orders::share_stock(ready, &needs);
+    Ok((lines, needs, covers))
+}
+
 /// How stock and prints cover each open line of `items` (by item id).
 async fn covers_of(
     conn: &mut Conn,
@@ -956,9 +963,8 @@ async fn covers_of(
             Err(StoreError::NotFound) => 0,
             Err(other) => return Err(other.into()),
         };
-        let lines = store::orders::open_lines_of_sku(conn, tenant, sku).await?;
-        let needs: Vec<Need> = lines.iter().map(need_of).collect();
-        for (line, cover) in lines.iter().zip(domain::orders::share_stock(ready, &needs)) {
+        let (lines, _, shares) = shares_of(conn, tenant, sku, ready).await?;
+        for (line, cover) in lines.iter().zip(shares) {
             covers.insert(line.item_id.clone(), cover);
         }
     }

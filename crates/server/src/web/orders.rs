@@ -17,7 +17,6 @@ use axum::routing::get;
 use domain::Role;
 use domain::orders::{LineStatus, OrderStatus};
 use serde::Deserialize;
-use serde_json::Value;
 use store::orders::OrderQuery;
 
 /// Orders per list page.
@@ -144,11 +143,13 @@ fn url_escape(text: &str) -> String {
 /// A page of the farm's orders by `q` (an unknown status or platform shows none).
 async fn load_list(app: &App, member: &FarmPage, q: &ListQuery) -> Result<OrderList, PageError> {
     let page = super::forms::page_number(q.page.as_deref());
-    let api = crate::orders::ListQuery::default();
-    let mut query: OrderQuery = crate::orders::order_query(&api)?;
-    query.status = q.status.as_deref().and_then(|s| s.parse().ok());
-    query.platform = q.platform.as_deref().and_then(|p| p.parse().ok());
-    query.search = q.search.clone().filter(|s| !s.trim().is_empty());
+    let query = OrderQuery {
+        status: q.status.as_deref().and_then(|s| s.parse().ok()),
+        platform: q.platform.as_deref().and_then(|p| p.parse().ok()),
+        search: q.search.clone().filter(|s| !s.trim().is_empty()),
+        sort_by: "created_at",
+        ..OrderQuery::default()
+    };
     let paging = crate::envelope::Paging {
         page,
         limit: ORDERS_PAGE,
@@ -164,23 +165,19 @@ async fn load_list(app: &App, member: &FarmPage, q: &ListQuery) -> Result<OrderL
     })
 }
 
-/// A list row from the API's order JSON (the one page reader for both).
-fn row_of(order: &Value) -> OrderRow {
-    let status: OrderStatus = order["status"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(OrderStatus::Pending);
-    let text = |field: &str| order[field].as_str().unwrap_or_default().to_string();
+/// A list row of a listed order.
+fn row_of(listed: &crate::orders::ListedOrder) -> OrderRow {
+    let order = &listed.order;
     OrderRow {
-        id: text("id"),
-        number: text("order_number"),
-        customer: text("customer_name"),
-        platform: text("platform"),
-        status: status.to_string(),
-        status_words: status_words(status),
-        date: text("order_date").chars().take(10).collect(),
-        units: order["total_items"].as_i64().unwrap_or(0),
-        total: money(order["total_revenue"].as_i64().unwrap_or(0)),
+        id: order.id.clone(),
+        number: order.order_number.clone(),
+        customer: order.customer_name.clone(),
+        platform: order.platform.to_string(),
+        status: order.status.to_string(),
+        status_words: status_words(order.status),
+        date: order.order_date.chars().take(10).collect(),
+        units: listed.total_items,
+        total: money(order.total_revenue),
     }
 }
 
