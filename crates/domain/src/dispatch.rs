@@ -46,6 +46,98 @@ pub struct PrinterFacts {
     pub colour_hex: Option<String>,
     /// The build plate on the bed ("Textured PEI Plate" ...).
     pub build_plate: Option<String>,
+    /// Every filament slot the printer's report lists (AMS trays, external spool). A job
+    /// fits when a slot holds its filament (it then prints from that slot, [`slot_for`]) or
+    /// when `filament_type` and `colour_hex` (what the farm states is loaded, or the one
+    /// slot a printer reports) do; [`slot_to_load`] says where a new filament goes.
+    pub loaded: Vec<LoadedFilament>,
+}
+
+/// A filament a printer holds, as its report lists it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedFilament {
+    /// AMS unit × 4 + tray, or [`EXTERNAL_SPOOL`].
+    pub slot: u32,
+    /// "PLA", "PETG" ...; `None` for an empty tray.
+    pub filament_type: Option<String>,
+    /// `#RRGGBB`.
+    pub colour_hex: Option<String>,
+    /// Remaining, in percent, when the AMS knows.
+    pub remaining: Option<i64>,
+}
+
+/// The slot number Bambu gives the spool holder outside the AMS.
+pub const EXTERNAL_SPOOL: u32 = 254;
+
+/// Whether a slot holds the filament type and colour asked (each only when asked).
+fn slot_holds(slot: &LoadedFilament, filament_type: Option<&str>, colour: Option<&str>) -> bool {
+    let type_ok = match known(filament_type) {
+        None => known(slot.filament_type.as_deref()).is_some(),
+        Some(wanted) => {
+            known(slot.filament_type.as_deref()).is_some_and(|t| same_filament(t, wanted))
+        }
+    };
+    let colour_ok = match known(colour) {
+        None => true,
+        Some(wanted) => known(slot.colour_hex.as_deref()).is_some_and(|c| same_colour(c, wanted)),
+    };
+    type_ok && colour_ok
+}
+
+/// Whether any of the slots holds the filament type and colour asked.
+pub fn holds_filament(
+    loaded: &[LoadedFilament],
+    filament_type: Option<&str>,
+    colour: Option<&str>,
+) -> bool {
+    loaded
+        .iter()
+        .any(|slot| slot_holds(slot, filament_type, colour))
+}
+
+/// The slot a job would print from: the first that holds its filament type and colour.
+/// `None` when none does, or when the printer lists no slots (its one filament is then
+/// what it prints with).
+pub fn slot_for<'a>(printer: &'a PrinterFacts, job: &JobNeeds) -> Option<&'a LoadedFilament> {
+    printer.loaded.iter().find(|slot| {
+        slot_holds(
+            slot,
+            job.filament_type.as_deref(),
+            job.colour_hex.as_deref(),
+        )
+    })
+}
+
+/// The slot to load a new filament into. Reports list loaded slots only, so a tray of an
+/// AMS that is not listed is empty: the first of those, else the loaded tray with the least
+/// left (unknown counts as full), lowest slot on ties; without an AMS, the external spool.
+/// `None` when the printer lists nothing (it has not reported).
+pub fn slot_to_load(loaded: &[LoadedFilament]) -> Option<u32> {
+    let trays: Vec<&LoadedFilament> = loaded.iter().filter(|s| s.slot < EXTERNAL_SPOOL).collect();
+    let Some(last) = trays.iter().map(|s| s.slot).max() else {
+        return (!loaded.is_empty()).then_some(EXTERNAL_SPOOL);
+    };
+    let units = last / 4 + 1;
+    if let Some(empty) = (0..units * 4).find(|n| {
+        !trays
+            .iter()
+            .any(|s| s.slot == *n && known(s.filament_type.as_deref()).is_some())
+    }) {
+        return Some(empty);
+    }
+    trays
+        .iter()
+        .min_by_key(|s| (s.remaining.unwrap_or(100), s.slot))
+        .map(|s| s.slot)
+}
+
+/// A slot as an operator reads it: "AMS 1 tray 2", or "the external spool".
+pub fn slot_name(slot: u32) -> String {
+    if slot == EXTERNAL_SPOOL {
+        "the external spool".into()
+    } else {
+        format!("AMS {} tray {}", slot / 4 + 1, slot % 4 + 1)
+    }
 }
 
 /// What a job asks of a printer; `None` means the job does not care.
@@ -193,6 +285,15 @@ struct Facts {
 impl Facts {
     /// Compares each fact of `printer` with what `job` states.
     fn of(printer: &PrinterFacts, job: &JobNeeds) -> Facts {
+        // A reported slot holding the job's filament is a match (the job prints from it);
+        // otherwise what the farm states is loaded speaks for the printer.
+        let (filament_type, colour_hex) = match slot_for(printer, job) {
+            Some(slot) => (slot.filament_type.as_deref(), slot.colour_hex.as_deref()),
+            None => (
+                printer.filament_type.as_deref(),
+                printer.colour_hex.as_deref(),
+            ),
+        };
         Facts {
             model: compare(
                 known(Some(&printer.model)),
@@ -206,12 +307,12 @@ impl Facts {
                 same_plate,
             ),
             filament: compare(
-                known(printer.filament_type.as_deref()),
+                known(filament_type),
                 known(job.filament_type.as_deref()),
                 same_filament,
             ),
             colour: compare(
-                known(printer.colour_hex.as_deref()),
+                known(colour_hex),
                 known(job.colour_hex.as_deref()),
                 same_colour,
             ),
@@ -451,6 +552,87 @@ pub fn why_waiting(printers: &[PrinterFacts], job: &JobNeeds) -> Option<WaitReas
     }
 }
 
+/// A filament an operator should load so that a waiting job can start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilamentChange {
+    /// The printer to load it on.
+    pub printer: PrinterId,
+    /// Its name, for the task's title.
+    pub printer_name: String,
+    /// The job waiting for it.
+    pub job_id: String,
+    /// The filament type the job needs.
+    pub filament_type: Option<String>,
+    /// The colour the job needs.
+    pub colour_hex: Option<String>,
+    /// The slot to load it into, when the printer lists its slots.
+    pub slot: Option<u32>,
+}
+
+/// The filament changes that would let waiting jobs start: for each job (highest effective
+/// priority first) whose filament no free printer holds, the first free printer (ready, bed
+/// cleared, the job's model, nozzle and plate) that has no change asked of it yet.
+///
+/// A printer that is ready with a cleared bed after a dispatch pass holds nothing any
+/// queued job could start with (else it would have started one), so changing its filament
+/// takes nothing from another job. Jobs in `asked` (a change is open for them) and
+/// printers in `busy` (a change is open on them) are left alone, so a pass run again asks
+/// nothing twice.
+pub fn filament_changes(
+    printers: &[PrinterFacts],
+    waiting: &[QueuedJob],
+    asked: &std::collections::HashSet<String>,
+    busy: &std::collections::HashSet<PrinterId>,
+) -> Vec<FilamentChange> {
+    let mut jobs: Vec<&QueuedJob> = waiting
+        .iter()
+        .filter(|job| !asked.contains(&job.id))
+        .filter(|job| {
+            known(job.needs.filament_type.as_deref()).is_some()
+                || known(job.needs.colour_hex.as_deref()).is_some()
+        })
+        .collect();
+    jobs.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| a.submitted_at.cmp(&b.submitted_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut free: Vec<&PrinterFacts> = printers
+        .iter()
+        .filter(|p| is_ready(p) && p.bed_cleared && !busy.contains(&p.id))
+        .collect();
+    free.sort_by(|a, b| printer_order(a, b));
+    let mut changes = Vec::new();
+    let mut claimed: std::collections::HashSet<&PrinterId> = std::collections::HashSet::new();
+    for job in jobs {
+        let fits = |p: &&&PrinterFacts| {
+            job.printer_id.as_ref().is_none_or(|id| *id == p.id) && hardware_fits(p, &job.needs)
+        };
+        // A free printer that could start it now means it waits for nothing we can ask.
+        if free
+            .iter()
+            .filter(fits)
+            .any(|p| material_fits(p, &job.needs) && colour_fits(p, &job.needs))
+        {
+            continue;
+        }
+        let Some(printer) = free.iter().filter(fits).find(|p| !claimed.contains(&p.id)) else {
+            continue;
+        };
+        claimed.insert(&printer.id);
+        changes.push(FilamentChange {
+            printer: printer.id.clone(),
+            printer_name: printer.name.clone(),
+            job_id: job.id.clone(),
+            filament_type: known(job.needs.filament_type.as_deref()).map(str::to_string),
+            colour_hex: known(job.needs.colour_hex.as_deref()).map(str::to_string),
+            slot: slot_to_load(&printer.loaded),
+        });
+    }
+    changes
+}
+
 /// A queued job as the dispatcher sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedJob {
@@ -515,6 +697,7 @@ mod tests {
             filament_type: None,
             colour_hex: None,
             build_plate: None,
+            loaded: Vec::new(),
         }
     }
 
@@ -1240,5 +1423,183 @@ mod tests {
             assert!(next_job_for(&p, &jobs).is_none(), "{p:?}");
         }
         assert!(next_job_for(&ready_p1s(1), &[]).is_none());
+    }
+
+    fn tray(
+        slot: u32,
+        filament_type: Option<&str>,
+        colour: &str,
+        remaining: i64,
+    ) -> LoadedFilament {
+        LoadedFilament {
+            slot,
+            filament_type: filament_type.map(str::to_string),
+            colour_hex: Some(colour.into()),
+            remaining: Some(remaining),
+        }
+    }
+
+    fn with_ams(n: u32, trays: Vec<LoadedFilament>) -> PrinterFacts {
+        PrinterFacts {
+            filament_type: None,
+            colour_hex: None,
+            loaded: trays,
+            ..ready_p1s(n)
+        }
+    }
+
+    fn waiting(id: &str, priority: i64, needs: JobNeeds) -> QueuedJob {
+        QueuedJob {
+            id: id.into(),
+            printer_id: None,
+            priority,
+            submitted_at: chrono::Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap(),
+            needs,
+        }
+    }
+
+    fn red_petg() -> JobNeeds {
+        JobNeeds {
+            filament_type: Some("PETG".into()),
+            colour_hex: Some("#FF0000".into()),
+            ..p1s_job()
+        }
+    }
+
+    #[test]
+    fn a_job_prints_from_the_tray_that_holds_its_filament() {
+        let printer = with_ams(
+            1,
+            vec![
+                tray(0, Some("PLA"), "#FFFFFF", 80),
+                tray(1, None, "#000000", 0),
+                tray(2, Some("PETG"), "#FF0000", 40),
+            ],
+        );
+        assert!(can_start(&printer, &red_petg()));
+        assert_eq!(slot_for(&printer, &red_petg()).map(|s| s.slot), Some(2));
+        // Red PLA is nowhere: the type is loaded in white only.
+        let red_pla = JobNeeds {
+            filament_type: Some("PLA".into()),
+            colour_hex: Some("#FF0000".into()),
+            ..p1s_job()
+        };
+        assert!(slot_for(&printer, &red_pla).is_none());
+        assert!(!can_start(&printer, &red_pla));
+        // What the farm states is loaded still counts when no slot holds it.
+        let stated = PrinterFacts {
+            filament_type: Some("PLA".into()),
+            colour_hex: Some("#FF0000".into()),
+            ..printer.clone()
+        };
+        assert!(can_start(&stated, &red_pla));
+        assert!(holds_filament(
+            &printer.loaded,
+            Some("pla"),
+            Some("#ffffff")
+        ));
+        assert!(!holds_filament(
+            &printer.loaded,
+            Some("PLA"),
+            Some("#FF0000")
+        ));
+    }
+
+    #[test]
+    fn a_new_filament_goes_into_an_empty_tray_else_the_emptiest() {
+        // Trays 1 and 2 are not listed: empty.
+        assert_eq!(
+            slot_to_load(&[
+                tray(0, Some("PLA"), "#FFFFFF", 80),
+                tray(3, Some("PLA"), "#000000", 5)
+            ]),
+            Some(1)
+        );
+        let full: Vec<_> = (0..4)
+            .map(|n| tray(n, Some("PLA"), "#000000", [80, 15, 60, 15][n as usize]))
+            .collect();
+        assert_eq!(slot_to_load(&full), Some(1));
+        // No AMS: the external spool; nothing reported: unknown.
+        assert_eq!(
+            slot_to_load(&[tray(EXTERNAL_SPOOL, Some("PLA"), "#000000", 50)]),
+            Some(EXTERNAL_SPOOL)
+        );
+        assert_eq!(slot_to_load(&[]), None);
+        assert_eq!(slot_name(5), "AMS 2 tray 2");
+        assert_eq!(slot_name(EXTERNAL_SPOOL), "the external spool");
+    }
+
+    #[test]
+    fn a_waiting_job_asks_one_free_printer_to_load_its_filament_once() {
+        let printers = vec![
+            with_ams(
+                1,
+                vec![
+                    tray(0, Some("PLA"), "#FFFFFF", 80),
+                    tray(1, None, "#000000", 0),
+                ],
+            ),
+            with_ams(2, vec![tray(0, Some("PLA"), "#FFFFFF", 10)]),
+            // Busy printers are not asked.
+            PrinterFacts {
+                status: PrinterStatus::Printing,
+                ..with_ams(3, vec![])
+            },
+        ];
+        let jobs = vec![
+            waiting("low", 10, red_petg()),
+            waiting("urgent", 200, red_petg()),
+        ];
+        let none = std::collections::HashSet::new();
+        let changes = filament_changes(&printers, &jobs, &none, &std::collections::HashSet::new());
+        assert_eq!(changes.len(), 2);
+        // The most urgent job gets the first printer, into its empty tray.
+        assert_eq!(changes[0].job_id, "urgent");
+        assert_eq!(changes[0].printer, id(1));
+        assert_eq!(changes[0].slot, Some(1));
+        assert_eq!(changes[0].filament_type.as_deref(), Some("PETG"));
+        assert_eq!(changes[1].printer, id(2));
+        // Asked already, or the printer already has a change open: nothing again.
+        let asked: std::collections::HashSet<String> = ["urgent".to_string()].into();
+        let busy: std::collections::HashSet<PrinterId> = [id(2)].into();
+        let again = filament_changes(&printers, &jobs, &asked, &busy);
+        assert_eq!(again.len(), 1);
+        assert_eq!(
+            (again[0].job_id.as_str(), &again[0].printer),
+            ("low", &id(1))
+        );
+    }
+
+    #[test]
+    fn no_change_is_asked_when_a_free_printer_already_holds_the_filament_or_none_fits() {
+        let holding = with_ams(1, vec![tray(2, Some("PETG"), "#FF0000", 50)]);
+        let jobs = vec![waiting("j", 50, red_petg())];
+        let none = std::collections::HashSet::new();
+        assert!(
+            filament_changes(&[holding], &jobs, &none, &std::collections::HashSet::new())
+                .is_empty()
+        );
+        // An A1 can't print a P1S file: no point loading it there.
+        let a1 = PrinterFacts {
+            model: "A1".into(),
+            ..with_ams(2, vec![])
+        };
+        assert!(
+            filament_changes(&[a1], &jobs, &none, &std::collections::HashSet::new()).is_empty()
+        );
+        // A bed still holding a print is collected first.
+        let uncleared = PrinterFacts {
+            bed_cleared: false,
+            ..with_ams(3, vec![])
+        };
+        assert!(
+            filament_changes(
+                &[uncleared],
+                &jobs,
+                &none,
+                &std::collections::HashSet::new()
+            )
+            .is_empty()
+        );
     }
 }

@@ -163,6 +163,7 @@ impl Hub {
                 file_url,
                 file_name,
                 plate_index,
+                ams_slot,
             } => {
                 let printer = self
                     .printer(&printer_id)
@@ -178,6 +179,7 @@ impl Hub {
                     file_url,
                     file_name,
                     plate_index,
+                    ams_slot,
                 };
                 job::print(tools, printer, job).await
             }

@@ -34,6 +34,8 @@ pub struct PrintJob {
     pub file_name: String,
     /// The plate to print.
     pub plate_index: i64,
+    /// The slot holding the job's filament, when the server knows it.
+    pub ams_slot: Option<u32>,
 }
 
 /// What `print_command` needs from the hub.
@@ -152,6 +154,15 @@ async fn deliver(
     let previous = {
         let mut live = lock(&printer.live);
         start.use_ams = live.has_ams;
+        // A single-filament plate prints from the slot the server matched; the external
+        // spool means no AMS at all.
+        match job.ams_slot {
+            Some(proto::status::EXTERNAL_SPOOL) => start.use_ams = false,
+            Some(slot) if live.has_ams => {
+                start.ams_mapping = vec![i32::try_from(slot).unwrap_or(0)];
+            }
+            _ => {}
+        }
         // Before the printer answers, so its first busy report already carries the job.
         let previous = live.job.replace(StartedJob {
             job_id: job.job_id.clone(),

@@ -121,6 +121,7 @@ fn print_command(id: &str, serial: &str, job_id: &str, url: String) -> Command {
             file_url: url,
             file_name: "sample-a.3mf".into(),
             plate_index: 1,
+            ams_slot: None,
         },
     )
 }

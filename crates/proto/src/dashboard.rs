@@ -130,6 +130,17 @@ pub enum ServerMessage {
         platform: String,
         total_items: i64,
     },
+    /// A worklist task appeared or moved: the floor's lists refresh it.
+    TaskUpdated {
+        task_id: String,
+        task_type: String,
+        status: String,
+        priority: String,
+        title: String,
+        /// The printer it is about, by id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer_id: Option<String>,
+    },
     /// The client fell behind and missed messages: reload, then reconnect.
     Resync {
         reason: String,

@@ -189,6 +189,10 @@ pub enum HubCommand {
         file_name: String,
         /// The plate to print (`Metadata/plate_<N>.gcode`).
         plate_index: i64,
+        /// The filament slot that holds the job's filament (AMS unit × 4 + tray, or 254 for
+        /// the external spool); absent when the server does not know the slots.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ams_slot: Option<u32>,
     },
     /// Act on a printer.
     PrinterCommand {

@@ -20,6 +20,9 @@ pub struct Temperatures {
     pub chamber: Option<f64>,
 }
 
+/// The slot number of the spool holder outside the AMS.
+pub use domain::dispatch::EXTERNAL_SPOOL;
+
 /// One filament slot (AMS tray or external spool).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FilamentSlot {

@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    materials, members, orders, plates, printers, production, products, skus, tenants,
+    materials, members, orders, plates, printers, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -126,7 +126,8 @@ fn routes() -> Routes {
         .merge(invitations::routes())
         .merge(files::routes())
         .merge(jobs::routes())
-        .merge(production::routes())
+        .merge(crate::worklist::routes())
+        .merge(crate::assembly::routes())
         .merge(inventory::routes())
         .merge(dead_letters::routes())
         .merge(hubs::routes())

@@ -83,6 +83,10 @@ pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, FarmError> {
             .await?;
         }
     }
+    drop(conn);
+    app.farm
+        .ask_filament_changes(tenant, &fleet, &queued)
+        .await?;
     pass.waiting = queued.len();
     Ok(pass)
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod assembly;
 pub mod audit;
 pub mod auth;
 pub mod colours;
@@ -31,7 +32,6 @@ pub mod nodes;
 pub mod orders;
 pub mod plates;
 pub mod printers;
-pub mod production;
 pub mod products;
 pub mod queue;
 pub mod read_cache;
@@ -44,6 +44,7 @@ pub mod telemetry;
 pub mod tenants;
 pub mod web;
 pub mod workers;
+pub mod worklist;
 
 pub use app::{App, Server};
 pub use settings::Settings;

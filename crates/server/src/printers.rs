@@ -195,6 +195,8 @@ pub struct PrinterBody {
     current_build_plate: Option<String>,
     is_active: Option<bool>,
     sort_order: Option<i64>,
+    /// Print hours between maintenance (0: not by hours).
+    maintenance_interval_hours: Option<i64>,
 }
 
 /// A short optional text: trimmed, at most `max` characters.
@@ -284,6 +286,17 @@ impl PrinterBody {
             ip_address,
             is_active: self.is_active.map(i64::from),
             sort_order: self.sort_order,
+            maintenance_interval_hours: self.maintenance_interval_hours.and_then(|hours| {
+                if (0..=100_000).contains(&hours) {
+                    Some(hours)
+                } else {
+                    invalid.0.push(domain::FieldError {
+                        field: "maintenance_interval_hours".into(),
+                        message: "maintenance_interval_hours must be from 0 (off) to 100000".into(),
+                    });
+                    None
+                }
+            }),
             name,
             model,
         };
@@ -525,6 +538,12 @@ async fn maintenance(
             "maintenance_type must be at most 50 characters",
         ));
     }
+    // Out of maintenance means done: recorded (the next falls due from the print time now)
+    // and its maintenance tasks completed, by the farm's one rule for it.
+    if !on {
+        let updated = app.farm.maintenance_done(tenant, &printer, None).await?;
+        return Ok(Envelope::ok(view(app, &updated, false)));
+    }
     let mut conn = app.store.conn().await?;
     let updated = store::printers::set_maintenance(
         &mut conn,
@@ -536,9 +555,6 @@ async fn maintenance(
     )
     .await?;
     changed(app, tenant, Some(&updated), "maintenance");
-    if !on {
-        app.farm.wake_dispatcher(tenant);
-    }
     Ok(Envelope::ok(view(app, &updated, false)))
 }
 
@@ -589,26 +605,11 @@ pub async fn set_cleared(
     OptionalJson(body): OptionalJson<ClearedBody>,
 ) -> ApiResult<Printer> {
     let printer = find(&app, &member.tenant, &key).await?;
-    let cleared = body.cleared;
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    let updated = store::printers::set_cleared(
-        &mut tx,
-        &member.tenant,
-        &printer.printer_id(),
-        cleared,
-        &now,
-    )
-    .await?;
-    if cleared {
-        // The print was taken off the bed: its collection task is done.
-        store::worklist::complete_collections(&mut tx, &member.tenant, &printer.id, &now).await?;
-    }
-    tx.commit().await?;
-    changed(&app, &member.tenant, Some(&updated), "cleared");
-    if cleared {
-        app.farm.wake_dispatcher(&member.tenant);
-    }
+    // Clearing completes the printer's collection tasks and wakes the dispatcher.
+    let updated = app
+        .farm
+        .set_bed_cleared(&member.tenant, &printer, body.cleared)
+        .await?;
     Ok(Envelope::ok(view(&app, &updated, false)))
 }
 

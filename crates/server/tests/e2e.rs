@@ -126,8 +126,24 @@ async fn a_queued_plate_prints_on_a_simulated_printer_through_the_hub() {
 /// The dispatcher's loop on a real printer: with auto-dispatch on, a queued job starts on the
 /// printer's cleared bed; when that print finishes the bed holds it, so the next job waits
 /// until an operator marks the bed cleared, and then starts.
+/// The open task of `task_type`, once the farm has made it.
+async fn open_task(app: &TestApp, setup: &Farm, task_type: &str) -> Value {
+    let list = setup
+        .until(
+            app,
+            &format!("/api/v1/worklist?task_type={task_type}&status=open"),
+            |tasks| tasks.as_array().is_some_and(|t| !t.is_empty()),
+        )
+        .await;
+    list[0].clone()
+}
+
+/// The operator's loop on the floor: a finished print makes a collection task, completing
+/// it clears the bed and the next job starts; a job whose filament no printer holds asks
+/// for it to be loaded (naming the tray), and the printer's report of the spool loaded
+/// closes that task and starts the job from that tray.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_finished_print_clearing_the_bed_starts_the_next_queued_job() {
+async fn collecting_a_print_and_loading_a_filament_start_the_next_jobs() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let app = TestApp::spawn().await;
     let setup = Farm::new(&app, "dina", 400.0).await;
@@ -176,6 +192,44 @@ async fn after_a_finished_print_clearing_the_bed_starts_the_next_queued_job() {
         "never on a bed that holds a print"
     );
 
+    // The collection task says what to take from which printer; completing it frees the bed.
+    let collect = open_task(&app, &setup, "collection").await;
+    assert_eq!(collect["printer_id"], printer_id.as_str());
+    assert!(
+        collect["title"].as_str().unwrap().contains("A1M-01"),
+        "{collect}"
+    );
+    let completed = setup
+        .post(
+            &app,
+            &format!(
+                "/api/v1/worklist/{}/complete",
+                collect["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    completed.expect(200);
+    assert_eq!(completed.data()["status"], "completed");
+    assert!(completed.data()["completed_at"].is_string());
+    let next = setup
+        .until(&app, &format!("/api/v1/jobs/{second}"), |j| {
+            j["status"] != "queued"
+        })
+        .await;
+    assert_eq!(next["printer_id"], printer_id.as_str(), "{next}");
+    setup.job_reaches(&app, &second, "completed").await;
+
+    // A green job: no tray holds green PLA, so once the bed is clear the farm asks for it.
+    let green = setup
+        .post(
+            &app,
+            "/api/v1/jobs",
+            json!({ "print_file_id": file, "filament_type": "PLA", "color": "#00AE42" }),
+        )
+        .await;
+    green.expect(201);
+    let green = green.data()["id"].as_str().unwrap().to_string();
     setup
         .put(
             &app,
@@ -184,13 +238,40 @@ async fn after_a_finished_print_clearing_the_bed_starts_the_next_queued_job() {
         )
         .await
         .expect(200);
-    let next = setup
-        .until(&app, &format!("/api/v1/jobs/{second}"), |j| {
-            j["status"] != "queued"
-        })
+    let change = open_task(&app, &setup, "filament_change").await;
+    assert_eq!(change["printer_id"], printer_id.as_str());
+    assert!(
+        change["title"].as_str().unwrap().contains("#00AE42"),
+        "{change}"
+    );
+    // The simulated AMS has trays 1, 2 and 4 loaded: the empty third tray is named.
+    assert!(
+        change["subtitle"]
+            .as_str()
+            .unwrap()
+            .contains("AMS 1 tray 3"),
+        "{change}"
+    );
+    assert_eq!(
+        setup
+            .get(&app, &format!("/api/v1/jobs/{green}"))
+            .await
+            .data()["status"],
+        "queued"
+    );
+
+    // An operator loads the spool; the printer's report closes the task by itself and the
+    // job starts, printing from that tray.
+    setup.printer().load_filament(2, "PLA", "#00AE42");
+    setup
+        .until(
+            &app,
+            &format!("/api/v1/worklist/{}", change["id"].as_str().unwrap()),
+            |task| task["status"] == "completed",
+        )
         .await;
-    assert_eq!(next["printer_id"], printer_id.as_str(), "{next}");
-    setup.job_reaches(&app, &second, "completed").await;
+    setup.job_reaches(&app, &green, "completed").await;
+    assert_eq!(setup.printer().last_ams_mapping(), vec![2]);
     agent.stop().await;
     app.stop().await;
 }

@@ -591,6 +591,7 @@ async fn a_stale_command_after_an_outage_is_refused_and_not_run() {
                 file_url,
                 file_name: "sample-a.3mf".into(),
                 plate_index: 1,
+                ams_slot: None,
             },
             in_a_minute(),
         )

@@ -174,6 +174,10 @@ struct Core {
     faults: Faults,
     /// What subscribers were last sent, to compute deltas against.
     last_sent: Map<String, Value>,
+    /// The AMS as reported (`ams` of the report); operators load trays ([`PrinterHandle::load_filament`]).
+    ams: Value,
+    /// The `ams_mapping` of the last print started.
+    last_ams_mapping: Vec<i32>,
 }
 
 impl Core {
@@ -184,6 +188,8 @@ impl Core {
             time_scale,
             push_sequence: 0,
             gcode_state: GcodeState::Idle,
+            ams: ams(model),
+            last_ams_mapping: Vec::new(),
             job: None,
             percent: 0,
             remaining_minutes: 0,
@@ -295,6 +301,7 @@ impl Core {
     }
 
     fn start(&mut self, job: Job, file: &ProjectFile) {
+        self.last_ams_mapping = file.ams_mapping.clone();
         self.gcode_state = GcodeState::Prepare;
         self.percent = 0;
         self.layer = 0;
@@ -390,7 +397,7 @@ impl Core {
             "hms": self.hms.iter().map(|h| h.to_json()).collect::<Vec<_>>(),
             "lights_report": lights,
             "ipcam": {"ipcam_dev": "1", "ipcam_record": "enable", "timelapse": "disable", "resolution": "1080p"},
-            "ams": ams(self.model),
+            "ams": self.ams.clone(),
             "vt_tray": {"id": "254", "tray_type": "", "tray_color": "00000000"},
             "s_obj": self.skipped_objects,
             "fun": fun,
@@ -909,6 +916,36 @@ impl PrinterHandle {
         let mut core = self.0.core();
         core.advance(Instant::now());
         core.time_scale = scale.max(0.0);
+    }
+
+    /// An operator loads a spool into AMS `slot` (unit × 4 + tray): the next report shows it.
+    /// A printer without an AMS has nothing to load into; this does nothing there.
+    pub fn load_filament(&self, slot: u32, filament_type: &str, colour_hex: &str) {
+        {
+            let mut core = self.0.core();
+            let unit = (slot / 4) as usize;
+            let tray = (slot % 4) as usize;
+            let colour = format!(
+                "{}FF",
+                colour_hex.trim_start_matches('#').to_ascii_uppercase()
+            );
+            if let Some(entry) = core
+                .ams
+                .get_mut("ams")
+                .and_then(|units| units.get_mut(unit))
+                .and_then(|unit| unit.get_mut("tray"))
+                .and_then(|trays| trays.get_mut(tray))
+            {
+                *entry = json!({"id": tray.to_string(), "tray_type": filament_type,
+                    "tray_color": colour, "remain": 100});
+            }
+        }
+        self.0.push_changes();
+    }
+
+    /// The `ams_mapping` of the last print started (which tray each filament came from).
+    pub fn last_ams_mapping(&self) -> Vec<i32> {
+        self.0.core().last_ams_mapping.clone()
     }
 
     /// Fault: raises an HMS message (e.g. [`Hms::HEATBED_TEMPERATURE_ABNORMAL`]).

@@ -552,3 +552,35 @@ pub async fn stock_page(
         .await?;
     Ok((rows, total))
 }
+
+/// Moves `units` of a good from waiting for assembly to ready (and counts them assembled),
+/// in one statement that never takes `quantity_needs_assembly` below zero; `None` when
+/// fewer units wait than that (nothing changed).
+pub async fn assemble(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    units: i64,
+    now: &str,
+) -> StoreResult<Option<FinishedGood>> {
+    let sql = concat!(
+        "UPDATE finished_goods SET quantity_needs_assembly = quantity_needs_assembly - $3,
+            current_stock = current_stock + $3, quantity_assembled = quantity_assembled + $3,
+            assembly_status = CASE WHEN quantity_needs_assembly - $3 > 0 THEN 'needs_assembly'
+                ELSE 'assembled' END,
+            updated_at = $4
+         WHERE tenant_id = $1 AND id = $2 AND quantity_needs_assembly >= $3 RETURNING ",
+        columns!()
+    );
+    let moved = sqlx::query_as::<_, FinishedGood>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(units)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match moved {
+        Some(good) => Ok(Some(refresh_status(conn, &good).await?)),
+        None => Ok(None),
+    }
+}

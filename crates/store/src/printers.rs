@@ -40,6 +40,10 @@ pub struct Printer {
     pub printer_id: Option<i64>,
     pub in_maintenance: i64,
     pub maintenance_type: Option<String>,
+    /// Print hours between maintenance (0: not by hours).
+    pub maintenance_interval_hours: i64,
+    /// `total_print_time` (minutes) at the last maintenance.
+    pub print_minutes_at_maintenance: i64,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -57,14 +61,15 @@ macro_rules! columns {
          last_maintenance_date, status, current_color, current_color_hex, current_filament_type,
          current_build_plate, filament_level, nozzle_size, location, connection_type, ip_address,
          serial_number, access_code, is_connected, last_connection_attempt, connection_error,
-         is_active, cleared, sort_order, printer_id, in_maintenance, maintenance_type, created_at, updated_at"
+         is_active, cleared, sort_order, printer_id, in_maintenance, maintenance_type,
+         maintenance_interval_hours, print_minutes_at_maintenance, created_at, updated_at"
     };
 }
 
 /// The columns as `json_object` / `json_build_object` arguments: a list is read as one JSON
 /// value, because sqlx hands each row of a result over from its SQLite worker thread and
 /// converts it to an `AnyRow` (about 14 µs a row: most of a 50-printer list's time).
-const JSON_PAIRS: &str = "'id', id, 'tenant_id', tenant_id, 'hub_id', hub_id, 'name', name, 'model', model, 'manufacturer', manufacturer, 'firmware_version', firmware_version, 'total_print_time', total_print_time, 'last_maintenance_date', last_maintenance_date, 'status', status, 'current_color', current_color, 'current_color_hex', current_color_hex, 'current_filament_type', current_filament_type, 'current_build_plate', current_build_plate, 'filament_level', filament_level, 'nozzle_size', nozzle_size, 'location', location, 'connection_type', connection_type, 'ip_address', ip_address, 'serial_number', serial_number, 'access_code', access_code, 'is_connected', is_connected, 'last_connection_attempt', last_connection_attempt, 'connection_error', connection_error, 'is_active', is_active, 'cleared', cleared, 'sort_order', sort_order, 'printer_id', printer_id, 'in_maintenance', in_maintenance, 'maintenance_type', maintenance_type, 'created_at', created_at, 'updated_at', updated_at";
+const JSON_PAIRS: &str = "'id', id, 'tenant_id', tenant_id, 'hub_id', hub_id, 'name', name, 'model', model, 'manufacturer', manufacturer, 'firmware_version', firmware_version, 'total_print_time', total_print_time, 'last_maintenance_date', last_maintenance_date, 'status', status, 'current_color', current_color, 'current_color_hex', current_color_hex, 'current_filament_type', current_filament_type, 'current_build_plate', current_build_plate, 'filament_level', filament_level, 'nozzle_size', nozzle_size, 'location', location, 'connection_type', connection_type, 'ip_address', ip_address, 'serial_number', serial_number, 'access_code', access_code, 'is_connected', is_connected, 'last_connection_attempt', last_connection_attempt, 'connection_error', connection_error, 'is_active', is_active, 'cleared', cleared, 'sort_order', sort_order, 'printer_id', printer_id, 'in_maintenance', in_maintenance, 'maintenance_type', maintenance_type, 'maintenance_interval_hours', maintenance_interval_hours, 'print_minutes_at_maintenance', print_minutes_at_maintenance, 'created_at', created_at, 'updated_at', updated_at";
 
 /// How a route names a printer: its id, or the farm's number for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +111,8 @@ pub struct PrinterFields {
     pub current_build_plate: Option<String>,
     pub is_active: Option<i64>,
     pub sort_order: Option<i64>,
+    /// Print hours between maintenance (0: not by hours).
+    pub maintenance_interval_hours: Option<i64>,
 }
 
 /// Filters and order of a printer list.
@@ -270,9 +277,10 @@ pub async fn create(
         "INSERT INTO printers (id, tenant_id, hub_id, name, model, manufacturer, nozzle_size, location,
             connection_type, ip_address, serial_number, access_code, current_color, current_color_hex,
             current_filament_type, current_build_plate, is_active, sort_order, printer_id, status,
-            total_print_time, filament_level, is_connected, cleared, in_maintenance, created_at, updated_at)
+            total_print_time, filament_level, is_connected, cleared, in_maintenance, created_at, updated_at,
+            maintenance_interval_hours)
          VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, COALESCE($9, 'bambu'), $10, $11, $12, $13, $14, $15, $16,
-            COALESCE($17, 1), COALESCE($18, $19), $19, 'idle', 0, 0, 0, 1, 0, $20, $20)
+            COALESCE($17, 1), COALESCE($18, $19), $19, 'idle', 0, 0, 0, 1, 0, $20, $20, COALESCE($21, 200))
          RETURNING ",
         columns!()
     );
@@ -297,6 +305,7 @@ pub async fn create(
         .bind(fields.sort_order)
         .bind(next)
         .bind(now)
+        .bind(fields.maintenance_interval_hours)
         .fetch_one(&mut *conn)
         .await?)
 }
@@ -320,7 +329,8 @@ pub async fn update(
             current_color = COALESCE($13, current_color), current_color_hex = COALESCE($14, current_color_hex),
             current_filament_type = COALESCE($15, current_filament_type),
             current_build_plate = COALESCE($16, current_build_plate),
-            is_active = COALESCE($17, is_active), sort_order = COALESCE($18, sort_order), updated_at = $19
+            is_active = COALESCE($17, is_active), sort_order = COALESCE($18, sort_order), updated_at = $19,
+            maintenance_interval_hours = COALESCE($20, maintenance_interval_hours)
          WHERE tenant_id = $1 AND id = $2 RETURNING ",
         columns!()
     );
@@ -344,6 +354,7 @@ pub async fn update(
         .bind(fields.is_active)
         .bind(fields.sort_order)
         .bind(now)
+        .bind(fields.maintenance_interval_hours)
         .fetch_one(&mut *conn)
         .await?)
 }
@@ -618,4 +629,28 @@ pub async fn counts_by_state(
     .bind(tenant.as_str())
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Records maintenance done now: the date, and the print time it was done at (the next
+/// falls due from there); a printer parked for it goes back to idle.
+pub async fn maintenance_done(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    id: &str,
+    now: &str,
+) -> StoreResult<Printer> {
+    let sql = concat!(
+        "UPDATE printers SET last_maintenance_date = $3, print_minutes_at_maintenance = total_print_time,
+            in_maintenance = 0, maintenance_type = NULL,
+            status = CASE WHEN status = 'maintenance' THEN 'idle' ELSE status END, updated_at = $3
+         WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        columns!()
+    );
+    sqlx::query_as::<_, Printer>(sql)
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(crate::StoreError::NotFound)
 }

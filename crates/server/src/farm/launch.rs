@@ -45,6 +45,22 @@ pub fn needs(job: &Job, file: &PrintFile) -> JobNeeds {
     )
 }
 
+/// A report's filament slots as the dispatch rules read them (`#RRGGBB` colours).
+pub fn loaded_of(slots: &[proto::status::FilamentSlot]) -> Vec<domain::dispatch::LoadedFilament> {
+    slots
+        .iter()
+        .map(|slot| domain::dispatch::LoadedFilament {
+            slot: slot.slot,
+            filament_type: slot.filament_type.clone().filter(|t| !t.trim().is_empty()),
+            colour_hex: slot.colour.as_deref().map(|c| {
+                let hex = c.trim_start_matches('#');
+                format!("#{}", &hex[..hex.len().min(6)])
+            }),
+            remaining: slot.remaining,
+        })
+        .collect()
+}
+
 fn bed_not_cleared(printer: &Printer) -> FarmError {
     FarmError::refused(
         "BED_NOT_CLEARED",
@@ -78,7 +94,17 @@ impl Farm {
             filament_type: printer.current_filament_type.clone(),
             colour_hex: printer.current_color_hex.clone(),
             build_plate: printer.current_build_plate.clone(),
+            loaded: self.loaded_filaments(printer),
         }
+    }
+
+    /// The filament slots the printer's newest report lists (none before it reported).
+    pub fn loaded_filaments(&self, printer: &Printer) -> Vec<domain::dispatch::LoadedFilament> {
+        let tenant = TenantId::from_stored(printer.tenant_id.clone());
+        self.realtime
+            .printer(&tenant, &printer.id)
+            .map(|status| loaded_of(&status.filaments))
+            .unwrap_or_default()
     }
 
     /// An operator starts an assigned job: its printer must be available and idle, its bed
@@ -199,6 +225,9 @@ impl Farm {
             file_url: format!("{}/api/v1/files/download/{token}", self.public_origin),
             file_name: file.name.clone(),
             plate_index: job.plate_index,
+            // The tray that holds the job's filament, so the printer takes it from there.
+            ams_slot: domain::dispatch::slot_for(&self.facts(printer), &needs(&job, file))
+                .map(|slot| slot.slot),
         };
         if let Err(err) = self.hubs.send(&hub, command).await {
             let reason = err.to_string();

@@ -8,6 +8,8 @@
 //! - [`orders`]: taking orders, sharing stock among them, the prints that cover a
 //!   shortfall, fulfilment and cancelling;
 //! - [`commands`]: commands from the farm to a printer through its hub;
+//! - [`tasks`]: the worklist and assembly, and what closing a task does (a bed cleared,
+//!   units assembled, maintenance recorded, a filament loaded);
 //! - [`status`]: what a printer's report does to its job (status intake).
 
 pub mod commands;
@@ -16,6 +18,7 @@ pub mod jobs;
 pub mod launch;
 pub mod orders;
 pub mod status;
+pub mod tasks;
 
 pub use error::{FarmError, FarmResult};
 

@@ -78,6 +78,8 @@ struct Known {
     /// The database said the printer holds no job, and nothing changed since: its reports
     /// need no look-up (50,000 printers reporting progress asked 5,000 times a second).
     no_job: bool,
+    /// The filament slots last reported: a change may close a filament-change task.
+    filaments: Vec<proto::status::FilamentSlot>,
 }
 
 struct Session {
@@ -415,7 +417,11 @@ impl Session {
                     reported: previous.as_ref().and_then(|p| p.reported.clone()),
                     gcode_state: previous.as_ref().and_then(|p| p.gcode_state.clone()),
                     progress_written: previous.as_ref().and_then(|p| p.progress_written),
-                    no_job: previous.is_some_and(|p| p.no_job),
+                    no_job: previous.as_ref().is_some_and(|p| p.no_job),
+                    filaments: previous
+                        .as_ref()
+                        .map(|p| p.filaments.clone())
+                        .unwrap_or_default(),
                 },
             );
         }
@@ -459,6 +465,21 @@ impl Session {
         };
         if urgent {
             self.app.status_writer.flush(&self.app).await?;
+        }
+        if !status.filaments.is_empty() && known.filaments != status.filaments {
+            known.filaments = status.filaments.clone();
+            // Rare (someone loaded or used up a spool): off the hot path, in its own task.
+            let (farm, tenant, id) = (
+                self.app.farm.clone(),
+                self.tenant.clone(),
+                printer_id.clone(),
+            );
+            let loaded = crate::farm::launch::loaded_of(&status.filaments);
+            tokio::spawn(async move {
+                if let Err(err) = farm.filament_seen(&tenant, &id, &loaded).await {
+                    tracing::warn!(tenant_id = %tenant, printer_id = %id, error = %err, "filament-change tasks not checked");
+                }
+            });
         }
         // Dashboards see every report (coalesced per client), keyed as they know the printer.
         if !look_at_job {

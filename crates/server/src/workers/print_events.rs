@@ -14,6 +14,7 @@
 use super::WorkError;
 use crate::app::App;
 use crate::farm::jobs::PrintEvent;
+use crate::farm::tasks;
 use domain::TenantId;
 use domain::jobs::{JobStatus, PrintEventKind};
 use proto::dashboard::ServerMessage;
@@ -77,7 +78,7 @@ async fn apply(
 ) -> Result<(), WorkError> {
     match event.event {
         PrintEventKind::JobCompleted => {
-            if let Some(sku) = completed(tx, tenant, &event.job_id, now, after).await? {
+            if let Some(sku) = completed(app, tx, tenant, &event.job_id, now, after).await? {
                 // The stock may fill orders waiting for it.
                 app.farm.stock_arrived(tx, tenant, &sku, now).await?;
                 after.dispatch = true;
@@ -96,7 +97,7 @@ async fn apply(
         PrintEventKind::JobCancelled => {
             let job = store::jobs::get(tx, tenant, &event.job_id).await?;
             if left_a_print(event.from) {
-                print_ended(tx, tenant, &job, event.printer_id.as_deref(), now).await?;
+                print_ended(tx, tenant, &job, event.printer_id.as_deref(), now, after).await?;
                 let reason = format!("print cancelled at {}%", job.progress_percentage);
                 spend_filament(
                     tx,
@@ -128,21 +129,25 @@ fn left_a_print(from: JobStatus) -> bool {
     matches!(from, JobStatus::Printing | JobStatus::Paused)
 }
 
-/// Records the print time and frees the printer (its bed was marked by the move).
-/// Returns the minutes printed.
+/// Records the print time and frees the printer (its bed was marked by the move); its
+/// maintenance may fall due with the hours added. Returns the minutes printed.
 async fn print_ended(
     tx: &mut Conn,
     tenant: &TenantId,
     job: &store::jobs::Job,
     printer: Option<&str>,
     now: &str,
-) -> Result<Option<i64>, StoreError> {
+    after: &mut AfterCommit,
+) -> Result<Option<i64>, WorkError> {
     let minutes = printed_minutes(job);
     if let Some(minutes) = minutes {
         store::jobs::set_actual_minutes(tx, tenant, &job.id, minutes).await?;
     }
     if let Some(printer) = printer {
         store::printers::print_ended(tx, tenant, printer, minutes.unwrap_or(0), now).await?;
+        if let Some(task) = tasks::maintenance_check_in(tx, tenant, printer, now).await? {
+            after.messages.push(tasks::task_message(&task));
+        }
     }
     Ok(minutes)
 }
@@ -156,20 +161,21 @@ fn printed_minutes(job: &store::jobs::Job) -> Option<i64> {
 
 /// The effects of a completed print; returns the SKU whose stock grew, if one did.
 async fn completed(
+    app: &App,
     tx: &mut Conn,
     tenant: &TenantId,
     job_id: &str,
     now: &str,
     after: &mut AfterCommit,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<String>, WorkError> {
     let job = store::jobs::get(tx, tenant, job_id).await?;
-    print_ended(tx, tenant, &job, job.printer_id.as_deref(), now).await?;
+    print_ended(tx, tenant, &job, job.printer_id.as_deref(), now, after).await?;
     spend_filament(tx, tenant, &job, 100, "print completed", now, after).await?;
     let sku = match job.product_sku_id.as_deref() {
         Some(id) => match store::catalogue::sku_for_print(tx, tenant, id).await {
             Ok(sku) => Some(sku),
             Err(StoreError::NotFound) => None,
-            Err(other) => return Err(other),
+            Err(other) => return Err(other.into()),
         },
         None => None,
     };
@@ -182,7 +188,7 @@ async fn completed(
     let units = job.quantity_per_print.max(1);
     let subtitle = format!("{units} unit(s), {} {}", job.color, job.filament_type);
     let metadata = json!({ "job_id": job.id, "sku_id": job.product_sku_id, "units": units });
-    store::worklist::create(
+    let collection = store::worklist::create(
         tx,
         tenant,
         &store::worklist::NewTask {
@@ -199,6 +205,7 @@ async fn completed(
         now,
     )
     .await?;
+    after.messages.push(tasks::task_message(&collection));
     let Some(sku) = sku else {
         return Ok(None);
     };
@@ -213,32 +220,12 @@ async fn completed(
     )
     .await?;
     if sku.requires_assembly == 1 {
-        let assembly = store::assembly::create(
-            tx,
-            tenant,
-            &good.id,
-            &sku.product_name,
-            &sku.sku,
-            units,
-            now,
-        )
-        .await?;
-        let title = format!("Assemble {units} × {} ({})", sku.product_name, sku.sku);
         let metadata = json!({ "job_id": job.id, "sku_id": sku.id, "finished_good_id": good.id });
-        store::worklist::create(
-            tx,
-            tenant,
-            &store::worklist::NewTask {
-                task_type: "assembly",
-                title: &title,
-                priority: "medium",
-                assembly_task_id: Some(&assembly.id),
-                metadata: Some(&metadata),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+        let (_, task) = app
+            .farm
+            .assembly_needed_in(tx, tenant, &good, &sku.product_name, units, metadata, now)
+            .await?;
+        after.messages.push(tasks::task_message(&task));
     }
     // One alert when it falls to (or is first seen at) its threshold, not one per print.
     if store::low_stock::note(
@@ -267,7 +254,7 @@ async fn failed(
     event: &PrintEvent,
     now: &str,
     after: &mut AfterCommit,
-) -> Result<store::jobs::Job, StoreError> {
+) -> Result<store::jobs::Job, WorkError> {
     let job = store::jobs::get(tx, tenant, &event.job_id).await?;
     // The job may have been retried since: the event's own printer and reason count.
     let printer = event.printer_id.as_deref();
@@ -288,7 +275,7 @@ async fn failed(
             )
             .await?;
         }
-        print_ended(tx, tenant, &job, printer, now).await?
+        print_ended(tx, tenant, &job, printer, now, after).await?
     } else {
         // The start took the cleared bed; nothing was printed on it, so it is clear again.
         if let Some(printer) = printer {
