@@ -235,7 +235,7 @@ async fn fields_of(
     if fields.title.is_empty() {
         wrong(&mut invalid, "title", "title is required");
     }
-    if fields.task_type.is_empty() {
+    if fields.task_type.is_empty() && !invalid.0.iter().any(|e| e.field == "task_type") {
         wrong(&mut invalid, "task_type", "task_type is required");
     }
     let optional = |invalid: &mut Invalid,

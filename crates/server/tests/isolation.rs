@@ -222,6 +222,25 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_order.expect(201);
+    // A worklist task and an assembly task of farm B.
+    let bobs_task = app
+        .post(
+            "/api/v1/worklist",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "task_type": "quality_check", "title": "B's check" }),
+        )
+        .await;
+    bobs_task.expect(201);
+    let bobs_assembly = app
+        .post(
+            "/api/v1/assembly",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "finished_good_id": bobs_good, "quantity": 1 }),
+        )
+        .await;
+    bobs_assembly.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -308,6 +327,14 @@ async fn every_route_keeps_farms_apart() {
         (
             "plate_id",
             bobs_plate.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "task_id",
+            bobs_task.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "assembly_id",
+            bobs_assembly.data()["id"].as_str().unwrap().to_string(),
         ),
         (
             "invitation_id",

@@ -175,7 +175,14 @@ impl Farm {
         self.call(app, "POST", &format!("/api/v1/jobs/{job}/start"), json!({}))
             .await
             .expect(200);
-        assert_eq!(self.commands.recv().await.unwrap()["type"], "print_command");
+        // Edits of the printer tell the hub too (`configure_printer`); the start is next.
+        loop {
+            let command = self.commands.recv().await.unwrap();
+            if command["type"] == "print_command" {
+                break;
+            }
+            assert_eq!(command["type"], "configure_printer", "{command}");
+        }
         // The hub reports the file on the printer; then progress starts the print.
         let mut conn = app.state.store.conn().await.unwrap();
         sqlx::query("UPDATE print_jobs SET status = 'uploaded' WHERE id = $1")
@@ -798,5 +805,255 @@ async fn the_dispatcher_starts_the_best_job_only_on_a_cleared_bed_and_never_twic
     assert_eq!(next["printer_id"], farm.printer.as_str());
     let command = farm.commands.recv().await.unwrap();
     assert_eq!(command["job_id"], low.as_str());
+    app.stop().await;
+}
+
+/// The one open task of a type, as the worklist lists it.
+async fn open_task(app: &TestApp, farm: &Farm, task_type: &str) -> Value {
+    let list = farm
+        .call(
+            app,
+            "GET",
+            &format!("/api/v1/worklist?task_type={task_type}&status=open"),
+            json!({}),
+        )
+        .await;
+    let tasks = list.data().as_array().unwrap().clone();
+    assert_eq!(tasks.len(), 1, "one open {task_type} task: {tasks:?}");
+    tasks[0].clone()
+}
+
+#[tokio::test]
+async fn closing_tasks_moves_what_they_stand_for_assembly_to_stock_and_maintenance_due_by_hours() {
+    let app = TestApp::spawn().await;
+    let mut farm = farm(&app).await;
+    // Maintenance every hour of printing, so one long print makes it due.
+    let printer_path = format!("/api/v1/printers/{}", farm.printer);
+    let set = farm
+        .call(
+            &app,
+            "PUT",
+            &printer_path,
+            json!({ "maintenance_interval_hours": 1 }),
+        )
+        .await;
+    set.expect(200);
+    assert_eq!(set.data()["maintenance_interval_hours"], 1);
+    let bad = farm
+        .call(
+            &app,
+            "PUT",
+            &printer_path,
+            json!({ "maintenance_interval_hours": -3 }),
+        )
+        .await;
+    bad.expect(400);
+    assert_eq!(bad.fields(), vec!["maintenance_interval_hours"]);
+
+    // A 90-minute print of a lamp that needs assembly.
+    let lamp = sku(&app, &farm.farm, "Lamp", "LAMP-YEL", 2, 0, true).await;
+    let job = farm.print_to(&app, &lamp, 50).await;
+    let started = domain::time::format(chrono::Utc::now() - chrono::Duration::minutes(90));
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query("UPDATE print_jobs SET time_started = $2 WHERE id = $1")
+        .bind(&job)
+        .bind(&started)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    farm.call(
+        &app,
+        "POST",
+        &format!("/api/v1/jobs/{job}/complete"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    drain(&app).await;
+
+    // Maintenance fell due: one task for the printer, saying why.
+    let maintain = open_task(&app, &farm, "maintenance").await;
+    assert_eq!(maintain["printer_id"], farm.printer.as_str());
+    assert!(
+        maintain["subtitle"]
+            .as_str()
+            .unwrap()
+            .contains("1 print hours"),
+        "{maintain}"
+    );
+
+    // Collection: starting it stamps the start; completing it clears the bed.
+    let collect = open_task(&app, &farm, "collection").await;
+    let id = collect["id"].as_str().unwrap();
+    let started = farm
+        .call(
+            &app,
+            "PUT",
+            &format!("/api/v1/worklist/{id}/status"),
+            json!({ "status": "in_progress" }),
+        )
+        .await;
+    started.expect(200);
+    assert!(started.data()["started_at"].is_string());
+    let printer = farm.call(&app, "GET", &printer_path, json!({})).await;
+    assert_eq!(printer.data()["cleared"], 0);
+    let done = farm
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/worklist/{id}/complete"),
+            json!({ "actual_time_minutes": 3 }),
+        )
+        .await;
+    done.expect(200);
+    assert_eq!(done.data()["status"], "completed");
+    assert_eq!(done.data()["actual_time_minutes"], 3);
+    let printer = farm.call(&app, "GET", &printer_path, json!({})).await;
+    assert_eq!(
+        printer.data()["cleared"],
+        1,
+        "collecting the print clears the bed"
+    );
+    // A closed task stays closed.
+    let again = farm
+        .call(
+            &app,
+            "PUT",
+            &format!("/api/v1/worklist/{id}/status"),
+            json!({ "status": "pending" }),
+        )
+        .await;
+    again.expect(409);
+    assert_eq!(again.code(), "TASK_CLOSED");
+
+    // Assembly: started from the assembly list, its worklist task follows; completing moves
+    // the two units from needs-assembly to ready stock.
+    let assembly = farm
+        .call(&app, "GET", "/api/v1/assembly?status=pending", json!({}))
+        .await;
+    let assembly_id = assembly.data()[0]["id"].as_str().unwrap().to_string();
+    farm.call(
+        &app,
+        "PUT",
+        &format!("/api/v1/assembly/{assembly_id}"),
+        json!({ "status": "in_progress" }),
+    )
+    .await
+    .expect(200);
+    let assemble = open_task(&app, &farm, "assembly").await;
+    assert_eq!(assemble["status"], "in_progress");
+    let completed = farm
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/assembly/{assembly_id}/complete"),
+            json!({}),
+        )
+        .await;
+    completed.expect(200);
+    assert_eq!(completed.data()["units_moved"], 2);
+    assert_eq!(completed.data()["task"]["status"], "completed");
+    assert!(completed.data()["task"]["completed_at"].is_string());
+    let stock = farm.call(&app, "GET", "/api/v1/inventory", json!({})).await;
+    assert_eq!(stock.data()[0]["current_stock"], 2);
+    assert_eq!(stock.data()[0]["quantity_needs_assembly"], 0);
+    assert_eq!(stock.data()[0]["quantity_assembled"], 2);
+    let task = farm
+        .call(
+            &app,
+            "GET",
+            &format!("/api/v1/worklist/{}", assemble["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(task.data()["status"], "completed");
+    let twice = farm
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/assembly/{assembly_id}/complete"),
+            json!({}),
+        )
+        .await;
+    twice.expect(409);
+    assert_eq!(twice.code(), "ASSEMBLY_COMPLETED");
+
+    // An assembly of more than waits moves only what waits: stock never goes below zero.
+    let extra = farm
+        .call(
+            &app,
+            "POST",
+            "/api/v1/assembly",
+            json!({ "sku_id": lamp, "quantity": 5 }),
+        )
+        .await;
+    extra.expect(201);
+    assert!(extra.data()["worklist_task_id"].is_string());
+    let extra_id = extra.data()["id"].as_str().unwrap();
+    // Completing its worklist task completes the assembly.
+    let moved = farm
+        .call(
+            &app,
+            "POST",
+            &format!(
+                "/api/v1/worklist/{}/complete",
+                extra.data()["worklist_task_id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    moved.expect(200);
+    let extra = farm
+        .call(
+            &app,
+            "GET",
+            &format!("/api/v1/assembly/{extra_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(extra.data()["status"], "completed");
+    let stock = farm.call(&app, "GET", "/api/v1/inventory", json!({})).await;
+    assert_eq!(
+        stock.data()[0]["current_stock"],
+        2,
+        "nothing waited: nothing moved"
+    );
+    assert_eq!(stock.data()[0]["quantity_needs_assembly"], 0);
+    let stats = farm
+        .call(&app, "GET", "/api/v1/assembly/stats", json!({}))
+        .await;
+    assert_eq!(stats.data()["completed"], 2);
+    assert_eq!(stats.data()["units_needing_assembly"], 0);
+
+    // Maintenance done through its task: recorded, and the next 30 minutes make none due.
+    farm.call(
+        &app,
+        "PUT",
+        &format!(
+            "/api/v1/worklist/{}/status",
+            maintain["id"].as_str().unwrap()
+        ),
+        json!({ "status": "completed" }),
+    )
+    .await
+    .expect(200);
+    let printer = farm.call(&app, "GET", &printer_path, json!({})).await;
+    assert!(printer.data()["last_maintenance_date"].is_string());
+    assert_eq!(
+        printer.data()["print_minutes_at_maintenance"],
+        printer.data()["total_print_time"]
+    );
+    farm.print_and_complete(&app, &lamp).await;
+    drain(&app).await;
+    let due = farm
+        .call(
+            &app,
+            "GET",
+            "/api/v1/worklist?task_type=maintenance&status=open",
+            json!({}),
+        )
+        .await;
+    assert_eq!(due.data().as_array().unwrap().len(), 0);
     app.stop().await;
 }
