@@ -11,6 +11,7 @@
 //   printer_state: a printer changed state, hub_status).
 // - An inventory_alert marks the rows of its SKU ([data-sku-id]) low at once (data-low="1").
 // - A new_order is said, and shown in #order-news on the orders page.
+// - A task_updated refreshes the worklist (its [data-fragment-on] lists it).
 // - Buttons with data-api call the JSON API (cookie session, the farm in X-Tenant-ID) and
 //   put the API's error message in words next to them (the card's .action-out).
 // - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
@@ -555,6 +556,10 @@
       case 'new_order':
         newOrder(m);
         emit('new_order');
+        break;
+      case 'task_updated':
+        // A task appeared or moved: the worklist's cards are fetched again.
+        emit('task_updated');
         break;
       case 'resync':
         // The server closes next; the reconnect fetches every fragment again.

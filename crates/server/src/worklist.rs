@@ -101,6 +101,7 @@ fn task_query(q: &ListQuery) -> Result<TaskQuery, ApiError> {
         priority: priority.map(|p| p.as_str().to_string()),
         printer_id: id(&q.printer_id),
         assigned_to: id(&q.assigned_to),
+        floor_order: false,
     })
 }
 

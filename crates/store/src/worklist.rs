@@ -128,6 +128,8 @@ pub struct TaskQuery {
     pub priority: Option<String>,
     pub printer_id: Option<String>,
     pub assigned_to: Option<String>,
+    /// The floor's order (high priority first, then the oldest) instead of newest first.
+    pub floor_order: bool,
 }
 
 const FILTER: &str = "tenant_id = $1
@@ -146,8 +148,13 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> StoreResult<(Vec<Task>, i64)> {
+    let order = if query.floor_order {
+        "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, created_at, id"
+    } else {
+        "created_at DESC, id"
+    };
     let sql = format!(
-        "SELECT {} FROM worklist_tasks WHERE {FILTER} ORDER BY created_at DESC, id LIMIT $8 OFFSET $9",
+        "SELECT {} FROM worklist_tasks WHERE {FILTER} ORDER BY {order} LIMIT $8 OFFSET $9",
         columns!()
     );
     let rows = sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))

@@ -29,6 +29,7 @@ pub mod overview;
 pub mod printers;
 pub mod stock;
 pub mod team;
+pub mod worklist;
 
 use crate::app::App;
 use crate::auth::Authenticated;
@@ -97,6 +98,7 @@ pub fn router() -> Router<App> {
         .merge(stock::routes())
         .merge(materials::routes())
         .merge(orders::routes())
+        .merge(worklist::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -124,12 +126,15 @@ pub enum Section {
     Materials,
     /// Orders, and the Shopify connection.
     Orders,
+    /// What operators do next on the floor.
+    Worklist,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
 pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Overview, "/", "Overview"),
     (Section::Printers, "/printers", "Printers"),
+    (Section::Worklist, "/worklist", "Worklist"),
     (Section::Jobs, "/jobs", "Jobs"),
     (Section::Files, "/files", "Files"),
     (Section::Catalogue, "/catalogue", "Catalogue"),
