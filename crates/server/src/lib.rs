@@ -24,6 +24,7 @@ pub mod links;
 pub mod live_socket;
 pub mod mail;
 pub mod maintenance;
+pub mod markdown;
 pub mod materials;
 pub mod members;
 pub mod memory;
