@@ -44,6 +44,7 @@ pub mod status_writer;
 pub mod telemetry;
 pub mod tenants;
 pub mod web;
+pub mod wiki;
 pub mod workers;
 
 pub use app::{App, Server};
