@@ -384,20 +384,20 @@ impl ArticleBody {
 }
 
 /// The product and SKU an article names must be the farm's; a SKU alone names its product
-/// too, and a SKU of another product than the one named is refused.
+/// too, and a SKU of another product than the one named is refused. Read in the writing
+/// transaction: a product deleted meanwhile would otherwise fail the write's foreign key.
 async fn check_links(
-    app: &App,
+    conn: &mut store::Conn,
     tenant: &TenantId,
     fields: &mut ArticleFields,
 ) -> Result<(), ApiError> {
-    let mut conn = app.store.conn().await?;
     if let Some(product) = fields.product_id.as_deref() {
-        store::products::get(&mut conn, tenant, product)
+        store::products::get(conn, tenant, product)
             .await
             .or_field("product_id", "no product of this farm has that id")?;
     }
     if let Some(sku) = fields.sku_id.as_deref() {
-        let sku = store::skus::get(&mut conn, tenant, sku)
+        let sku = store::skus::get(conn, tenant, sku)
             .await
             .or_field("sku_id", "no SKU of this farm has that id")?;
         match fields.product_id.as_deref() {
@@ -553,9 +553,9 @@ pub async fn create(
     ApiJson(body): ApiJson<ArticleBody>,
 ) -> ApiResult<Value> {
     let (mut fields, slug) = body.parse(None)?;
-    check_links(&app, &member.tenant, &mut fields).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
+    check_links(&mut tx, &member.tenant, &mut fields).await?;
     choose_slug(&mut tx, &member.tenant, &mut fields, slug, None).await?;
     let author = member.user.user_id();
     let article = store::wiki::create(&mut tx, &member.tenant, &fields, author.as_str(), &now)
@@ -584,9 +584,9 @@ pub async fn update(
 ) -> ApiResult<Value> {
     let stored = find(&app, &member.tenant, &id).await?;
     let (mut fields, slug) = body.parse(Some(&stored))?;
-    check_links(&app, &member.tenant, &mut fields).await?;
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
+    check_links(&mut tx, &member.tenant, &mut fields).await?;
     choose_slug(
         &mut tx,
         &member.tenant,

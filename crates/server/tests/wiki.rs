@@ -739,7 +739,8 @@ async fn a_wiki_picture_is_uploaded_shown_in_an_article_and_kept_from_other_farm
     let anonymous = TestApp::send(app.request(Method::GET, &url, As::Nobody)).await;
     anonymous.expect(401);
 
-    // Only pictures, checked by their bytes, whatever their name says; viewers don't upload.
+    // Only pictures, checked by their bytes, whatever their name says, of at most 10 MiB;
+    // viewers don't upload.
     let text = upload(
         &app,
         &farm.operator,
@@ -750,6 +751,10 @@ async fn a_wiki_picture_is_uploaded_shown_in_an_article_and_kept_from_other_farm
     .await;
     text.expect(400);
     assert_eq!(text.fields(), ["file"]);
+    let mut huge = png();
+    huge.resize(10 * 1024 * 1024 + 1, 0);
+    let too_big = upload(&app, &farm.operator, &farm.id, "huge.png", huge).await;
+    too_big.expect(413);
     let by_viewer = upload(&app, &farm.viewer, &farm.id, "step-2.png", png()).await;
     by_viewer.expect(403);
 }
