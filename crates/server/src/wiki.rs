@@ -725,3 +725,108 @@ pub fn routes() -> crate::api::Routes {
         .add(M::POST, "/api/v1/wiki/{article_id}/publish", Member(Role::Operator), "Publish an article (published_at is now)", publish)
         .add(M::POST, "/api/v1/wiki/{article_id}/unpublish", Member(Role::Operator), "Take an article back to draft", unpublish)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(value: Value) -> ArticleBody {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn stored() -> Article {
+        let (fields, _) = body(json!({ "title": "Bed levelling", "tags": ["bed"] }))
+            .parse(None)
+            .unwrap();
+        Article {
+            id: "a1".into(),
+            tenant_id: "t".into(),
+            title: fields.title,
+            slug: "bed-levelling".into(),
+            content: None,
+            excerpt: None,
+            category: None,
+            tags: fields.tags,
+            author_id: None,
+            last_edited_by: None,
+            product_id: None,
+            sku_id: None,
+            is_published: 1,
+            published_at: Some("2026-12-01T00:00:00Z".into()),
+            meta_title: None,
+            meta_description: None,
+            featured_image_url: None,
+            description: None,
+            estimated_time_minutes: None,
+            difficulty: None,
+            tools_required: None,
+            sections: Some("[]".into()),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_new_article_derives_its_slug_unless_one_is_chosen() {
+        let (_, slug) = body(json!({ "title": "Bed Levelling" }))
+            .parse(None)
+            .unwrap();
+        assert_eq!(slug, Slug::Derived("bed-levelling".into()));
+        let (_, slug) = body(json!({ "title": "x", "slug": "My-Guide" }))
+            .parse(None)
+            .unwrap();
+        assert_eq!(slug, Slug::Chosen("my-guide".into()));
+        let (_, slug) = body(json!({ "title": "Bed", "slug": "" }))
+            .parse(None)
+            .unwrap();
+        assert_eq!(slug, Slug::Derived("bed".into()));
+    }
+
+    #[test]
+    fn a_change_keeps_the_slug_and_what_it_leaves_out_unless_the_slug_is_cleared() {
+        let article = stored();
+        let (fields, slug) = body(json!({ "title": "Levelling the bed" }))
+            .parse(Some(&article))
+            .unwrap();
+        assert_eq!(slug, Slug::Kept);
+        assert_eq!(fields.slug, "bed-levelling");
+        assert_eq!(fields.tags.as_deref(), Some("[\"bed\"]"));
+        assert!(fields.is_published, "a published article stays published");
+        let (_, slug) = body(json!({ "title": "Levelling the bed", "slug": null }))
+            .parse(Some(&article))
+            .unwrap();
+        assert_eq!(slug, Slug::Derived("levelling-the-bed".into()));
+    }
+
+    #[test]
+    fn tags_are_taken_as_a_list_or_as_comma_separated_text() {
+        let (fields, _) = body(json!({ "title": "x", "tags": "PLA, bed,, PLA" }))
+            .parse(None)
+            .unwrap();
+        assert_eq!(fields.tags.as_deref(), Some("[\"PLA\",\"bed\"]"));
+        assert_eq!(
+            stored_list(Some("PLA, bed")),
+            json!(["PLA", "bed"]),
+            "an old row's text"
+        );
+        assert_eq!(stored_list(None), json!([]));
+    }
+
+    #[test]
+    fn a_sections_content_is_rendered_beside_it_in_a_single_article() {
+        let mut article = stored();
+        article.sections = Some(
+            json!([{ "title": "Lid", "content": "<b onclick=x>**y**</b>" }, "loose"]).to_string(),
+        );
+        let single = view(&article, true);
+        assert_eq!(
+            single["sections"][0]["content_html"],
+            "<p><b><strong>y</strong></b></p>\n"
+        );
+        assert_eq!(single["sections"][1], "loose");
+        assert_eq!(single["content_html"], "");
+        let listed = view(&article, false);
+        assert!(listed["content_html"].is_null());
+        assert!(listed["sections"][0]["content_html"].is_null());
+    }
+}
