@@ -21,6 +21,10 @@ pub const MAX_TOOL: usize = 200;
 /// The slug of an article whose title has no letter or digit to make one from.
 pub const FALLBACK_SLUG: &str = "article";
 
+/// Slugs that name a route beside `/wiki/{id or slug}` (`/wiki/categories`): an article
+/// holding one could never be found by it.
+pub const RESERVED_SLUGS: &[&str] = &["categories"];
+
 /// The slug a title gives: lower-case ASCII letters and digits, every other run of
 /// characters one `-`, at most [`MAX_SLUG`] long ("Bed Levelling: P1S" → `bed-levelling-p1s`).
 pub fn slug_from_title(title: &str) -> String {
@@ -82,13 +86,19 @@ pub fn parse_slug(field: &str, raw: &str) -> Result<String, Invalid> {
             "{field} may hold only letters a-z, digits and single hyphens between them"
         ));
     }
+    if RESERVED_SLUGS.contains(&slug.as_str()) {
+        return bad(format!(
+            "{field} '{slug}' names a page of the wiki; choose another"
+        ));
+    }
     Ok(slug)
 }
 
 /// The first of `base`, `base-2`, `base-3`, … that `taken` does not hold: a slug derived
 /// from a title never clashes (a slug the client chose does: 409).
 pub fn free_slug(base: &str, taken: &[String]) -> String {
-    if !taken.iter().any(|t| t == base) {
+    let is_free = |slug: &str| !taken.iter().any(|t| t == slug) && !RESERVED_SLUGS.contains(&slug);
+    if is_free(base) {
         return base.to_string();
     }
     (2..)
@@ -99,7 +109,7 @@ pub fn free_slug(base: &str, taken: &[String]) -> String {
             let stem = base.get(..keep).unwrap_or(base);
             format!("{}{suffix}", stem.trim_end_matches('-'))
         })
-        .find(|candidate| !taken.iter().any(|t| t == candidate))
+        .find(|candidate| is_free(candidate))
         .unwrap_or_else(|| base.to_string())
 }
 
@@ -172,6 +182,12 @@ mod tests {
             assert!(parse_slug("slug", bad).is_err(), "{bad:?} is refused");
         }
         assert!(parse_slug("slug", &"a".repeat(MAX_SLUG + 1)).is_err());
+    }
+
+    #[test]
+    fn a_slug_that_names_a_wiki_page_is_refused_or_stepped_around() {
+        assert!(parse_slug("slug", "Categories").is_err());
+        assert_eq!(free_slug("categories", &[]), "categories-2");
     }
 
     #[test]

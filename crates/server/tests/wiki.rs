@@ -354,6 +354,18 @@ async fn slugs_are_unique_in_a_farm_but_two_farms_may_share_one() {
     assert_eq!(clash.code(), "WIKI_SLUG_TAKEN");
     assert_eq!(clash.body["error"]["details"]["field"], "slug");
 
+    // A title that names a wiki page gets a slug its article can be found by.
+    let categories = olga.write(&app, json!({ "title": "Categories" })).await;
+    categories.expect(201);
+    assert_eq!(categories.data()["slug"], "categories-2");
+    let found = olga.read(&app, "/api/v1/wiki/categories-2").await;
+    assert_eq!(found.data()["id"], categories.data()["id"]);
+    let refused = olga
+        .write(&app, json!({ "title": "x", "slug": "categories" }))
+        .await;
+    refused.expect(400);
+    assert_eq!(refused.fields(), ["slug"]);
+
     // Another farm has its own slugs.
     let bobs = bob
         .write(
