@@ -17,6 +17,7 @@ pub mod role;
 pub mod stock;
 pub mod time;
 pub mod validation;
+pub mod wiki;
 pub mod worklist;
 
 pub use ids::{ApiTokenId, InvitationId, JobId, PrinterId, TenantId, UserId};

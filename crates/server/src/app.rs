@@ -11,7 +11,7 @@ use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
     auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    materials, members, orders, plates, printers, products, skus, tenants,
+    materials, members, orders, plates, printers, products, skus, tenants, wiki,
 };
 use anyhow::Context;
 use axum::Router;
@@ -139,6 +139,7 @@ fn routes() -> Routes {
         .merge(skus::routes())
         .merge(materials::routes())
         .merge(orders::routes())
+        .merge(wiki::routes())
         .merge(crate::shopify::integrations::routes())
 }
 

@@ -377,6 +377,45 @@ pub async fn delete(
     Ok(Envelope::ok(json!({ "id": task.id, "deleted": true })))
 }
 
+/// GET /api/v1/assembly/{assembly_id}/wiki — how to assemble it: the published wiki
+/// article of its SKU, else of its product, with its markdown rendered to safe HTML
+/// (`article` is `null` when the farm has written none).
+pub async fn wiki(
+    State(app): State<App>,
+    member: Member<roles::Viewer>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Value> {
+    let task = find(&app, &member.tenant, &id).await?;
+    let mut conn = app.store.conn().await?;
+    let sku_id =
+        match store::finished_goods::get(&mut conn, &member.tenant, &task.finished_good_id).await {
+            Ok(good) => Some(good.product_sku_id),
+            Err(store::StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        };
+    let product_id = match &sku_id {
+        Some(sku) => match store::catalogue::sku_for_print(&mut conn, &member.tenant, sku).await {
+            Ok(found) => Some(found.product_id),
+            Err(store::StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
+        None => None,
+    };
+    let article = store::wiki::for_sku_or_product(
+        &mut conn,
+        &member.tenant,
+        sku_id.as_deref(),
+        product_id.as_deref(),
+    )
+    .await?;
+    Ok(Envelope::ok(json!({
+        "assembly_task_id": task.id,
+        "sku_id": sku_id,
+        "product_id": product_id,
+        "article": article.as_ref().map(|a| crate::wiki::view(a, true)),
+    })))
+}
+
 /// The area's API routes, with who may call each (merged into the one table in `app`).
 pub fn routes() -> crate::api::Routes {
     use crate::api::Access::*;
@@ -447,5 +486,12 @@ pub fn routes() -> crate::api::Routes {
             Member(Role::Operator),
             "Complete an assembly: its units move to ready stock",
             complete,
+        )
+        .add(
+            M::GET,
+            "/api/v1/assembly/{assembly_id}/wiki",
+            Member(Role::Viewer),
+            "How to assemble it: the wiki article of its SKU or product",
+            wiki,
         )
 }

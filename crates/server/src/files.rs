@@ -1116,10 +1116,12 @@ pub async fn serve_image(app: &App, key: &str) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// POST /api/v1/files/wiki-image — stores a picture for wiki articles (multipart `file`) (operators).
+/// POST /api/v1/files/wiki-image — stores a picture for wiki articles (multipart `file`)
+/// (operators): answers `{url, filename}` (the earlier client's names; `file_name` too).
 pub async fn upload_wiki_image(
     State(app): State<App>,
     member: Member<roles::Operator>,
+    client: ClientInfo,
     req: Request,
 ) -> ApiResult<Value> {
     let file_name = uuid::Uuid::new_v4().simple().to_string();
@@ -1129,8 +1131,20 @@ pub async fn upload_wiki_image(
     })
     .await?;
     let file_name = key.rsplit('/').next().unwrap_or_default().to_string();
+    let url = format!("/api/v1/files/wiki-image/{}/{file_name}", member.tenant);
+    let now = store::now_text();
+    let mut conn = app.store.conn().await?;
+    let change = Change {
+        action: "wiki.image_stored",
+        table: "wiki_articles",
+        record: &file_name,
+        new: Some(json!({ "url": url, "size": size })),
+        ..Change::default()
+    };
+    member.audit(&mut conn, &client, change, &now).await?;
     Ok(Envelope::created(json!({
-        "url": format!("/api/v1/files/wiki-image/{}/{file_name}", member.tenant),
+        "url": url,
+        "filename": file_name,
         "file_name": file_name,
         "size": size,
     })))
@@ -1213,7 +1227,7 @@ pub fn routes() -> crate::api::Routes {
             M::POST,
             "/api/v1/files/wiki-image",
             Member(Role::Operator),
-            "Store a picture for wiki articles (multipart 'file')",
+            "Store a picture for wiki articles (multipart 'file': PNG, JPEG, GIF or WebP, at most 10 MiB); answers {url, filename}",
             Upload::Multipart(&[]),
             upload_wiki_image,
         )
@@ -1221,7 +1235,7 @@ pub fn routes() -> crate::api::Routes {
             M::GET,
             "/api/v1/files/wiki-image/{tenant_id}/{file_name}",
             FarmPath(Role::Viewer),
-            "A wiki picture",
+            "A wiki picture, for members of its farm (the session cookie loads it in a page)",
             wiki_image,
         )
         .add(

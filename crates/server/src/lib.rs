@@ -25,6 +25,7 @@ pub mod links;
 pub mod live_socket;
 pub mod mail;
 pub mod maintenance;
+pub mod markdown;
 pub mod materials;
 pub mod members;
 pub mod memory;
@@ -43,6 +44,7 @@ pub mod status_writer;
 pub mod telemetry;
 pub mod tenants;
 pub mod web;
+pub mod wiki;
 pub mod workers;
 pub mod worklist;
 

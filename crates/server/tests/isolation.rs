@@ -241,6 +241,16 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_assembly.expect(201);
+    // A wiki article of farm B, for its SKU.
+    let bobs_article = app
+        .post(
+            "/api/v1/wiki",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "title": "B guide", "sku_id": bobs_sku.data()["id"] }),
+        )
+        .await;
+    bobs_article.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -323,6 +333,10 @@ async fn every_route_keeps_farms_apart() {
                 .as_str()
                 .unwrap()
                 .to_string(),
+        ),
+        (
+            "article_id",
+            bobs_article.data()["id"].as_str().unwrap().to_string(),
         ),
         (
             "plate_id",

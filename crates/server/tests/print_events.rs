@@ -933,6 +933,39 @@ async fn closing_tasks_moves_what_they_stand_for_assembly_to_stock_and_maintenan
         .call(&app, "GET", "/api/v1/assembly?status=pending", json!({}))
         .await;
     let assembly_id = assembly.data()[0]["id"].as_str().unwrap().to_string();
+    // Its instructions: none written yet, then the SKU's published article.
+    let how = format!("/api/v1/assembly/{assembly_id}/wiki");
+    let none = farm.call(&app, "GET", &how, json!({})).await;
+    none.expect(200);
+    assert!(none.data()["article"].is_null());
+    let article = farm
+        .call(
+            &app,
+            "POST",
+            "/api/v1/wiki",
+            json!({ "title": "Assembling the lamp", "sku_id": lamp, "content": "1. Fit the **shade**" }),
+        )
+        .await;
+    article.expect(201);
+    let article_id = article.data()["id"].as_str().unwrap();
+    farm.call(
+        &app,
+        "POST",
+        &format!("/api/v1/wiki/{article_id}/publish"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let guide = farm.call(&app, "GET", &how, json!({})).await;
+    assert_eq!(guide.data()["article"]["title"], "Assembling the lamp");
+    assert!(
+        guide.data()["article"]["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>shade</strong>"),
+        "{}",
+        guide.data()
+    );
     farm.call(
         &app,
         "PUT",

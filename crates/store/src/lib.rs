@@ -37,6 +37,7 @@ pub mod tenants;
 pub mod testing;
 pub mod users;
 pub mod verifications;
+pub mod wiki;
 pub mod worklist;
 
 pub use error::StoreError;
