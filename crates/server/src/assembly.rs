@@ -216,18 +216,16 @@ pub async fn create(
         .map(|s| s.product_name.clone())
         .unwrap_or_else(|| good.sku.clone());
     let metadata = json!({ "sku_id": good.product_sku_id, "finished_good_id": good.id });
-    let (mut assembly, task) = app
-        .farm
-        .assembly_needed_in(
-            &mut tx,
-            &member.tenant,
-            &good,
-            &product_name,
-            quantity,
-            metadata,
-            &now,
-        )
-        .await?;
+    let (mut assembly, task) = crate::farm::tasks::assembly_needed_in(
+        &mut tx,
+        &member.tenant,
+        &good,
+        &product_name,
+        quantity,
+        metadata,
+        &now,
+    )
+    .await?;
     if assigned_to.is_some() || notes.is_some() {
         assembly = store::assembly::update(
             &mut tx,

@@ -345,49 +345,6 @@ impl Farm {
         Ok(printer)
     }
 
-    /// Units of a finished good wait for assembly: an assembly task and the worklist task
-    /// that puts it on the floor.
-    pub async fn assembly_needed_in(
-        &self,
-        tx: &mut Conn,
-        tenant: &TenantId,
-        good: &FinishedGood,
-        product_name: &str,
-        units: i64,
-        metadata: serde_json::Value,
-        now: &str,
-    ) -> FarmResult<(AssemblyTask, Task)> {
-        let assembly = store::assembly::create(
-            tx,
-            tenant,
-            &store::assembly::NewAssembly {
-                finished_good_id: &good.id,
-                product_name,
-                sku: &good.sku,
-                quantity: units,
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        let title = format!("Assemble {units} × {product_name} ({})", good.sku);
-        let task = store::worklist::create(
-            tx,
-            tenant,
-            &NewTask {
-                task_type: TaskType::Assembly.as_str(),
-                title: &title,
-                priority: "medium",
-                assembly_task_id: Some(&assembly.id),
-                metadata: Some(&metadata),
-                ..NewTask::default()
-            },
-            now,
-        )
-        .await?;
-        Ok((assembly, task))
-    }
-
     /// Moves an assembly task by hand: completing moves its units (module docs); a
     /// completed one stays so.
     pub async fn move_assembly(
@@ -649,6 +606,48 @@ pub async fn maintenance_check_in(
     )
     .await?;
     Ok(Some(task))
+}
+
+/// Units of a finished good wait for assembly: an assembly task and the worklist task
+/// that puts it on the floor.
+pub async fn assembly_needed_in(
+    tx: &mut Conn,
+    tenant: &TenantId,
+    good: &FinishedGood,
+    product_name: &str,
+    units: i64,
+    metadata: serde_json::Value,
+    now: &str,
+) -> FarmResult<(AssemblyTask, Task)> {
+    let assembly = store::assembly::create(
+        tx,
+        tenant,
+        &store::assembly::NewAssembly {
+            finished_good_id: &good.id,
+            product_name,
+            sku: &good.sku,
+            quantity: units,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let title = format!("Assemble {units} × {product_name} ({})", good.sku);
+    let task = store::worklist::create(
+        tx,
+        tenant,
+        &NewTask {
+            task_type: TaskType::Assembly.as_str(),
+            title: &title,
+            priority: "medium",
+            assembly_task_id: Some(&assembly.id),
+            metadata: Some(&metadata),
+            ..NewTask::default()
+        },
+        now,
+    )
+    .await?;
+    Ok((assembly, task))
 }
 
 /// The dashboard message of a task that appeared or moved.

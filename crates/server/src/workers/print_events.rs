@@ -78,7 +78,7 @@ async fn apply(
 ) -> Result<(), WorkError> {
     match event.event {
         PrintEventKind::JobCompleted => {
-            if let Some(sku) = completed(app, tx, tenant, &event.job_id, now, after).await? {
+            if let Some(sku) = completed(tx, tenant, &event.job_id, now, after).await? {
                 // The stock may fill orders waiting for it.
                 app.farm.stock_arrived(tx, tenant, &sku, now).await?;
                 after.dispatch = true;
@@ -161,7 +161,6 @@ fn printed_minutes(job: &store::jobs::Job) -> Option<i64> {
 
 /// The effects of a completed print; returns the SKU whose stock grew, if one did.
 async fn completed(
-    app: &App,
     tx: &mut Conn,
     tenant: &TenantId,
     job_id: &str,
@@ -221,10 +220,9 @@ async fn completed(
     .await?;
     if sku.requires_assembly == 1 {
         let metadata = json!({ "job_id": job.id, "sku_id": sku.id, "finished_good_id": good.id });
-        let (_, task) = app
-            .farm
-            .assembly_needed_in(tx, tenant, &good, &sku.product_name, units, metadata, now)
-            .await?;
+        let (_, task) =
+            tasks::assembly_needed_in(tx, tenant, &good, &sku.product_name, units, metadata, now)
+                .await?;
         after.messages.push(tasks::task_message(&task));
     }
     // One alert when it falls to (or is first seen at) its threshold, not one per print.
