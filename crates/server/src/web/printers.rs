@@ -1042,7 +1042,8 @@ mod tests {
             "ip_address": null, "serial_number": null, "access_code": null, "is_connected": 0,
             "last_connection_attempt": null, "connection_error": null, "is_active": 1,
             "cleared": 0, "sort_order": 0, "printer_id": 1, "in_maintenance": 0,
-            "maintenance_type": null, "created_at": "", "updated_at": ""
+            "maintenance_type": null, "maintenance_interval_hours": 200,
+            "print_minutes_at_maintenance": 0, "created_at": "", "updated_at": ""
         }))
         .expect("a printer row")
     }
