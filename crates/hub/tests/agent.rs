@@ -369,6 +369,7 @@ async fn expired_and_duplicate_commands_are_refused() {
                     command_id,
                     success,
                     error,
+                    ..
                 } if command_id == "light-2" => Some((success, error)),
                 _ => None,
             })
