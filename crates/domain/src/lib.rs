@@ -4,6 +4,7 @@
 //! rule is tested directly.
 
 pub mod account;
+pub mod cameras;
 pub mod catalogue;
 pub mod dispatch;
 pub mod ids;
@@ -18,6 +19,6 @@ pub mod stock;
 pub mod time;
 pub mod validation;
 
-pub use ids::{ApiTokenId, InvitationId, JobId, PrinterId, TenantId, UserId};
+pub use ids::{ApiTokenId, CameraId, InvitationId, JobId, PrinterId, TenantId, UserId};
 pub use role::Role;
 pub use validation::{FieldError, Invalid};

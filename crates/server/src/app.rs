@@ -10,8 +10,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    materials, members, orders, plates, printers, production, products, skus, tenants,
+    auth, cameras, colours, dead_letters, files, health, hubs, inventory, invitations, jobs,
+    live_socket, materials, members, orders, plates, printers, production, products, skus, tenants,
 };
 use anyhow::Context;
 use axum::Router;
@@ -138,6 +138,7 @@ fn routes() -> Routes {
         .merge(skus::routes())
         .merge(materials::routes())
         .merge(orders::routes())
+        .merge(cameras::routes())
         .merge(crate::shopify::integrations::routes())
 }
 

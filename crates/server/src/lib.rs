@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cameras;
 pub mod colours;
 pub mod connections;
 pub mod dead_letters;
