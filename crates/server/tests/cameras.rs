@@ -567,6 +567,32 @@ async fn a_printers_own_camera_is_seen_through_its_hub_and_follows_the_print() {
     assert_eq!(seen.data()["is_online"], true);
     assert!(seen.data()["last_snapshot_at"].is_string());
 
+    // The printer's page shows the picture, which the page takes as an image with the
+    // session cookie and the farm in the query.
+    let browser = common::browser::Browser::new(&app);
+    browser.sign_in(&setup.owner).await;
+    browser
+        .get(&format!("/printers/{printer_id}"))
+        .await
+        .expect(200)
+        .shows(&format!(
+            "data-camera=\"/api/v1/printers/{printer_id}/camera/snapshot\""
+        ));
+    let by_cookie = app
+        .request(
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/printers/{printer_id}/camera/snapshot?tenant={}&at=1",
+                setup.farm
+            ),
+            common::As::Cookie(&setup.owner.token),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(by_cookie.status(), 200);
+    assert_eq!(by_cookie.headers()["content-type"], "image/jpeg");
+
     // A print moves on: the picture follows.
     let job_id = setup.queue(&app, None).await;
     setup
