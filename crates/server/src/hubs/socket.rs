@@ -334,11 +334,7 @@ impl Session {
     }
 
     /// Wraps a command with a fresh id and deadline; remembers who waits for its ack.
-    fn command(
-        &mut self,
-        command: wire::HubCommand,
-        ack: Option<Waiting>,
-    ) -> ServerToHub {
+    fn command(&mut self, command: wire::HubCommand, ack: Option<Waiting>) -> ServerToHub {
         let command_id = store::new_id();
         let deadline = super::link::ACK_DEADLINE;
         if let Some((ack, frame)) = ack {
