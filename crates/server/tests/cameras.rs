@@ -551,6 +551,26 @@ async fn a_printers_own_camera_is_seen_through_its_hub_and_follows_the_print() {
         "camera snapshot through the hub: {took:?}, {} bytes",
         idle.len()
     );
+    // The target: one snapshot through the hub within 500 ms on loopback.
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _, _) = image(
+            &app,
+            &setup.owner,
+            &setup.farm,
+            &format!("/api/v1/printers/{printer_id}/camera/snapshot"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "20 snapshots through the hub: median {:?}, slowest {:?}",
+        times[10], times[19]
+    );
+    assert!(times[10] < Duration::from_millis(500), "{times:?}");
     // The same picture through the camera's own route; it records the camera online.
     let (status, _, again) = image(
         &app,
