@@ -1,5 +1,6 @@
 //! The Bambu Lab LAN protocol, shared by the hub agent and the printer simulator.
 //!
+//! - [`camera`]: the P1/A1 camera's JPEG frames over TLS (auth packet, frame headers).
 //! - [`report`]: the `print` report, kept whole by deep-merging partial pushes.
 //! - [`command`]: request payloads (build and parse) and command responses.
 //! - [`tls`]: certificate pinning at first contact (printers present self-signed certificates).
@@ -13,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod camera;
 pub mod command;
 pub mod discovery;
 pub mod ftps;

@@ -58,6 +58,8 @@ uuid_id!(
     PrinterId,
     /// A print job.
     JobId,
+    /// A camera.
+    CameraId,
 );
 
 #[cfg(test)]

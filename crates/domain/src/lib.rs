@@ -4,6 +4,7 @@
 //! rule is tested directly.
 
 pub mod account;
+pub mod cameras;
 pub mod catalogue;
 pub mod dispatch;
 pub mod ids;
@@ -20,6 +21,6 @@ pub mod validation;
 pub mod wiki;
 pub mod worklist;
 
-pub use ids::{ApiTokenId, InvitationId, JobId, PrinterId, TenantId, UserId};
+pub use ids::{ApiTokenId, CameraId, InvitationId, JobId, PrinterId, TenantId, UserId};
 pub use role::Role;
 pub use validation::{FieldError, Invalid};

@@ -110,6 +110,21 @@ name_set!(
     }
 );
 
+name_set!(
+    /// What kind of camera watches a printer (the `cameras.camera_type` column).
+    CameraType, "camera type" {
+        /// A Bambu printer's own camera, reached through its hub.
+        Bambu => "bambu",
+        /// A network camera with a snapshot URL.
+        Ip => "ip",
+        /// A USB camera on a hub (no snapshot from the server).
+        Usb => "usb",
+        /// An RTSP stream (no snapshot from the server).
+        Rtsp => "rtsp",
+        /// An MJPEG camera with a snapshot URL.
+        Mjpeg => "mjpeg",
+    }
+);
 /// Parses a value of a name set for `field`.
 pub fn parse_name<T: FromStr<Err = String>>(field: &str, raw: &str) -> Result<T, Invalid> {
     raw.parse::<T>().map_err(|e| Invalid::field(field, e))

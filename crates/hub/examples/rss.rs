@@ -114,6 +114,7 @@ async fn measure(count: usize) -> anyhow::Result<()> {
                 host: Some(printer.ip.clone()),
                 mqtt_port: Some(printer.mqtt_port),
                 ftps_port: Some(printer.ftps_port),
+                camera_port: None,
             },
         );
     }

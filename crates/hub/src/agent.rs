@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bambu::Command;
 use bambu::command::{LightMode, LightNode};
 use proto::hub::{
-    Command as ServerCommand, ConfigureAction, HubCommand, HubToServer, PrinterAction,
-    PrinterConfig,
+    CameraFrame, Command as ServerCommand, ConfigureAction, HubCommand, HubToServer,
+    MAX_CAMERA_FRAME_BYTES, PrinterAction, PrinterConfig,
 };
 use rustls::ClientConfig;
 use tokio::sync::{Notify, watch};
@@ -24,6 +24,8 @@ use crate::store::{Store, StoreError};
 const RECENT_COMMANDS: usize = 4096;
 /// How long a pause, resume, stop or light command waits for the printer's answer.
 const CONTROL_ANSWER_WAIT: Duration = Duration::from_secs(5);
+/// How long a camera has to give one frame (connect, TLS, auth, the frame).
+const CAMERA_WAIT: Duration = Duration::from_secs(5);
 
 /// The agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -142,20 +144,65 @@ impl Hub {
         });
     }
 
-    fn ack(&self, command_id: String, result: Result<(), String>) {
-        let (success, error) = match result {
-            Ok(()) => (true, None),
-            Err(error) => (false, Some(error)),
+    fn ack(&self, command_id: String, result: Result<Option<CameraFrame>, String>) {
+        let (success, error, frame) = match result {
+            Ok(frame) => (true, None, frame),
+            Err(error) => (false, Some(error), None),
         };
         self.outbox.send(HubToServer::CommandAck {
             command_id,
             success,
             error,
+            frame,
         });
     }
 
-    async fn execute(self: &Arc<Hub>, command: HubCommand) -> Result<(), String> {
+    /// Runs a command; a camera snapshot answers with its frame.
+    async fn execute(self: &Arc<Hub>, command: HubCommand) -> Result<Option<CameraFrame>, String> {
+        if let HubCommand::CameraSnapshot { printer_id } = &command {
+            return self.camera_snapshot(printer_id).await.map(Some);
+        }
+        self.run(command).await.map(|()| None)
+    }
+
+    /// One frame from a P1/A1 printer's camera, over TLS with the printer's pinned
+    /// certificate (as MQTT and FTPS) and its access code.
+    async fn camera_snapshot(&self, serial: &str) -> Result<CameraFrame, String> {
+        let printer = self.printer(serial).ok_or_else(|| unknown(serial))?;
+        if bambu::Model::from_serial(serial).is_some_and(bambu::Model::is_x1_series) {
+            return Err(
+                "X1 printers stream their camera over RTSPS, which this hub does not read yet"
+                    .to_owned(),
+            );
+        }
+        let settings = printer.settings.borrow().clone();
+        let addr = tokio::net::lookup_host((settings.host.as_str(), settings.camera_port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| format!("cannot resolve the printer's address {}", settings.host))?;
+        let jpeg = bambu::camera::fetch_frame(
+            addr,
+            &settings.access_code,
+            printer.tls.clone(),
+            CAMERA_WAIT,
+            MAX_CAMERA_FRAME_BYTES,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        use base64::Engine;
+        Ok(CameraFrame {
+            content_type: "image/jpeg".to_owned(),
+            data: base64::engine::general_purpose::STANDARD.encode(jpeg),
+        })
+    }
+
+    async fn run(self: &Arc<Hub>, command: HubCommand) -> Result<(), String> {
         match command {
+            // Answered with a frame by `execute`.
+            HubCommand::CameraSnapshot { .. } => {
+                Err("camera_snapshot is answered with a frame".to_owned())
+            }
             HubCommand::ConfigurePrinter { action, printer } => self.configure(action, printer),
             HubCommand::PrintCommand {
                 printer_id,
@@ -265,6 +312,7 @@ impl Hub {
             host: String::new(),
             mqtt_port: bambu::mqtt::PORT,
             ftps_port: bambu::ftps::PORT,
+            camera_port: bambu::camera::PORT,
             access_code,
         };
         self.apply(&mut settings, &config);
@@ -299,6 +347,7 @@ impl Hub {
             }
             settings.mqtt_port = local.mqtt_port.unwrap_or(settings.mqtt_port);
             settings.ftps_port = local.ftps_port.unwrap_or(settings.ftps_port);
+            settings.camera_port = local.camera_port.unwrap_or(settings.camera_port);
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct PrinterOverride {
     /// Implicit-FTPS port (990 on printers).
     #[serde(default)]
     pub ftps_port: Option<u16>,
+    /// P1/A1 camera port (6000 on printers).
+    #[serde(default)]
+    pub camera_port: Option<u16>,
 }
 
 impl std::fmt::Debug for Config {

@@ -170,6 +170,7 @@ mod tests {
             command_id: id.into(),
             success: true,
             error: None,
+            frame: None,
         }
     }
 

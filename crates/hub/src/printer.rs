@@ -41,6 +41,8 @@ pub struct PrinterSettings {
     pub mqtt_port: u16,
     /// Implicit-FTPS port.
     pub ftps_port: u16,
+    /// P1/A1 camera port (JPEG frames over TLS).
+    pub camera_port: u16,
     /// LAN access code.
     pub access_code: String,
 }
@@ -54,6 +56,7 @@ impl std::fmt::Debug for PrinterSettings {
             .field("host", &self.host)
             .field("mqtt_port", &self.mqtt_port)
             .field("ftps_port", &self.ftps_port)
+            .field("camera_port", &self.camera_port)
             .finish_non_exhaustive()
     }
 }

@@ -370,6 +370,7 @@ async fn expired_and_duplicate_commands_are_refused() {
                     command_id,
                     success,
                     error,
+                    ..
                 } if command_id == "light-2" => Some((success, error)),
                 _ => None,
             })
@@ -584,5 +585,69 @@ async fn a_disconnect_command_closes_the_link_and_the_hub_comes_back() {
         (setup.server.welcomed() >= 2).then_some(())
     })
     .await;
+    setup.agent.stop().await;
+}
+
+/// The frame carried by the ack of `command_id`, decoded.
+fn acked_frame(server: &FakeServer, command_id: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    server.messages().into_iter().find_map(|(_, m)| match m {
+        HubToServer::CommandAck {
+            command_id: id,
+            frame: Some(frame),
+            ..
+        } if id == command_id => {
+            assert_eq!(frame.content_type, "image/jpeg");
+            base64::engine::general_purpose::STANDARD
+                .decode(frame.data)
+                .ok()
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_snapshot_answers_with_the_printers_frame_in_its_ack() {
+    let setup = Setup::start(Model::P1S, 1.0).await;
+    setup.add_printer().await;
+    let snapshot = |id: &str| {
+        command(
+            id,
+            HubCommand::CameraSnapshot {
+                printer_id: setup.serial(),
+            },
+        )
+    };
+    setup.server.send(snapshot("camera-1"));
+    assert_eq!(setup.server.wait_ack("camera-1", WAIT).await, (true, None));
+    let frame = acked_frame(&setup.server, "camera-1").expect("a frame in the ack");
+    assert!(frame.starts_with(&[0xFF, 0xD8]) && frame.ends_with(&[0xFF, 0xD9]));
+    assert_eq!(frame, setup.printer().camera_frame());
+
+    // A printer the hub does not manage: refused in words, no frame.
+    setup.server.send(command(
+        "camera-2",
+        HubCommand::CameraSnapshot {
+            printer_id: "01P00A000000000".into(),
+        },
+    ));
+    let (success, error) = setup.server.wait_ack("camera-2", WAIT).await;
+    assert!(!success && error.expect("reason").contains("not configured"));
+    assert_eq!(acked_frame(&setup.server, "camera-2"), None);
+    setup.agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x1_camera_snapshot_is_refused_in_words() {
+    let setup = Setup::start(Model::X1C, 1.0).await;
+    setup.add_printer().await;
+    setup.server.send(command(
+        "camera-x1",
+        HubCommand::CameraSnapshot {
+            printer_id: setup.serial(),
+        },
+    ));
+    let (success, error) = setup.server.wait_ack("camera-x1", WAIT).await;
+    assert!(!success && error.expect("reason").contains("RTSPS"));
     setup.agent.stop().await;
 }

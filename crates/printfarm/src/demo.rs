@@ -192,6 +192,7 @@ pub async fn run(
                 host: Some(printer.mqtt_addr().ip().to_string()),
                 mqtt_port: Some(printer.mqtt_addr().port()),
                 ftps_port: Some(printer.ftps_addr().port()),
+                camera_port: printer.camera_addr().map(|a| a.port()),
             },
         );
     }

@@ -125,11 +125,43 @@ pub enum HubToServer {
         success: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// The picture a `camera_snapshot` asked for (absent for every other command).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        frame: Option<CameraFrame>,
     },
     /// Printers heard announcing themselves.
     PrinterDiscovered { printers: Vec<DiscoveredPrinter> },
     /// Nothing else to say; the hub is alive.
     Heartbeat,
+}
+
+/// The largest camera frame a hub sends (bytes, before base64): a P1/A1 frame is
+/// 1280×720, about 100–200 KiB; the cap keeps one ack from crowding the socket.
+pub const MAX_CAMERA_FRAME_BYTES: usize = 2 * 1024 * 1024;
+
+/// One picture from a printer's camera, in a command ack.
+///
+/// The hub socket carries JSON text messages, each command answered by one ack; the
+/// frame rides in that ack as base64 (a third larger, ~200 KiB for a real frame) so it
+/// needs no second channel, no binary framing and no correlation of its own, and an
+/// outage buffer keeps it in order with everything else. Frames are asked for one at a
+/// time, on demand, so the overhead is paid only while someone looks.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraFrame {
+    /// `image/jpeg`.
+    pub content_type: String,
+    /// The image, standard base64.
+    pub data: String,
+}
+
+impl std::fmt::Debug for CameraFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The picture itself is noise in a log line.
+        f.debug_struct("CameraFrame")
+            .field("content_type", &self.content_type)
+            .field("base64_len", &self.data.len())
+            .finish()
+    }
 }
 
 /// What a printer is told to do (`printer_command.action`).
@@ -199,6 +231,11 @@ pub enum HubCommand {
         /// The printer's serial number.
         printer_id: String,
         action: PrinterAction,
+    },
+    /// Take one picture from the printer's camera and send it back in the ack.
+    CameraSnapshot {
+        /// The printer's serial number.
+        printer_id: String,
     },
     /// Listen for printers announcing themselves.
     DiscoverPrinters,
@@ -342,7 +379,8 @@ mod tests {
             HubToServer::CommandAck {
                 command_id: "c1".into(),
                 success: false,
-                error: Some("no".into())
+                error: Some("no".into()),
+                frame: None,
             }
         );
         let heartbeat = serde_json::to_value(HubToServer::Heartbeat).unwrap();

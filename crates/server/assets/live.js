@@ -16,6 +16,8 @@
 //   put the API's error message in words next to them (the card's .action-out).
 // - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
 //   its field errors next to the fields; [data-reorder] lists save a dragged order.
+// - A [data-camera] figure shows a picture from that URL, taken again every few seconds
+//   while the page is visible (never while hidden: each picture is a trip to the printer).
 (function () {
   'use strict';
 
@@ -918,6 +920,33 @@
     button.focus();
     saveOrder(list);
   });
+
+  // Cameras: a new picture every CAMERA_EVERY ms while someone looks.
+  var CAMERA_EVERY = 5000;
+  function camera(figure) {
+    var img = figure.querySelector('img');
+    var note = figure.querySelector('figcaption');
+    var timer = null;
+    function take() {
+      clearTimeout(timer);
+      if (document.hidden) return;
+      var next = new Image();
+      next.onload = function () {
+        img.src = next.src;
+        img.hidden = false;
+        note.textContent = 'Camera, ' + new Date().toLocaleTimeString();
+        timer = setTimeout(take, CAMERA_EVERY);
+      };
+      next.onerror = function () {
+        note.textContent = 'No picture from the camera right now.';
+        timer = setTimeout(take, CAMERA_EVERY * 2);
+      };
+      next.src = figure.dataset.camera + '?tenant=' + encodeURIComponent(farm) + '&at=' + Date.now();
+    }
+    document.addEventListener('visibilitychange', function () { if (!document.hidden) take(); });
+    take();
+  }
+  document.querySelectorAll('[data-camera]').forEach(camera);
 
   localTimes(document);
   indexTiles();

@@ -233,9 +233,8 @@ pub fn path_params(path: &str) -> Vec<&str> {
 /// named by its id or the farm's number for it, a hub by the id it was registered with.
 fn path_param(name: &str) -> (Param, Option<&'static str>) {
     match name {
-        "tenant_id" | "user_id" | "token_id" | "file_id" | "job_id" | "message_id" => {
-            (Param::Uuid, None)
-        }
+        "tenant_id" | "user_id" | "token_id" | "file_id" | "job_id" | "message_id"
+        | "camera_id" => (Param::Uuid, None),
         "version_number" => (Param::Count, Some("the file's version number")),
         "printer_id" => (
             Param::Text,

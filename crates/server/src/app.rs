@@ -10,8 +10,8 @@ use crate::file_store::FileStore;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::{
-    auth, colours, dead_letters, files, health, hubs, inventory, invitations, jobs, live_socket,
-    materials, members, orders, plates, printers, products, skus, tenants, wiki,
+    auth, cameras, colours, dead_letters, files, health, hubs, inventory, invitations, jobs,
+    live_socket, materials, members, orders, plates, printers, products, skus, tenants, wiki,
 };
 use anyhow::Context;
 use axum::Router;
@@ -140,6 +140,7 @@ fn routes() -> Routes {
         .merge(materials::routes())
         .merge(orders::routes())
         .merge(wiki::routes())
+        .merge(cameras::routes())
         .merge(crate::shopify::integrations::routes())
 }
 

@@ -96,6 +96,22 @@ pub enum ApiError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// 502: something the server reached for (a camera, a hub) answered badly or not at all.
+    #[error("{message}")]
+    BadGateway {
+        /// Machine-readable code (`CAMERA_UNREACHABLE`, `SNAPSHOT_NOT_AN_IMAGE`, ...).
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
+    /// 504: something the server reached for did not answer in time.
+    #[error("{message}")]
+    GatewayTimeout {
+        /// Machine-readable code (`CAMERA_TIMEOUT`).
+        code: &'static str,
+        /// For a person.
+        message: String,
+    },
     /// 503: a dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -154,6 +170,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -168,7 +186,9 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Blocked { code, .. }
-            | ApiError::Gone { code, .. } => code,
+            | ApiError::Gone { code, .. }
+            | ApiError::BadGateway { code, .. }
+            | ApiError::GatewayTimeout { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::FormTooLarge(_) => "FORM_TOO_LARGE",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",

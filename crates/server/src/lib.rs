@@ -6,6 +6,7 @@ pub mod app;
 pub mod assembly;
 pub mod audit;
 pub mod auth;
+pub mod cameras;
 pub mod colours;
 pub mod connections;
 pub mod dead_letters;

@@ -36,7 +36,7 @@ fn view(app: &App, printer: &Printer, reveal: bool) -> Printer {
 }
 
 /// The printer a path names in the member's farm; 404 otherwise.
-async fn find(app: &App, tenant: &TenantId, key: &str) -> Result<Printer, ApiError> {
+pub(crate) async fn find(app: &App, tenant: &TenantId, key: &str) -> Result<Printer, ApiError> {
     let key = PrinterKey::parse(key).ok_or_else(not_found)?;
     let mut conn = app.store.conn().await?;
     store::printers::get(&mut conn, tenant, &key)

@@ -508,6 +508,7 @@ impl HubSocket {
                 command_id: id,
                 success,
                 error,
+                ..
             } = self.next().await
                 && id == command_id
             {

@@ -251,6 +251,15 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_article.expect(201);
+    let bobs_camera = app
+        .post(
+            "/api/v1/cameras",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B camera", "snapshot_url": "http://127.0.0.1:1/snap.jpg", "password": "b-secret" }),
+        )
+        .await;
+    bobs_camera.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -322,6 +331,10 @@ async fn every_route_keeps_farms_apart() {
             bobs_sku.data()["id"].as_str().unwrap().to_string(),
         ),
         ("sku", "B-SKU".to_string()),
+        (
+            "camera_id",
+            bobs_camera.data()["id"].as_str().unwrap().to_string(),
+        ),
         ("inventory_id", bobs_good.clone()),
         (
             "order_id",

@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod camera_server;
 mod certs;
 mod ftps_server;
 mod mqtt_server;
@@ -61,6 +62,8 @@ pub struct PrinterSpec {
     pub mqtt_port: u16,
     /// FTPS port; 0 lets the OS choose.
     pub ftps_port: u16,
+    /// Camera port (P1/A1 only: 6000 on a real printer); 0 lets the OS choose.
+    pub camera_port: u16,
 }
 
 impl PrinterSpec {
@@ -73,6 +76,7 @@ impl PrinterSpec {
             name: None,
             mqtt_port: 0,
             ftps_port: 0,
+            camera_port: 0,
         }
     }
 }
@@ -208,6 +212,12 @@ impl Farm {
                 TcpListener::bind(SocketAddr::new(config.bind_ip, spec.mqtt_port)).await?;
             let ftps_listener =
                 TcpListener::bind(SocketAddr::new(config.bind_ip, spec.ftps_port)).await?;
+            // X1 printers stream RTSPS instead, which the simulator does not serve.
+            let camera_listener = if spec.model.is_x1_series() {
+                None
+            } else {
+                Some(TcpListener::bind(SocketAddr::new(config.bind_ip, spec.camera_port)).await?)
+            };
             let tls = certs::printer_tls(&serial)?;
             let info = PrinterInfo {
                 serial,
@@ -218,6 +228,10 @@ impl Farm {
                 ip: config.bind_ip,
                 mqtt_port: mqtt_listener.local_addr()?.port(),
                 ftps_port: ftps_listener.local_addr()?.port(),
+                camera_port: match &camera_listener {
+                    Some(listener) => Some(listener.local_addr()?.port()),
+                    None => None,
+                },
             };
             let printer = Arc::new(printer::Printer::new(
                 info,
@@ -229,7 +243,7 @@ impl Farm {
             tokio::spawn(mqtt_server::serve(
                 printer.clone(),
                 mqtt_listener,
-                TlsAcceptor::from(tls.mqtt),
+                TlsAcceptor::from(tls.mqtt.clone()),
                 shutdown.subscribe(),
             ));
             tokio::spawn(ftps_server::serve(
@@ -238,6 +252,14 @@ impl Farm {
                 TlsAcceptor::from(tls.ftps),
                 shutdown.subscribe(),
             ));
+            if let Some(listener) = camera_listener {
+                tokio::spawn(camera_server::serve(
+                    printer.clone(),
+                    listener,
+                    TlsAcceptor::from(tls.mqtt.clone()),
+                    shutdown.subscribe(),
+                ));
+            }
             tokio::spawn(ticker(
                 printer.clone(),
                 config.report_interval,
@@ -368,6 +390,7 @@ pub async fn run_until(
             "ip": printer.info().ip,
             "mqtt_port": printer.info().mqtt_port,
             "ftps_port": printer.info().ftps_port,
+            "camera_port": printer.info().camera_port,
         });
         writeln!(out, "{line}")?;
     }

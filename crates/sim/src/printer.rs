@@ -47,6 +47,8 @@ pub struct PrinterInfo {
     pub mqtt_port: u16,
     /// Implicit-FTPS port.
     pub ftps_port: u16,
+    /// The JPEG camera's TLS port (P1/A1; `None` for X1, whose camera is RTSPS).
+    pub camera_port: Option<u16>,
 }
 
 /// A typed snapshot of a simulated printer, for assertions.
@@ -554,6 +556,13 @@ impl Printer {
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The state the camera shows (simulated time brought up to now first).
+    pub fn camera_status(&self) -> PrinterStatus {
+        let mut core = self.core();
+        core.advance(Instant::now());
+        core.status()
+    }
+
     pub fn card(&self) -> MutexGuard<'_, Card> {
         self.card.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -870,6 +879,19 @@ impl PrinterHandle {
     /// The implicit-FTPS endpoint.
     pub fn ftps_addr(&self) -> SocketAddr {
         SocketAddr::new(self.0.info.ip, self.0.info.ftps_port)
+    }
+
+    /// The camera's TLS endpoint (P1/A1 only).
+    pub fn camera_addr(&self) -> Option<SocketAddr> {
+        self.0
+            .info
+            .camera_port
+            .map(|port| SocketAddr::new(self.0.info.ip, port))
+    }
+
+    /// The JPEG the camera would send now.
+    pub fn camera_frame(&self) -> Vec<u8> {
+        crate::camera_server::frame(&self.0.camera_status())
     }
 
     /// Current state (simulated time brought up to now first).

@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod assembly;
 pub mod audit;
+pub mod cameras;
 pub mod catalogue;
 pub mod colours;
 pub mod counters;

@@ -144,6 +144,7 @@ impl FakeServer {
                 command_id: id,
                 success,
                 error,
+                ..
             } if id == command_id => Some((success, error)),
             _ => None,
         })
@@ -368,6 +369,7 @@ pub fn override_printer(config: &mut hub::Config, printer: &sim::PrinterHandle) 
             host: Some(printer.mqtt_addr().ip().to_string()),
             mqtt_port: Some(printer.mqtt_addr().port()),
             ftps_port: Some(printer.ftps_addr().port()),
+            camera_port: printer.camera_addr().map(|a| a.port()),
         },
     );
 }

@@ -268,6 +268,7 @@ fn answer(text: &str, hub: &str, stats: &mut Stats) -> Option<Message> {
                 command_id: command.command_id,
                 success: true,
                 error: None,
+                frame: None,
             };
             serde_json::to_string(&ack)
                 .ok()

@@ -7,6 +7,33 @@ use domain::printers::MASKED_SECRET;
 use proto::hub::{ConfigureAction, PrinterConfig};
 use store::printers::Printer;
 
+/// How long a hub has to bring back a camera frame: its own camera deadline (5 s) and
+/// the way back.
+pub const CAMERA_FRAME_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Why a printer's camera gave no frame.
+#[derive(Debug, thiserror::Error)]
+pub enum CameraFrameError {
+    /// The printer is on no hub.
+    #[error("the printer is not on a hub; assign it to a hub first")]
+    NoHub,
+    /// The printer has no serial number, which the hub knows it by.
+    #[error("the printer has no serial number; set it first")]
+    NoSerial,
+    /// The hub is offline, slow, or refused (the camera's error is its reason).
+    #[error(transparent)]
+    Hub(crate::hubs::CommandError),
+    /// The hub acknowledged without a frame (an older hub).
+    #[error("the hub sent no picture (it may need an update)")]
+    NoFrame,
+    /// The frame is larger than allowed.
+    #[error("the hub's picture is larger than allowed")]
+    TooLarge,
+    /// The frame is not base64.
+    #[error("the hub's picture could not be read")]
+    Garbled,
+}
+
 /// What an access code is sealed to: the farm and the printer.
 pub fn access_code_context(tenant: &TenantId, printer: &str) -> String {
     format!("tenant/{tenant}/printer/{printer}/access-code")
@@ -110,6 +137,32 @@ impl Farm {
                 format!("the hub of printer '{}' is offline", printer.name),
             )
         })
+    }
+
+    /// One JPEG from the printer's own camera, fetched by its hub (P1/A1: port 6000 over
+    /// TLS with the access code) and carried back in the ack; the error says why not.
+    pub async fn camera_frame(&self, printer: &Printer) -> Result<Vec<u8>, CameraFrameError> {
+        let Some(hub) = printer.hub_id.as_deref() else {
+            return Err(CameraFrameError::NoHub);
+        };
+        let Some(serial) = printer.serial_number.clone() else {
+            return Err(CameraFrameError::NoSerial);
+        };
+        let command = HubCommand::CameraSnapshot { printer_id: serial };
+        let frame = self
+            .hubs
+            .request(hub, command, CAMERA_FRAME_DEADLINE)
+            .await
+            .map_err(CameraFrameError::Hub)?
+            .ok_or(CameraFrameError::NoFrame)?;
+        use base64::Engine;
+        // Decoded size is at most 3/4 of the text: refuse what the cap rules out unread.
+        if frame.data.len() / 4 * 3 > proto::hub::MAX_CAMERA_FRAME_BYTES + 3 {
+            return Err(CameraFrameError::TooLarge);
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(frame.data.as_bytes())
+            .map_err(|_| CameraFrameError::Garbled)
     }
 
     /// Sends a command to a hub itself (look for printers, a GPIO pin, disconnect).

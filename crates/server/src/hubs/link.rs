@@ -5,7 +5,7 @@
 //! processes the same interface becomes a request on the hub's NATS subject; routes
 //! don't change.
 
-pub use proto::hub::{HubCommand, PrinterAction};
+pub use proto::hub::{CameraFrame, HubCommand, PrinterAction};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +38,14 @@ pub trait HubCommands: Send + Sync + 'static {
         hub_id: &'a str,
         command: HubCommand,
     ) -> futures::future::BoxFuture<'a, Result<(), CommandError>>;
+    /// Sends `command` and waits for its ack, with the frame the ack carries (a camera
+    /// snapshot's), at most `deadline`.
+    fn request<'a>(
+        &'a self,
+        hub_id: &'a str,
+        command: HubCommand,
+        deadline: Duration,
+    ) -> futures::future::BoxFuture<'a, Result<Option<CameraFrame>, CommandError>>;
     /// Whether a socket from the hub is open.
     fn is_connected(&self, hub_id: &str) -> bool;
     /// Registers the socket task of a hub that connected (a newer socket replaces an older one).
@@ -53,6 +61,15 @@ impl HubCommands for HubLink {
         command: HubCommand,
     ) -> futures::future::BoxFuture<'a, Result<(), CommandError>> {
         Box::pin(HubLink::send(self, hub_id, command))
+    }
+
+    fn request<'a>(
+        &'a self,
+        hub_id: &'a str,
+        command: HubCommand,
+        deadline: Duration,
+    ) -> futures::future::BoxFuture<'a, Result<Option<CameraFrame>, CommandError>> {
+        Box::pin(HubLink::request(self, hub_id, command, deadline))
     }
 
     fn is_connected(&self, hub_id: &str) -> bool {
@@ -75,6 +92,8 @@ pub struct Outgoing {
     pub command: HubCommand,
     /// Receives `Ok(())` or the hub's reason for refusing.
     pub ack: oneshot::Sender<Result<(), String>>,
+    /// Receives the frame the ack carries, if the sender wants one (camera snapshots).
+    pub frame: Option<oneshot::Sender<CameraFrame>>,
 }
 
 /// Routes commands to connected hubs.
@@ -189,6 +208,30 @@ impl HubLink {
 
     /// Sends a command and waits for the hub's ack (at most `ACK_DEADLINE`).
     pub async fn send(&self, hub_id: &str, command: HubCommand) -> Result<(), CommandError> {
+        self.exchange(hub_id, command, ACK_DEADLINE, None).await
+    }
+
+    /// Sends a command and waits for its ack and the frame it carries (at most `deadline`).
+    pub async fn request(
+        &self,
+        hub_id: &str,
+        command: HubCommand,
+        deadline: Duration,
+    ) -> Result<Option<CameraFrame>, CommandError> {
+        let (frame, picture) = oneshot::channel();
+        self.exchange(hub_id, command, deadline, Some(frame))
+            .await?;
+        // The session hands the frame over before the ack, so it is there now if it came.
+        Ok(picture.await.ok())
+    }
+
+    async fn exchange(
+        &self,
+        hub_id: &str,
+        command: HubCommand,
+        deadline: Duration,
+        frame: Option<oneshot::Sender<CameraFrame>>,
+    ) -> Result<(), CommandError> {
         let sender = self
             .lock()
             .get(hub_id)
@@ -196,10 +239,14 @@ impl HubLink {
             .ok_or(CommandError::HubOffline)?;
         let (ack, answer) = oneshot::channel();
         sender
-            .send(Outgoing { command, ack })
+            .send(Outgoing {
+                command,
+                ack,
+                frame,
+            })
             .await
             .map_err(|_| CommandError::HubOffline)?;
-        match tokio::time::timeout(ACK_DEADLINE, answer).await {
+        match tokio::time::timeout(deadline, answer).await {
             Err(_) => Err(CommandError::Timeout),
             Ok(Err(_)) => Err(CommandError::HubOffline),
             Ok(Ok(result)) => result.map_err(CommandError::Refused),

@@ -90,10 +90,23 @@ struct Session {
     /// The hub's printers by serial number.
     printers: HashMap<String, Known>,
     /// Commands sent and not yet acknowledged: their deadline and who waits.
-    pending: HashMap<String, (Instant, oneshot::Sender<Result<(), String>>)>,
+    pending: HashMap<String, Pending>,
     last_seen_written: Instant,
     printers_loaded: Option<Instant>,
 }
+
+/// A command waiting for its ack: until when, who waits, and who wants its frame.
+struct Pending {
+    deadline: Instant,
+    ack: oneshot::Sender<Result<(), String>>,
+    frame: Option<oneshot::Sender<wire::CameraFrame>>,
+}
+
+/// Who waits for a command's ack, and who for the frame it carries.
+type Waiting = (
+    oneshot::Sender<Result<(), String>>,
+    Option<oneshot::Sender<wire::CameraFrame>>,
+);
 
 /// Why a session ended.
 enum Ending {
@@ -283,7 +296,7 @@ impl Session {
                 outgoing = commands.recv() => {
                     // The link dropped our sender: the server is shutting down, or a newer
                     // socket of this hub took over.
-                    let Some(Outgoing { command, ack }) = outgoing else {
+                    let Some(Outgoing { command, ack, frame }) = outgoing else {
                         if self.app.hub_link.is_closing() {
                             return Ending::Close(close::GOING_AWAY, "the server is shutting down");
                         }
@@ -301,7 +314,7 @@ impl Session {
                         // A job is on its way to the printer: its next reports are about it.
                         known.no_job = false;
                     }
-                    let message = self.command(command, Some(ack));
+                    let message = self.command(command, Some((ack, frame)));
                     if send(sink, &message).await.is_err() {
                         return Ending::Gone;
                     }
@@ -316,23 +329,25 @@ impl Session {
                         return Ending::Close(close::SILENT, "no message for 60 seconds");
                     }
                     let now = Instant::now();
-                    self.pending.retain(|_, (deadline, _)| *deadline > now);
+                    self.pending.retain(|_, pending| pending.deadline > now);
                 }
             }
         }
     }
 
     /// Wraps a command with a fresh id and deadline; remembers who waits for its ack.
-    fn command(
-        &mut self,
-        command: wire::HubCommand,
-        ack: Option<oneshot::Sender<Result<(), String>>>,
-    ) -> ServerToHub {
+    fn command(&mut self, command: wire::HubCommand, ack: Option<Waiting>) -> ServerToHub {
         let command_id = store::new_id();
         let deadline = super::link::ACK_DEADLINE;
-        if let Some(ack) = ack {
-            self.pending
-                .insert(command_id.clone(), (Instant::now() + deadline, ack));
+        if let Some((ack, frame)) = ack {
+            self.pending.insert(
+                command_id.clone(),
+                Pending {
+                    deadline: Instant::now() + deadline,
+                    ack,
+                    frame,
+                },
+            );
         }
         ServerToHub::Command(wire::Command {
             command_id,
@@ -342,8 +357,8 @@ impl Session {
     }
 
     fn resolve_all(&mut self, result: Result<(), String>) {
-        for (_, (_, ack)) in self.pending.drain() {
-            let _ = ack.send(result.clone());
+        for (_, pending) in self.pending.drain() {
+            let _ = pending.ack.send(result.clone());
         }
     }
 
@@ -353,14 +368,19 @@ impl Session {
                 command_id,
                 success,
                 error,
+                frame,
             } => {
-                if let Some((_, ack)) = self.pending.remove(&command_id) {
+                if let Some(pending) = self.pending.remove(&command_id) {
                     let result = if success {
                         Ok(())
                     } else {
                         Err(error.unwrap_or_else(|| "refused without a reason".into()))
                     };
-                    let _ = ack.send(result);
+                    // The frame first: whoever waits reads it as soon as the ack lands.
+                    if let (Some(wants), Some(frame)) = (pending.frame, frame) {
+                        let _ = wants.send(frame);
+                    }
+                    let _ = pending.ack.send(result);
                 }
             }
             HubToServer::PrinterStatus(status) => self.on_status(status).await?,

@@ -85,6 +85,7 @@ pub fn hub_config(
                 host: Some("127.0.0.1".into()),
                 mqtt_port: Some(printer.mqtt_addr().port()),
                 ftps_port: Some(printer.ftps_addr().port()),
+                camera_port: printer.camera_addr().map(|a| a.port()),
             },
         );
     }
