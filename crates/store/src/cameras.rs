@@ -165,9 +165,25 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17, $18, $19, $19)
          RETURNING {COLUMNS}"
     );
-    Ok(sqlx::query_as::<_, Camera>(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as::<_, Camera>(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
-        .bind(tenant.as_str())
+        .bind(tenant.as_str());
+    Ok(bind_settings(query, fields, now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// A camera statement being bound.
+type CameraStatement<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Any, Camera, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// Binds a camera's settings and the time, `$3` to `$19` of both the insert and the update.
+fn bind_settings<'q>(
+    query: CameraStatement<'q>,
+    fields: &'q CameraFields,
+    now: &'q str,
+) -> CameraStatement<'q> {
+    query
         .bind(&fields.name)
         .bind(fields.description.as_deref())
         .bind(fields.printer_id.as_deref())
@@ -185,8 +201,6 @@ pub async fn create(
         .bind(fields.flip_horizontal)
         .bind(fields.flip_vertical)
         .bind(now)
-        .fetch_one(&mut *conn)
-        .await?)
 }
 
 /// Writes every setting of a camera (what it reports, online and errors, is kept).
@@ -204,26 +218,10 @@ pub async fn update(
             flip_horizontal = $17, flip_vertical = $18, updated_at = $19
          WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
     );
-    Ok(sqlx::query_as::<_, Camera>(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as::<_, Camera>(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
-        .bind(id.as_str())
-        .bind(&fields.name)
-        .bind(fields.description.as_deref())
-        .bind(fields.printer_id.as_deref())
-        .bind(fields.hub_id.as_deref())
-        .bind(&fields.camera_type)
-        .bind(fields.stream_url.as_deref())
-        .bind(fields.snapshot_url.as_deref())
-        .bind(fields.ip_address.as_deref())
-        .bind(fields.port)
-        .bind(fields.username.as_deref())
-        .bind(fields.password.as_deref())
-        .bind(fields.serial_number.as_deref())
-        .bind(fields.is_active)
-        .bind(fields.rotation)
-        .bind(fields.flip_horizontal)
-        .bind(fields.flip_vertical)
-        .bind(now)
+        .bind(id.as_str());
+    Ok(bind_settings(query, fields, now)
         .fetch_one(&mut *conn)
         .await?)
 }

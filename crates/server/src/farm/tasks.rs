@@ -294,12 +294,16 @@ impl Farm {
     ) -> FarmResult<Printer> {
         let id = domain::PrinterId::from_stored(printer_id.to_string());
         let printer = store::printers::set_cleared(tx, tenant, &id, true, now).await?;
-        let open =
-            store::worklist::open_for_printer(tx, tenant, printer_id, TaskType::Collection).await?;
-        self.close_tasks_in(tx, tenant, open, now, after).await?;
-        after.printers.push((printer.clone(), "cleared"));
-        after.dispatch = true;
-        Ok(printer)
+        self.printer_done_in(
+            tx,
+            tenant,
+            printer,
+            TaskType::Collection,
+            "cleared",
+            now,
+            after,
+        )
+        .await
     }
 
     /// Maintenance of a printer is done: recorded, its maintenance tasks completed.
@@ -337,10 +341,34 @@ impl Farm {
         after: &mut Aftermath,
     ) -> FarmResult<Printer> {
         let printer = store::printers::maintenance_done(tx, tenant, printer_id, now).await?;
-        let open = store::worklist::open_for_printer(tx, tenant, printer_id, TaskType::Maintenance)
-            .await?;
+        self.printer_done_in(
+            tx,
+            tenant,
+            printer,
+            TaskType::Maintenance,
+            "maintenance",
+            now,
+            after,
+        )
+        .await
+    }
+
+    /// What was asked of a printer is done: its open tasks of that kind complete, the
+    /// dashboards redraw it and the dispatcher looks at it again.
+    #[allow(clippy::too_many_arguments)]
+    async fn printer_done_in(
+        &self,
+        tx: &mut Conn,
+        tenant: &TenantId,
+        printer: Printer,
+        kind: TaskType,
+        change: &'static str,
+        now: &str,
+        after: &mut Aftermath,
+    ) -> FarmResult<Printer> {
+        let open = store::worklist::open_for_printer(tx, tenant, &printer.id, kind).await?;
         self.close_tasks_in(tx, tenant, open, now, after).await?;
-        after.printers.push((printer.clone(), "maintenance"));
+        after.printers.push((printer.clone(), change));
         after.dispatch = true;
         Ok(printer)
     }
