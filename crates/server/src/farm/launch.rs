@@ -98,6 +98,21 @@ impl Farm {
         }
     }
 
+    /// The AMS tray that holds the job's filament, so the printer takes it from there: for a
+    /// plate of one filament only (a multi-colour plate keeps the mapping it was sliced with).
+    fn tray_for(&self, job: &Job, printer: &Printer, file: &PrintFile) -> Option<u32> {
+        let used = super::jobs::plate_filaments(
+            file.metadata_json.as_deref(),
+            job.plate_index,
+            (&job.filament_type, &job.color),
+        );
+        if used.len() > 1 {
+            return None;
+        }
+        let facts = self.facts(printer);
+        domain::dispatch::slot_for(&facts, &needs(job, file)).map(|slot| slot.slot)
+    }
+
     /// The filament slots the printer's newest report lists (none before it reported).
     pub fn loaded_filaments(&self, printer: &Printer) -> Vec<domain::dispatch::LoadedFilament> {
         let tenant = TenantId::from_stored(printer.tenant_id.clone());
@@ -225,9 +240,7 @@ impl Farm {
             file_url: format!("{}/api/v1/files/download/{token}", self.public_origin),
             file_name: file.name.clone(),
             plate_index: job.plate_index,
-            // The tray that holds the job's filament, so the printer takes it from there.
-            ams_slot: domain::dispatch::slot_for(&self.facts(printer), &needs(&job, file))
-                .map(|slot| slot.slot),
+            ams_slot: self.tray_for(&job, printer, file),
         };
         if let Err(err) = self.hubs.send(&hub, command).await {
             let reason = err.to_string();
