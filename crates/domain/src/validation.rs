@@ -25,6 +25,25 @@ impl Invalid {
         }])
     }
 
+    /// Collects one field error.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// A text field trimmed, `None` when blank; longer than `max` characters is an error of
+    /// `field` (and `None`).
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
+        let value = value.trim();
+        if value.chars().count() > max {
+            self.add(field, format!("{field} must be at most {max} characters"));
+            return None;
+        }
+        (!value.is_empty()).then(|| value.to_string())
+    }
+
     /// Collects the error of `result` (if any) and returns its value.
     pub fn take<T>(&mut self, result: Result<T, Invalid>) -> Option<T> {
         match result {

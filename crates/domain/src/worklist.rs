@@ -73,17 +73,6 @@ impl TaskStatus {
     }
 }
 
-impl TaskPriority {
-    /// Sort rank, highest first on the floor.
-    pub fn rank(self) -> i64 {
-        match self {
-            TaskPriority::High => 3,
-            TaskPriority::Medium => 2,
-            TaskPriority::Low => 1,
-        }
-    }
-}
-
 /// A task's status and the times that follow it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskClock {
@@ -254,6 +243,5 @@ mod tests {
         );
         assert!("repair".parse::<TaskType>().is_err());
         assert_eq!(TaskStatus::InProgress.as_str(), "in_progress");
-        assert!(TaskPriority::High.rank() > TaskPriority::Low.rank());
     }
 }

@@ -186,12 +186,16 @@ pub async fn create(
     let now = store::now_text();
     let mut tx = app.store.begin().await?;
     let good = match (&body.finished_good_id, &body.sku_id) {
-        (Some(id), _) => store::finished_goods::get(&mut tx, &member.tenant, id)
-            .await
-            .or_not_found("FINISHED_GOOD_NOT_FOUND", "finished good")
-            .map_err(|_| {
-                ApiError::field("finished_good_id", "no such finished good in this farm")
-            })?,
+        (Some(id), _) => match store::finished_goods::get(&mut tx, &member.tenant, id).await {
+            Ok(good) => good,
+            Err(store::StoreError::NotFound) => {
+                return Err(ApiError::field(
+                    "finished_good_id",
+                    "no such finished good in this farm",
+                ));
+            }
+            Err(other) => return Err(other.into()),
+        },
         (None, Some(sku)) => {
             match store::finished_goods::of_sku_or_start(&mut tx, &member.tenant, sku, &now).await {
                 Ok(good) => good,

@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use domain::cameras::{CameraType, MAX_SNAPSHOT_BYTES, ROTATIONS, fetched_by_url, image_type};
 use domain::printers::parse_name;
-use domain::{CameraId, FieldError, Invalid, TenantId};
+use domain::{CameraId, Invalid, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -234,27 +234,6 @@ pub struct CameraBody {
     flip_vertical: Option<Value>,
 }
 
-fn wrong(invalid: &mut Invalid, field: &str, message: impl Into<String>) {
-    invalid.0.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
-}
-
-/// A text trimmed, at most `max` characters, `None` when empty.
-fn text(invalid: &mut Invalid, field: &str, value: &str, max: usize) -> Option<String> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        wrong(
-            invalid,
-            field,
-            format!("{field} must be at most {max} characters"),
-        );
-        return None;
-    }
-    (!value.is_empty()).then(|| value.to_string())
-}
-
 /// An optional text: the body's (`null` clears) over the stored one.
 fn optional(
     invalid: &mut Invalid,
@@ -266,7 +245,7 @@ fn optional(
     match given {
         None => stored,
         Some(None) => None,
-        Some(Some(v)) => text(invalid, field, v, max),
+        Some(Some(v)) => invalid.text(field, v, max),
     }
 }
 
@@ -294,15 +273,14 @@ fn url_field(
     let raw = match given {
         None => return stored,
         Some(None) => return None,
-        Some(Some(raw)) => text(invalid, field, raw, MAX_TEXT)?,
+        Some(Some(raw)) => invalid.text(field, raw, MAX_TEXT)?,
     };
     let Ok(mut url) = url::Url::parse(&raw) else {
-        wrong(invalid, field, format!("{field} must be an absolute URL"));
+        invalid.add(field, format!("{field} must be an absolute URL"));
         return None;
     };
     if !schemes(field).contains(&url.scheme()) || url.host_str().is_none_or(str::is_empty) {
-        wrong(
-            invalid,
+        invalid.add(
             field,
             format!(
                 "{field} must be a {} URL with a host",
@@ -341,12 +319,12 @@ impl CameraBody {
         let mut invalid = Invalid::default();
         let base = CameraFields::from(stored);
         let name = match &self.name {
-            Some(n) => text(&mut invalid, "name", n, MAX_NAME),
+            Some(n) => invalid.text("name", n, MAX_NAME),
             None if creating => None,
             None => Some(base.name.clone()),
         };
         if name.is_none() && !invalid.0.iter().any(|f| f.field == "name") {
-            wrong(&mut invalid, "name", "name is required");
+            invalid.add("name", "name is required");
         }
         let camera_type = match &self.camera_type {
             Some(t) => invalid
@@ -360,18 +338,14 @@ impl CameraBody {
             Some(Some(v)) if v.trim().is_empty() => None,
             Some(Some(v)) if domain::ids::is_uuid(v.trim()) => Some(v.trim().to_ascii_lowercase()),
             Some(Some(_)) => {
-                wrong(
-                    &mut invalid,
-                    "printer_id",
-                    "printer_id must be a printer's id",
-                );
+                invalid.add("printer_id", "printer_id must be a printer's id");
                 None
             }
         };
         let hub_id = match &self.hub_id {
             None => base.hub_id,
             Some(None) => None,
-            Some(Some(h)) => text(&mut invalid, "hub_id", h, MAX_NAME),
+            Some(Some(h)) => invalid.text("hub_id", h, MAX_NAME),
         };
         let ip_address = match &self.ip_address {
             None => base.ip_address,
@@ -380,11 +354,7 @@ impl CameraBody {
             Some(Some(ip)) => match ip.trim().parse::<std::net::IpAddr>() {
                 Ok(addr) => Some(addr.to_string()),
                 Err(_) => {
-                    wrong(
-                        &mut invalid,
-                        "ip_address",
-                        "ip_address must be an IPv4 or IPv6 address",
-                    );
+                    invalid.add("ip_address", "ip_address must be an IPv4 or IPv6 address");
                     None
                 }
             },
@@ -394,7 +364,7 @@ impl CameraBody {
             Some(None) => None,
             Some(Some(p)) if (1..=65535).contains(&p) => Some(p),
             Some(Some(_)) => {
-                wrong(&mut invalid, "port", "port must be from 1 to 65535");
+                invalid.add("port", "port must be from 1 to 65535");
                 None
             }
         };
@@ -402,11 +372,7 @@ impl CameraBody {
             None => base.rotation,
             Some(r) if ROTATIONS.contains(&r) => r,
             Some(_) => {
-                wrong(
-                    &mut invalid,
-                    "rotation",
-                    "rotation must be 0, 90, 180 or 270",
-                );
+                invalid.add("rotation", "rotation must be 0, 90, 180 or 270");
                 0
             }
         };
@@ -421,11 +387,7 @@ impl CameraBody {
                 base.password
             }
             Some(Some(p)) if p.chars().count() > 200 => {
-                wrong(
-                    &mut invalid,
-                    "password",
-                    "password must be at most 200 characters",
-                );
+                invalid.add("password", "password must be at most 200 characters");
                 None
             }
             Some(Some(p)) => Some(
@@ -503,20 +465,12 @@ async fn check_links(app: &App, tenant: &TenantId, fields: &CameraFields) -> Res
     if let Some(printer) = fields.printer_id.as_deref()
         && !store::cameras::printer_belongs(&mut conn, tenant, printer).await?
     {
-        wrong(
-            &mut invalid,
-            "printer_id",
-            "no printer with this id belongs to this farm",
-        );
+        invalid.add("printer_id", "no printer with this id belongs to this farm");
     }
     if let Some(hub) = fields.hub_id.as_deref()
         && !store::printers::hub_belongs(&mut conn, tenant, hub).await?
     {
-        wrong(
-            &mut invalid,
-            "hub_id",
-            "no hub with this id belongs to this farm",
-        );
+        invalid.add("hub_id", "no hub with this id belongs to this farm");
     }
     Ok(invalid.into_result()?)
 }
@@ -656,12 +610,12 @@ pub async fn set_status(
     let mut invalid = Invalid::default();
     let is_online = body_flag(&mut invalid, "is_online", body.is_online.as_ref());
     if is_online.is_none() && !invalid.0.iter().any(|f| f.field == "is_online") {
-        wrong(&mut invalid, "is_online", "is_online is required");
+        invalid.add("is_online", "is_online is required");
     }
     let last_error = body
         .last_error
         .as_deref()
-        .and_then(|e| text(&mut invalid, "last_error", e, MAX_TEXT));
+        .and_then(|e| invalid.text("last_error", e, MAX_TEXT));
     invalid.into_result()?;
     let camera = find(&app, &member.tenant, &key).await?;
     let seen = Seen {

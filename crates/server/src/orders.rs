@@ -11,8 +11,8 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson, body_flag};
 use crate::farm::orders::{LineRequest, OrderRequest, OrderView};
 use axum::extract::State;
+use domain::Invalid;
 use domain::orders::{OrderStatus, Platform};
-use domain::{FieldError, Invalid};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::orders::{Order, OrderFields, OrderQuery};
@@ -81,20 +81,11 @@ pub struct OrderBody {
     items: Option<Vec<ItemBody>>,
 }
 
-/// Collects a field error.
-fn wrong(invalid: &mut Invalid, field: &str, message: impl Into<String>) {
-    invalid.0.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
-}
-
 /// A text field trimmed, at most [`MAX_TEXT`] characters, `None` when empty.
 fn text(invalid: &mut Invalid, field: &str, value: &str) -> Option<String> {
     let value = value.trim();
     if value.chars().count() > MAX_TEXT {
-        wrong(
-            invalid,
+        invalid.add(
             field,
             format!("{field} must be at most {MAX_TEXT} characters"),
         );
@@ -119,8 +110,7 @@ fn optional(
 /// An amount in cents from 0 to [`MAX_CENTS`].
 fn cents(invalid: &mut Invalid, field: &str, value: i64) -> i64 {
     if !(0..=MAX_CENTS).contains(&value) {
-        wrong(
-            invalid,
+        invalid.add(
             field,
             format!("{field} must be a whole number of cents from 0 to {MAX_CENTS}"),
         );
@@ -151,12 +141,12 @@ impl OrderBody {
     fn fields(&self, stored: Option<&Order>, invalid: &mut Invalid) -> OrderFields {
         let customer_name = match (&self.customer_name, stored) {
             (Some(name), _) => text(invalid, "customer_name", name).unwrap_or_else(|| {
-                wrong(invalid, "customer_name", "customer_name must not be empty");
+                invalid.add("customer_name", "customer_name must not be empty");
                 String::new()
             }),
             (None, Some(order)) => order.customer_name.clone(),
             (None, None) => {
-                wrong(invalid, "customer_name", "customer_name is required");
+                invalid.add("customer_name", "customer_name is required");
                 String::new()
             }
         };
@@ -167,11 +157,7 @@ impl OrderBody {
             stored.map(|o| &o.customer_email),
         );
         if customer_email.as_deref().is_some_and(|e| !e.contains('@')) {
-            wrong(
-                invalid,
-                "customer_email",
-                "customer_email is not an email address",
-            );
+            invalid.add("customer_email", "customer_email is not an email address");
         }
         let order_date = match &self.order_date {
             Some(raw) if !raw.trim().is_empty() => invalid
@@ -186,7 +172,7 @@ impl OrderBody {
         };
         let priority = self.priority.or(stored.map(|o| o.priority)).unwrap_or(0);
         if !(0..=200).contains(&priority) {
-            wrong(invalid, "priority", "priority must be from 0 to 200");
+            invalid.add("priority", "priority must be from 0 to 200");
         }
         let auto_fulfill = body_flag(invalid, "auto_fulfill", self.auto_fulfill.as_ref())
             .unwrap_or_else(|| stored.is_some_and(|o| o.auto_fulfill == 1));
@@ -283,21 +269,16 @@ impl OrderBody {
                 .unwrap_or(Platform::Manual),
         };
         if self.status.is_some() {
-            wrong(
-                &mut invalid,
+            invalid.add(
                 "status",
                 "a new order is pending; its status follows its lines",
             );
         }
         let items = self.items.as_deref().unwrap_or_default();
         if items.is_empty() {
-            wrong(&mut invalid, "items", "an order needs at least one item");
+            invalid.add("items", "an order needs at least one item");
         } else if items.len() > MAX_LINES {
-            wrong(
-                &mut invalid,
-                "items",
-                format!("an order takes at most {MAX_LINES} items"),
-            );
+            invalid.add("items", format!("an order takes at most {MAX_LINES} items"));
         }
         let lines = items
             .iter()
@@ -326,16 +307,14 @@ impl ItemBody {
             .as_deref()
             .and_then(|s| text(invalid, &at("sku"), s));
         if sku_id.is_none() && sku.is_none() && self.product_name.is_none() {
-            wrong(
-                invalid,
+            invalid.add(
                 &at("sku"),
                 "each item needs its sku (or product_sku_id, or at least a product_name)",
             );
         }
         let quantity = self.quantity.unwrap_or(0);
         if !(1..=MAX_UNITS).contains(&quantity) {
-            wrong(
-                invalid,
+            invalid.add(
                 &at("quantity"),
                 format!("quantity must be from 1 to {MAX_UNITS}"),
             );
@@ -560,8 +539,7 @@ pub async fn update(
         ),
     };
     if body.platform.is_some() {
-        wrong(
-            &mut invalid,
+        invalid.add(
             "platform",
             "an order's platform is where it came from: it doesn't change",
         );
@@ -575,13 +553,11 @@ pub async fn update(
             .and_then(|i| items.iter().find(|item| item.id == i));
         match (line, change.product_sku_id.as_deref()) {
             (Some(line), Some(sku)) if !sku.is_empty() => matches.push((line, sku)),
-            (None, _) => wrong(
-                &mut invalid,
+            (None, _) => invalid.add(
                 &format!("items[{n}].id"),
                 "no line of this order has that id",
             ),
-            (Some(_), _) => wrong(
-                &mut invalid,
+            (Some(_), _) => invalid.add(
                 &format!("items[{n}].product_sku_id"),
                 "a line is changed only to match it to a SKU: give product_sku_id",
             ),

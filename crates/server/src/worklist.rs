@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, OptionalJson};
 use axum::extract::State;
 use domain::worklist::{TaskPriority, TaskStatus, TaskType};
-use domain::{FieldError, Invalid, TenantId};
+use domain::{Invalid, TenantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::worklist::{NewTask, Task, TaskFields, TaskQuery};
@@ -50,14 +50,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// Collects a field error.
-fn wrong(invalid: &mut Invalid, field: &str, message: impl Into<String>) {
-    invalid.0.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
-}
-
 /// A named value parsed, or a field error.
 fn parse<T: std::str::FromStr<Err = String>>(
     invalid: &mut Invalid,
@@ -65,13 +57,7 @@ fn parse<T: std::str::FromStr<Err = String>>(
     raw: Option<&str>,
 ) -> Option<T> {
     let raw = raw.map(str::trim).filter(|v| !v.is_empty())?;
-    match raw.parse() {
-        Ok(value) => Some(value),
-        Err(message) => {
-            wrong(invalid, field, message);
-            None
-        }
-    }
+    invalid.take(domain::printers::parse_name(field, raw))
 }
 
 /// The list's filters, typed.
@@ -189,24 +175,10 @@ pub struct TaskBody {
     actual_time_minutes: Option<i64>,
 }
 
-/// A text field trimmed, at most `max` characters, `None` when empty.
-fn text(invalid: &mut Invalid, field: &str, value: &str, max: usize) -> Option<String> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        wrong(
-            invalid,
-            field,
-            format!("{field} must be at most {max} characters"),
-        );
-    }
-    (!value.is_empty()).then(|| value.to_string())
-}
-
 /// Minutes from 0 to [`MAX_MINUTES`].
 fn minutes(invalid: &mut Invalid, field: &str, value: i64) -> i64 {
     if !(0..=MAX_MINUTES).contains(&value) {
-        wrong(
-            invalid,
+        invalid.add(
             field,
             format!("{field} must be from 0 to {MAX_MINUTES} minutes"),
         );
@@ -231,13 +203,13 @@ async fn fields_of(
         fields.priority = p.as_str().into();
     }
     if let Some(title) = &body.title {
-        fields.title = text(&mut invalid, "title", title, MAX_TITLE).unwrap_or_default();
+        fields.title = invalid.text("title", title, MAX_TITLE).unwrap_or_default();
     }
     if fields.title.is_empty() {
-        wrong(&mut invalid, "title", "title is required");
+        invalid.add("title", "title is required");
     }
     if fields.task_type.is_empty() && !invalid.0.iter().any(|e| e.field == "task_type") {
-        wrong(&mut invalid, "task_type", "task_type is required");
+        invalid.add("task_type", "task_type is required");
     }
     let optional = |invalid: &mut Invalid,
                     field,
@@ -245,7 +217,7 @@ async fn fields_of(
                     stored: Option<String>| match given {
         None => stored,
         Some(None) => None,
-        Some(Some(v)) => text(invalid, field, v, MAX_TEXT),
+        Some(Some(v)) => invalid.text(field, v, MAX_TEXT),
     };
     fields.subtitle = optional(
         &mut invalid,
@@ -290,14 +262,14 @@ async fn fields_of(
         None => {}
         Some(None) => fields.metadata = None,
         Some(Some(value)) if value.is_object() => fields.metadata = Some(value.to_string()),
-        Some(Some(_)) => wrong(&mut invalid, "metadata", "metadata must be an object"),
+        Some(Some(_)) => invalid.add("metadata", "metadata must be an object"),
     }
     if fields
         .metadata
         .as_ref()
         .is_some_and(|m| m.len() > 16 * 1024)
     {
-        wrong(&mut invalid, "metadata", "metadata must be at most 16 KiB");
+        invalid.add("metadata", "metadata must be at most 16 KiB");
     }
     if !invalid.0.is_empty() {
         return Err(ApiError::Validation(invalid));
@@ -406,39 +378,17 @@ pub async fn update(
     let to = body.status.as_deref().map(status_of).transpose()?;
     let fields = fields_of(&app, &member.tenant, &body, TaskFields::of(&task)).await?;
     let actor = Actor::member(&member, client);
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    let updated = store::worklist::update(&mut tx, &member.tenant, &task.id, &fields, &now).await?;
-    let change = Change {
-        action: "worklist.updated",
-        table: "worklist_tasks",
-        record: &task.id,
-        old: Some(json!(TaskFields::of(&task).title)),
-        new: Some(
-            json!({ "title": updated.title, "priority": updated.priority,
-            "assigned_to": updated.assigned_to }),
-        ),
-    };
-    actor.record(&mut tx, change, &now).await?;
-    tx.commit().await?;
-    let moved = match to {
-        Some(to) => {
-            app.farm
-                .move_task(
-                    &member.tenant,
-                    &task.id,
-                    to,
-                    body.actual_time_minutes,
-                    Some(&actor),
-                )
-                .await?
-        }
-        None => {
-            app.farm.publish_task(&member.tenant, &updated);
-            updated
-        }
-    };
-    Ok(Envelope::ok(moved))
+    let changed = app
+        .farm
+        .change_task(
+            &member.tenant,
+            &task,
+            &fields,
+            to.map(|to| (to, body.actual_time_minutes)),
+            Some(&actor),
+        )
+        .await?;
+    Ok(Envelope::ok(changed))
 }
 
 /// Body of a status move.
@@ -531,21 +481,11 @@ pub async fn assign(
         ..TaskBody::default()
     };
     let fields = fields_of(&app, &member.tenant, &asked, TaskFields::of(&task)).await?;
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    let updated = store::worklist::update(&mut tx, &member.tenant, &task.id, &fields, &now).await?;
-    let change = Change {
-        action: "worklist.assigned",
-        table: "worklist_tasks",
-        record: &task.id,
-        old: Some(json!({ "assigned_to": task.assigned_to })),
-        new: Some(json!({ "assigned_to": updated.assigned_to })),
-    };
-    Actor::member(&member, client)
-        .record(&mut tx, change, &now)
+    let actor = Actor::member(&member, client);
+    let updated = app
+        .farm
+        .change_task(&member.tenant, &task, &fields, None, Some(&actor))
         .await?;
-    tx.commit().await?;
-    app.farm.publish_task(&member.tenant, &updated);
     Ok(Envelope::ok(updated))
 }
 

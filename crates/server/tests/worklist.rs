@@ -186,6 +186,25 @@ async fn operators_run_the_worklist_and_viewers_only_read_it() {
     done.expect(200);
     assert_eq!(done.data()["status"], "completed");
     assert!(done.data()["actual_time_minutes"].is_i64());
+    // A change that would reopen it is refused whole: its title stays.
+    let reopen = app
+        .put(
+            &format!("/api/v1/worklist/{id}"),
+            &operator.token,
+            Some(&farm),
+            json!({ "title": "Renamed", "status": "pending" }),
+        )
+        .await;
+    reopen.expect(409);
+    assert_eq!(reopen.code(), "TASK_CLOSED");
+    let kept = app
+        .get(
+            &format!("/api/v1/worklist/{id}"),
+            &viewer.token,
+            Some(&farm),
+        )
+        .await;
+    assert_eq!(kept.data()["title"], "Check the PETG batch");
 
     // A second task, cancelled; the figures agree with the list.
     let second = app

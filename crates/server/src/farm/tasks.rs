@@ -149,6 +149,45 @@ impl Farm {
         Ok(moved)
     }
 
+    /// Changes a task's fields and, when `to` is given, moves it as [`Farm::move_task`]
+    /// does, in one transaction: a refused move changes nothing.
+    pub async fn change_task(
+        &self,
+        tenant: &TenantId,
+        task: &Task,
+        fields: &store::worklist::TaskFields,
+        to: Option<(TaskStatus, Option<i64>)>,
+        actor: Option<&Actor>,
+    ) -> FarmResult<Task> {
+        let now = store::now_text();
+        let mut tx = self.store.begin().await?;
+        let mut after = Aftermath::default();
+        let mut changed = store::worklist::update(&mut tx, tenant, &task.id, fields, &now).await?;
+        if let Some((to, minutes)) = to {
+            changed = self
+                .move_task_in(&mut tx, tenant, &changed, to, minutes, &now, &mut after)
+                .await?;
+        }
+        let change = Change {
+            action: "worklist.updated",
+            table: "worklist_tasks",
+            record: &task.id,
+            old: Some(json!({ "title": task.title, "priority": task.priority,
+                "assigned_to": task.assigned_to, "status": task.status })),
+            new: Some(
+                json!({ "title": changed.title, "priority": changed.priority,
+                "assigned_to": changed.assigned_to, "status": changed.status }),
+            ),
+        };
+        crate::audit::record_by(&mut tx, tenant, actor, change, &now).await?;
+        tx.commit().await?;
+        if !after.tasks.iter().any(|t| t.id == changed.id) {
+            after.tasks.push(changed.clone());
+        }
+        self.announce(tenant, after);
+        Ok(changed)
+    }
+
     /// [`Farm::move_task`] inside the caller's transaction.
     #[allow(clippy::too_many_arguments)]
     async fn move_task_in(
@@ -724,10 +763,11 @@ impl Farm {
         }
         let now = store::now_text();
         let since = domain::time::format(chrono::Utc::now() - CANCELLED_ASK_HOLDS);
-        let mut tx = self.store.begin().await?;
+        let mut conn = self.store.conn().await?;
         let asked_tasks =
-            store::worklist::asked_lately(&mut tx, tenant, TaskType::FilamentChange, &since)
+            store::worklist::asked_lately(&mut conn, tenant, TaskType::FilamentChange, &since)
                 .await?;
+        drop(conn);
         let busy = asked_tasks
             .iter()
             .filter(|t| !t.status().is_closed())
@@ -741,6 +781,11 @@ impl Farm {
             .filter_map(|m| m["job_id"].as_str().map(str::to_string))
             .collect();
         let changes = domain::dispatch::filament_changes(fleet, waiting, &asked, &busy);
+        // Most passes ask nothing: no write transaction for them.
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.store.begin().await?;
         let mut made = Vec::with_capacity(changes.len());
         for change in &changes {
             let filament = [
