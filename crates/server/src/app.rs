@@ -141,6 +141,8 @@ fn routes() -> Routes {
         .merge(orders::routes())
         .merge(wiki::routes())
         .merge(cameras::routes())
+        .merge(crate::automation::rules::routes())
+        .merge(crate::notify::channels::routes())
         .merge(crate::shopify::integrations::routes())
 }
 
@@ -427,6 +429,7 @@ impl Server {
         let queue_worker = crate::workers::spawn(app.clone(), stop_rx.clone());
         let status_writer = crate::status_writer::spawn(app.clone(), stop_rx.clone());
         let lease = crate::nodes::spawn(app.clone(), stop_rx.clone());
+        let schedule = crate::automation::schedule::spawn(app.clone(), stop_rx.clone());
         let dispatcher = crate::dispatch::spawn(app.clone(), stop_rx);
         let limits = crate::connections::ConnectionLimits {
             max_connections: app.settings.max_connections,
@@ -441,6 +444,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = housekeeping.await;
         let _ = queue_worker.await;
+        let _ = schedule.await;
         let _ = dispatcher.await;
         let _ = status_writer.await;
         let _ = lease.await;

@@ -726,7 +726,7 @@ fn snapshot_client() -> Result<&'static reqwest::Client, ApiError> {
                 attempt.follow()
             }
         });
-        let tls = tls_config().map_err(|e| e.to_string())?;
+        let tls = crate::outbound::tls_config()?;
         reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(policy)
@@ -739,16 +739,6 @@ fn snapshot_client() -> Result<&'static reqwest::Client, ApiError> {
     client
         .as_ref()
         .map_err(|e| ApiError::internal(anyhow::anyhow!("the camera HTTP client: {e}")))
-}
-
-/// TLS for https cameras: the platform's trust store with the ring provider.
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_platform_verifier()?
-        .with_no_client_auth())
 }
 
 /// A picture from `url` (with basic auth when a username is set), within the deadline and cap.

@@ -200,7 +200,7 @@ pub async fn adjust(
         }
     };
     let before = good.current_stock - change;
-    let alert = note_low(&mut tx, &member.tenant, &good).await?;
+    let alert = note_low(&app, &mut tx, &member.tenant, &good).await?;
     let record = json!({ "before": before, "after": good.current_stock, "change": change, "reason": reason });
     let audit = Change {
         action: "inventory.adjusted",
@@ -240,20 +240,27 @@ pub fn publish_low(
     );
 }
 
-/// Notes whether the good is low now, in `tx`; `true` when the farm must be told.
+/// Notes whether the good is low now, in `tx`; `true` when the farm must be told (its
+/// rules and channels are, with the change).
 async fn note_low(
+    app: &App,
     tx: &mut store::Conn,
     tenant: &TenantId,
     good: &FinishedGood,
 ) -> Result<bool, ApiError> {
-    Ok(store::low_stock::note(
+    let alert = store::low_stock::note(
         tx,
         Counter::FinishedGood,
         tenant,
         &good.id,
         good.stock().is_low(),
     )
-    .await?)
+    .await?;
+    if alert {
+        crate::automation::low_stock_in(&*app.queue, tx, tenant, good.into(), &store::now_text())
+            .await?;
+    }
+    Ok(alert)
 }
 
 /// Tells the farm's dashboards the good is low.
@@ -329,7 +336,7 @@ pub async fn change_threshold(
         store::finished_goods::set_threshold(&mut tx, &actor.tenant, &before.id, threshold, &now)
             .await
             .map_err(|e| GOOD.error(e))?;
-    let alert = note_low(&mut tx, &actor.tenant, &good).await?;
+    let alert = note_low(&app, &mut tx, &actor.tenant, &good).await?;
     let audit = Change {
         action: "inventory.threshold_set",
         table: "finished_goods",
@@ -440,7 +447,7 @@ pub async fn create(
     )
     .await
     .map_err(|e| GOOD.error(e))?;
-    let alert = note_low(&mut tx, &member.tenant, &good).await?;
+    let alert = note_low(&app, &mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.created",
         table: "finished_goods",
@@ -476,7 +483,7 @@ pub async fn update(
     let good = store::finished_goods::update(&mut tx, &member.tenant, &id, &fields, &now)
         .await
         .map_err(|e| GOOD.error(e))?;
-    let alert = note_low(&mut tx, &member.tenant, &good).await?;
+    let alert = note_low(&app, &mut tx, &member.tenant, &good).await?;
     let audit = Change {
         action: "inventory.updated",
         table: "finished_goods",

@@ -80,12 +80,24 @@ impl Mailer {
 
     /// Sends a plain-text message.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| MailError::Message(format!("to: {e}")))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
+        self.send_to_all(&[to], subject, body).await
+    }
+
+    /// Sends one plain-text message to several recipients.
+    pub async fn send_to_all(
+        &self,
+        to: &[&str],
+        subject: &str,
+        body: String,
+    ) -> Result<(), MailError> {
+        let mut builder = Message::builder().from(self.from.clone());
+        for address in to {
+            let mailbox: Mailbox = address
+                .parse()
+                .map_err(|e| MailError::Message(format!("to: {e}")))?;
+            builder = builder.to(mailbox);
+        }
+        let message = builder
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)

@@ -25,6 +25,8 @@ pub struct NewMessage<'a> {
     pub payload: &'a serde_json::Value,
     /// With a key, the same event is enqueued once per queue.
     pub dedupe_key: Option<&'a str>,
+    /// Attempts before it becomes a dead letter (`None`: the queue's default).
+    pub max_attempts: Option<i64>,
 }
 
 /// Enqueueing, claiming and settling durable messages.
@@ -96,6 +98,7 @@ impl DurableQueue for DatabaseQueue {
             message.tenant,
             message.payload,
             message.dedupe_key,
+            message.max_attempts,
             now,
         ))
     }

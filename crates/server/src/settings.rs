@@ -56,6 +56,13 @@ pub struct Settings {
     pub shopify_api_url: Option<String>,
     /// Lets a hub factory register hubs (`X-Provisioning-Key` on `POST /api/v1/hubs/register`).
     pub hub_provisioning_key: Option<String>,
+    /// Attempts a notification (email or webhook) gets before it becomes a dead letter
+    /// (retried after 2 s, 4 s, 8 s … at most 5 minutes apart).
+    pub notification_attempts: i64,
+    /// Whether webhooks may go to loopback, private and link-local addresses (a farm's own
+    /// network: Home Assistant, a LAN dashboard). A service hosting many farms turns it off,
+    /// so that no farm can make the server call into its own network.
+    pub webhooks_to_private_addresses: bool,
     /// A public demo account the sign-in page offers with one click (`printfarm demo` sets
     /// it; a real farm leaves it out).
     pub demo_sign_in: Option<DemoSignIn>,
@@ -149,6 +156,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             hub_provisioning_key: None,
             shopify_api_url: None,
+            notification_attempts: 10,
+            webhooks_to_private_addresses: true,
             demo_sign_in: None,
             max_upload_bytes: 512 * 1024 * 1024,
             max_connections: 20_000,

@@ -535,6 +535,15 @@ pub async fn adjust_stock(
     let is_low = sku.stock_level <= sku.low_stock_threshold;
     let alert =
         store::low_stock::note(&mut tx, Counter::Sku, &actor.tenant, &sku.id, is_low).await?;
+    if alert {
+        let low = crate::automation::LowStock {
+            sku_id: &sku.id,
+            sku: &sku.sku,
+            stock_level: sku.stock_level,
+            threshold: sku.low_stock_threshold,
+        };
+        crate::automation::low_stock_in(&*app.queue, &mut tx, &actor.tenant, low, &now).await?;
+    }
     let record =
         json!({ "before": before, "after": sku.stock_level, "change": change, "reason": reason });
     let audit = Change {

@@ -270,6 +270,7 @@ async fn every_route_keeps_farms_apart() {
         Some(&farm_b_id),
         &json!({"x": 1}),
         None,
+        None,
         &now,
     )
     .await

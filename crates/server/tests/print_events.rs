@@ -302,6 +302,7 @@ async fn a_completed_print_adds_stock_and_tasks_and_alerts_once() {
         Some(&tenant),
         &payload,
         None,
+        None,
         &store::now_text(),
     )
     .await
@@ -618,6 +619,7 @@ async fn a_bad_sku_is_refused_and_a_dead_event_can_be_read_retried_and_purged() 
         "print-events",
         Some(&tenant),
         &json!({ "event": "garbled" }),
+        None,
         None,
         &store::now_text(),
     )

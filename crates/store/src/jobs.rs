@@ -562,3 +562,59 @@ pub async fn plates_on_printers(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Sets the base priority of the queued jobs matched by `filter` (`$2`); returns how many.
+async fn set_queued_priority(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    filter: &str,
+    key: &str,
+    priority: i64,
+    now: &str,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "UPDATE print_jobs SET priority = $3, updated_at = $4
+         WHERE tenant_id = $1 AND status = 'queued' AND {filter} = $2"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(key)
+        .bind(priority)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Sets the base priority of an order's queued jobs; returns how many.
+pub async fn set_queued_priority_of_order(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    order_id: &str,
+    priority: i64,
+    now: &str,
+) -> StoreResult<u64> {
+    set_queued_priority(conn, tenant, "order_id", order_id, priority, now).await
+}
+
+/// Sets the base priority of a product's queued jobs; returns how many.
+pub async fn set_queued_priority_of_product(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    product_id: &str,
+    priority: i64,
+    now: &str,
+) -> StoreResult<u64> {
+    set_queued_priority(conn, tenant, "product_id", product_id, priority, now).await
+}
+
+/// Sets the base priority of one job if it is queued; returns 1 if it was.
+pub async fn set_queued_priority_of_job(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    job_id: &str,
+    priority: i64,
+    now: &str,
+) -> StoreResult<u64> {
+    set_queued_priority(conn, tenant, "id", job_id, priority, now).await
+}

@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod assembly;
 pub mod audit;
+pub mod automation;
 pub mod cameras;
 pub mod catalogue;
 pub mod colours;
@@ -24,6 +25,7 @@ pub mod low_stock;
 pub mod materials;
 pub mod members;
 pub mod nodes;
+pub mod notifications;
 pub mod orders;
 pub mod passwords;
 pub mod plates;

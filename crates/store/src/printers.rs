@@ -654,3 +654,14 @@ pub async fn maintenance_done(
         .await?
         .ok_or(crate::StoreError::NotFound)
 }
+
+/// A printer's name, if the farm has it.
+pub async fn name_of(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM printers WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(name,)| name))
+}

@@ -25,6 +25,9 @@ pub struct Message {
     pub created_at: String,
 }
 
+/// Attempts a message gets unless its queue says otherwise.
+pub const DEFAULT_ATTEMPTS: i64 = 5;
+
 /// Adds a message; with a `dedupe_key` the same event is enqueued once per queue.
 /// Returns the new id, or `None` when the dedupe key was already there.
 pub async fn enqueue(
@@ -33,11 +36,12 @@ pub async fn enqueue(
     tenant: Option<&TenantId>,
     payload: &serde_json::Value,
     dedupe_key: Option<&str>,
+    max_attempts: Option<i64>,
     now: &str,
 ) -> StoreResult<Option<String>> {
     let row: Option<(String,)> = sqlx::query_as(
         "INSERT INTO queue_messages (id, queue, tenant_id, payload, status, attempts, max_attempts, run_at, dedupe_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', 0, 5, $5, $6, $5, $5)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $7, $5, $6, $5, $5)
          ON CONFLICT (queue, dedupe_key) DO NOTHING
          RETURNING id",
     )
@@ -47,6 +51,7 @@ pub async fn enqueue(
     .bind(payload.to_string())
     .bind(now)
     .bind(dedupe_key)
+    .bind(max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1))
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|(id,)| id))

@@ -29,6 +29,7 @@ async fn a_message_exists_only_if_its_transaction_commits() {
         None,
         &json!({ "kind": "job_completed" }),
         None,
+        None,
         &now,
     )
     .await
@@ -44,6 +45,7 @@ async fn a_message_exists_only_if_its_transaction_commits() {
         "print-events",
         None,
         &json!({ "kind": "job_completed" }),
+        None,
         None,
         &now,
     )
@@ -65,6 +67,7 @@ async fn the_same_event_is_enqueued_once() {
         None,
         &json!({}),
         Some("job-1:completed"),
+        None,
         &now,
     )
     .await
@@ -75,6 +78,7 @@ async fn the_same_event_is_enqueued_once() {
         None,
         &json!({}),
         Some("job-1:completed"),
+        None,
         &now,
     )
     .await
@@ -85,6 +89,7 @@ async fn the_same_event_is_enqueued_once() {
         None,
         &json!({}),
         Some("job-1:completed"),
+        None,
         &now,
     )
     .await
@@ -104,6 +109,7 @@ async fn a_claimed_message_is_leased_retried_and_taken_over_when_its_worker_dies
         "q",
         None,
         &json!({ "n": 1 }),
+        None,
         None,
         &store::now_text(),
     )
@@ -189,6 +195,7 @@ async fn a_message_is_dead_and_kept_after_its_last_attempt() {
         None,
         &json!({ "n": 2 }),
         None,
+        None,
         &store::now_text(),
     )
     .await
@@ -250,6 +257,7 @@ async fn two_processes_never_claim_the_same_message() {
             "q",
             None,
             &json!({ "n": n }),
+            None,
             None,
             &store::now_text(),
         )

@@ -738,6 +738,7 @@ impl Farm {
             tenant: Some(tenant),
             payload: &payload,
             dedupe_key: Some(&event_id),
+            max_attempts: None,
         };
         self.queue.enqueue(tx, message, now).await?;
         tracing::info!(tenant_id = %tenant, job_id = %job.id, from = %job.status, to = %to, event = %event.event, "job moved");

@@ -256,6 +256,16 @@ impl Farm {
             items,
         };
         let (order, items) = store::orders::create(tx, tenant, &new, now).await?;
+        crate::automation::happened_in(
+            &*self.queue,
+            tx,
+            tenant,
+            domain::automation::Trigger::OrderReceived,
+            &order.id,
+            crate::automation::order_facts(&order, items.len()),
+            now,
+        )
+        .await?;
         let skus: BTreeSet<String> = new
             .items
             .iter()
@@ -546,9 +556,22 @@ impl Farm {
         let lines: Vec<_> = items.iter().map(OrderItem::line).collect();
         let status = domain::orders::order_status(order.status, &lines);
         let order = if status != order.status {
-            store::orders::set_status(tx, tenant, &order.id, order.status, status, now)
+            let moved = store::orders::set_status(tx, tenant, &order.id, order.status, status, now)
                 .await
-                .map_err(order_changed)?
+                .map_err(order_changed)?;
+            if moved.status == OrderStatus::Fulfilled {
+                crate::automation::happened_in(
+                    &*self.queue,
+                    tx,
+                    tenant,
+                    domain::automation::Trigger::OrderFulfilled,
+                    &moved.id,
+                    crate::automation::order_facts(&moved, items.len()),
+                    now,
+                )
+                .await?;
+            }
+            moved
         } else {
             order.clone()
         };

@@ -224,6 +224,9 @@ impl Farm {
                     )
                 })?;
         after.tasks.push(moved.clone());
+        if to == TaskStatus::Completed {
+            self.task_completed_in(tx, tenant, &moved, now).await?;
+        }
         match (moved.task_type(), to) {
             (Some(TaskType::Collection), TaskStatus::Completed) => {
                 if let Some(printer) = &moved.printer_id {
@@ -290,9 +293,47 @@ impl Farm {
             )
             .await?
             {
+                self.task_completed_in(tx, tenant, &done, now).await?;
                 after.tasks.push(done);
             }
         }
+        Ok(())
+    }
+
+    /// Tells the farm's rules and channels a task was completed.
+    async fn task_completed_in(
+        &self,
+        tx: &mut Conn,
+        tenant: &TenantId,
+        task: &Task,
+        now: &str,
+    ) -> FarmResult<()> {
+        use crate::automation::facts;
+        use domain::automation::{Fact, Trigger};
+        let printer_name = match &task.printer_id {
+            Some(id) => store::printers::name_of(tx, tenant, id).await?,
+            None => None,
+        };
+        let text = |v: &Option<String>| v.clone().map(Fact::from);
+        let facts = facts([
+            ("task_id", Some(Fact::from(task.id.as_str()))),
+            ("task_type", Some(Fact::from(task.task_type.as_str()))),
+            ("task_title", Some(Fact::from(task.title.as_str()))),
+            ("printer_id", text(&task.printer_id)),
+            ("printer_name", printer_name.map(Fact::from)),
+            ("assigned_to", text(&task.assigned_to)),
+        ]);
+        let key = format!("task:{}", task.id);
+        crate::automation::happened_in(
+            &*self.queue,
+            tx,
+            tenant,
+            Trigger::TaskCompleted,
+            &key,
+            facts,
+            now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -537,6 +578,38 @@ impl Farm {
         .ok_or_else(changed_meanwhile)?;
         let open = store::worklist::open_of_assembly(tx, tenant, &task.id).await?;
         self.close_tasks_in(tx, tenant, open, now, after).await?;
+        {
+            use crate::automation::facts;
+            use domain::automation::{Fact, Trigger};
+            let sku_id = finished_good.as_ref().map(|g| g.product_sku_id.clone());
+            let product = match &sku_id {
+                Some(id) => match store::catalogue::sku_for_print(tx, tenant, id).await {
+                    Ok(sku) => Some(sku.product_id),
+                    Err(store::StoreError::NotFound) => None,
+                    Err(other) => return Err(other.into()),
+                },
+                None => None,
+            };
+            let facts = facts([
+                ("task_id", Some(Fact::from(task.id.as_str()))),
+                ("product_id", product.map(Fact::from)),
+                ("sku_id", sku_id.map(Fact::from)),
+                ("sku", Some(Fact::from(task.sku.as_str()))),
+                ("product_name", Some(Fact::from(task.product_name.as_str()))),
+                ("units", Some(Fact::from(units_moved))),
+            ]);
+            let key = format!("assembly:{}", task.id);
+            crate::automation::happened_in(
+                &*self.queue,
+                tx,
+                tenant,
+                Trigger::AssemblyCompleted,
+                &key,
+                facts,
+                now,
+            )
+            .await?;
+        }
         if units_moved > 0
             && let Some(good) = &finished_good
         {

@@ -18,6 +18,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::response::Response;
 use domain::TenantId;
+use domain::automation::Trigger;
 use futures::{SinkExt, StreamExt};
 use proto::PrinterStatus;
 use proto::dashboard::ServerMessage;
@@ -181,6 +182,13 @@ impl Session {
             mut commands,
         } = self.app.hubs.attach_session(&self.hub_id);
         tracing::info!(hub_id = %self.hub_id, tenant_id = %self.tenant, "hub connected");
+        tell_rules(
+            &self.app,
+            &self.tenant,
+            Trigger::HubOnline,
+            &self.hub_id,
+            self.hub_facts(),
+        );
         self.app.realtime.publish(
             &self.tenant,
             ServerMessage::HubStatus {
@@ -466,6 +474,18 @@ impl Session {
             known.gcode_state = status.gcode_state.clone();
         }
         let mut urgent = false;
+        let before = known
+            .reported
+            .as_ref()
+            .map_or(known.printer.status, |r| r.status);
+        if let Some(trigger) = crate::automation::printer_trigger(before, reported.status) {
+            // Rare (a printer came on or off line, or failed): off the hot path.
+            let mut facts = crate::automation::printer_facts(&known.printer);
+            if let Some(message) = &status.error_message {
+                facts.insert("error_message".into(), message.as_str().into());
+            }
+            tell_rules(&self.app, &self.tenant, trigger, &printer_id, facts);
+        }
         if known.reported.as_ref() != Some(&reported) {
             // Written behind, with every other changed printer of the node, at the next tick;
             // a printer in error is written at once (an operator must see it on any read).
@@ -594,8 +614,39 @@ impl Session {
             .await
     }
 
+    /// The hub's own facts.
+    fn hub_facts(&self) -> domain::automation::Facts {
+        crate::automation::facts([
+            ("hub_id", Some(self.hub_id.as_str().into())),
+            ("hub_name", self.hub_name.clone().map(Into::into)),
+        ])
+    }
+
     async fn went_offline(&mut self) {
         self.resolve_all(Err("the hub disconnected".into()));
+        for known in self.printers.values() {
+            let before = known
+                .reported
+                .as_ref()
+                .map_or(known.printer.status, |r| r.status);
+            if before != domain::printers::PrinterStatus::Offline {
+                let facts = crate::automation::printer_facts(&known.printer);
+                tell_rules(
+                    &self.app,
+                    &self.tenant,
+                    Trigger::PrinterOffline,
+                    &known.printer.id,
+                    facts,
+                );
+            }
+        }
+        tell_rules(
+            &self.app,
+            &self.tenant,
+            Trigger::HubOffline,
+            &self.hub_id,
+            self.hub_facts(),
+        );
         // The printers' offline state replaces whatever report of theirs waits to be
         // written, and is written now, before the hub's own row.
         for known in self.printers.values() {
@@ -645,6 +696,24 @@ impl Session {
             },
         );
     }
+}
+
+/// Tells the farm's rules and channels what happened to a printer or a hub, in a task of
+/// its own (off the report's path).
+fn tell_rules(
+    app: &App,
+    tenant: &TenantId,
+    trigger: Trigger,
+    subject: &str,
+    facts: domain::automation::Facts,
+) {
+    let (farm, tenant) = (app.farm.clone(), tenant.clone());
+    let key = format!("{subject}:{}", store::now_text());
+    tokio::spawn(async move {
+        if let Err(err) = crate::automation::happened(&farm, &tenant, trigger, &key, facts).await {
+            tracing::warn!(tenant_id = %tenant, %trigger, error = %err, "automation event not queued");
+        }
+    });
 }
 
 /// What the farm keeps of a report.

@@ -419,6 +419,7 @@ pub async fn sync(
                 tenant: Some(tenant),
                 payload: &payload,
                 dedupe_key: None,
+                max_attempts: None,
             },
             &now,
         )

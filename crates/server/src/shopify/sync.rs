@@ -227,6 +227,7 @@ async fn enqueue(
         tenant: Some(tenant),
         payload: &payload,
         dedupe_key: None,
+        max_attempts: None,
     };
     app.queue.enqueue(tx, message, now).await?;
     Ok(())
@@ -250,6 +251,7 @@ pub async fn queue_fulfilment(
         tenant: Some(tenant),
         payload: &payload,
         dedupe_key: Some(&dedupe),
+        max_attempts: None,
     };
     app_queue.enqueue(tx, message, now).await?;
     Ok(())

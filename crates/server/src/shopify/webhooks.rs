@@ -119,6 +119,7 @@ async fn take(
             tenant: Some(&tenant),
             payload: &payload,
             dedupe_key: Some(&dedupe),
+            max_attempts: None,
         };
         app.queue.enqueue(&mut tx, message, &now).await?;
     }

@@ -86,9 +86,15 @@ fn worker_name() -> String {
     format!("worker-{}-{}", std::process::id(), &store::new_id()[..8])
 }
 
-/// The queues the worker reads, first first: print events before Shopify work, so a
-/// farm's own prints never wait behind a shop's backlog.
-const QUEUES: [&str; 2] = [crate::jobs::PRINT_EVENTS, crate::shopify::SHOPIFY_SYNC];
+/// The queues the worker reads, first first: print events before automation, then
+/// notifications, then Shopify work, so a farm's own prints never wait behind a shop's
+/// backlog or a slow webhook receiver.
+const QUEUES: [&str; 4] = [
+    crate::jobs::PRINT_EVENTS,
+    crate::automation::AUTOMATION,
+    crate::notify::NOTIFICATIONS,
+    crate::shopify::SHOPIFY_SYNC,
+];
 
 /// Claims and handles one message of any queue; `false` when none was due.
 async fn run_one(app: &App, worker: &str) -> Result<bool, store::StoreError> {
@@ -96,10 +102,15 @@ async fn run_one(app: &App, worker: &str) -> Result<bool, store::StoreError> {
         let Some(message) = app.queue.claim(queue, worker, LEASE).await? else {
             continue;
         };
-        let handled = if queue == crate::shopify::SHOPIFY_SYNC {
-            crate::shopify::sync::handle(app, &message, worker).await
-        } else {
-            print_events::handle(app, &message, worker).await
+        let handled = match queue {
+            crate::shopify::SHOPIFY_SYNC => {
+                crate::shopify::sync::handle(app, &message, worker).await
+            }
+            crate::automation::AUTOMATION => {
+                crate::automation::engine::handle(app, &message, worker).await
+            }
+            crate::notify::NOTIFICATIONS => crate::notify::deliver(app, &message, worker).await,
+            _ => print_events::handle(app, &message, worker).await,
         };
         if let Err(err) = handled {
             record_failure(app, &message, worker, &err).await?;

@@ -16,6 +16,7 @@ use crate::app::App;
 use crate::farm::jobs::PrintEvent;
 use crate::farm::tasks;
 use domain::TenantId;
+use domain::automation::{Fact, Trigger};
 use domain::jobs::{JobStatus, PrintEventKind};
 use proto::dashboard::ServerMessage;
 use serde_json::json;
@@ -43,6 +44,7 @@ pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), Wo
     let mut after = AfterCommit::default();
     if store::handled::mark(&mut tx, &event_id, &message.queue, Some(&tenant), &now).await? {
         match apply(app, &mut tx, &tenant, &event, &now, &mut after).await {
+            Ok(()) => automation(app, &mut tx, &tenant, &event, &event_id, &now).await?,
             // The farm deleted the job meanwhile: nothing left to change.
             Err(WorkError::Store(StoreError::NotFound)) => {
                 tracing::info!(job_id = %event.job_id, event = %event.event, "print event for a deleted job")
@@ -67,6 +69,44 @@ pub async fn handle(app: &App, message: &Message, worker: &str) -> Result<(), Wo
     Ok(())
 }
 
+/// Tells the farm's rules and channels of a print that started, finished or failed.
+async fn automation(
+    app: &App,
+    tx: &mut Conn,
+    tenant: &TenantId,
+    event: &PrintEvent,
+    event_id: &str,
+    now: &str,
+) -> Result<(), WorkError> {
+    let trigger = match event.event {
+        PrintEventKind::JobStarted => Trigger::PrintStarted,
+        PrintEventKind::JobCompleted => Trigger::PrintCompleted,
+        PrintEventKind::JobFailed => Trigger::PrintFailed,
+        _ => return Ok(()),
+    };
+    if !store::automation::listens(tx, tenant, trigger.as_str()).await? {
+        return Ok(());
+    }
+    let job = store::jobs::get(tx, tenant, &event.job_id).await?;
+    let mut facts = crate::automation::job_facts(&job);
+    if let Some(printer) = &event.printer_id {
+        facts.insert("printer_id".into(), Fact::from(printer.as_str()));
+    }
+    if trigger == Trigger::PrintFailed {
+        let reason = event.failure_reason.as_deref();
+        facts.insert(
+            "failure_type".into(),
+            Fact::from(domain::stock::failure_type(reason).as_str()),
+        );
+        if let Some(reason) = reason {
+            facts.insert("failure_reason".into(), Fact::from(reason));
+        }
+    }
+    let event = crate::automation::FarmEvent::new(tenant, trigger, event_id, facts, now);
+    crate::automation::enqueue_in(&*app.queue, tx, tenant, &event, now).await?;
+    Ok(())
+}
+
 /// The effects of one event, inside the transaction.
 async fn apply(
     app: &App,
@@ -78,7 +118,7 @@ async fn apply(
 ) -> Result<(), WorkError> {
     match event.event {
         PrintEventKind::JobCompleted => {
-            if let Some(sku) = completed(tx, tenant, &event.job_id, now, after).await? {
+            if let Some(sku) = completed(app, tx, tenant, &event.job_id, now, after).await? {
                 // The stock may fill orders waiting for it.
                 app.farm.stock_arrived(tx, tenant, &sku, now).await?;
                 after.dispatch = true;
@@ -161,6 +201,7 @@ fn printed_minutes(job: &store::jobs::Job) -> Option<i64> {
 
 /// The effects of a completed print; returns the SKU whose stock grew, if one did.
 async fn completed(
+    app: &App,
     tx: &mut Conn,
     tenant: &TenantId,
     job_id: &str,
@@ -235,6 +276,7 @@ async fn completed(
     )
     .await?
     {
+        crate::automation::low_stock_in(&*app.queue, tx, tenant, (&good).into(), now).await?;
         after.messages.push(ServerMessage::InventoryAlert {
             sku_id: sku.id.clone(),
             sku: sku.sku.clone(),
