@@ -354,7 +354,18 @@ pub fn parse_conditions(
                 continue;
             }
         };
-        let shape_ok = match (&op, &input.value) {
+        let mut value = input.value;
+        // A form sends every value as text: a comparison's number may come as "50".
+        if let (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Expected::One(Fact::Text(t))) = (&op, &value)
+            && let Ok(n) = t.trim().parse::<f64>()
+        {
+            value = Expected::One(if n.fract() == 0.0 && n.abs() < 1e15 {
+                Fact::Integer(n as i64)
+            } else {
+                Fact::Number(n)
+            });
+        }
+        let shape_ok = match (&op, &value) {
             (Op::In, Expected::Many(_)) => true,
             (Op::In, Expected::One(_)) | (_, Expected::Many(_)) => false,
             (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Expected::One(value)) => number_kind(value),
@@ -376,7 +387,7 @@ pub fn parse_conditions(
         conditions.push(Condition {
             field: input.field,
             op,
-            value: input.value,
+            value,
         });
     }
     invalid.into_result().map(|()| conditions)

@@ -15,7 +15,8 @@
 // - Buttons with data-api call the JSON API (cookie session, the farm in X-Tenant-ID) and
 //   put the API's error message in words next to them (the card's .action-out).
 // - Forms with data-api send JSON (or multipart, with upload progress) to the API and show
-//   its field errors next to the fields; [data-reorder] lists save a dragged order.
+//   its field errors next to the fields (dotted names nest); [data-reorder] lists save a
+//   dragged order.
 // - A [data-camera] figure shows a picture from that URL, taken again every few seconds
 //   while the page is visible (never while hidden: each picture is a trip to the printer).
 (function () {
@@ -675,13 +676,25 @@
     return v;
   }
 
+  // A dotted name nests: "action_config.title" fills body.action_config.title, and a
+  // number segment makes a list ("trigger_conditions.0.field").
+  function setPath(body, name, v) {
+    var keys = name.split('.');
+    var at = body;
+    for (var i = 0; i < keys.length - 1; i++) {
+      if (at[keys[i]] == null) at[keys[i]] = /^\d+$/.test(keys[i + 1]) ? [] : {};
+      at = at[keys[i]];
+    }
+    at[keys[keys.length - 1]] = v;
+  }
+
   function formBody(form) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (input) {
       if (!input.name || input.disabled || input.type === 'submit' || input.type === 'button') return;
       if (input.type === 'radio' && !input.checked) return;
       var v = fieldValue(input);
-      if (v !== undefined) body[input.name] = v;
+      if (v !== undefined) setPath(body, input.name, v);
     });
     return body;
   }

@@ -1,7 +1,7 @@
 //! Accounts: sign-up, sign-in, sessions, password reset, API tokens, and the
 //! protections around them (rate limits, CSRF, CORS, body limits).
 
-mod common;
+use crate::common;
 
 use common::{As, PASSWORD, TestApp, token_in};
 use reqwest::Method;

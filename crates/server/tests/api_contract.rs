@@ -3,7 +3,7 @@
 //! come from outside a route's handler (an OPTIONS that is no preflight, a socket URL opened
 //! without the upgrade, a path or query that does not parse) still come in the error envelope.
 
-mod common;
+use crate::common;
 
 use common::{Answer, As, TestApp};
 use reqwest::Method;

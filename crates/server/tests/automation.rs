@@ -3,7 +3,7 @@
 //! mail reaching an SMTP sink, signed webhooks reaching a receiver, and a failed delivery
 //! becoming a dead letter that is retried from the dead-letter view.
 
-mod common;
+use crate::common;
 
 use common::sinks::{SmtpSink, WebhookReceiver};
 use common::{Account, Answer, TestApp};
@@ -58,6 +58,21 @@ impl Farm {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A dashboard page's status and HTML, as `who` in `farm` sees it.
+async fn page(app: &TestApp, path: &str, who: &Account, farm: &str) -> (u16, String) {
+    let answer = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header(
+            "cookie",
+            format!("printfarm.session_token={}; pf_farm={farm}", who.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.text().await.unwrap())
 }
 
 fn len(value: &Value) -> usize {
@@ -604,6 +619,22 @@ async fn notifications_reach_mail_and_signed_webhooks_and_failed_ones_are_retrie
             .any(|d| d["response_status"] == 204 && d["attempts"] == 3)
     );
 
+    // The pages show the same: the rule with its run, the channels and what was sent.
+    let (status, html) = page(&app, "/automation", &farm.owner, &farm.farm).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Tell the bot") && html.contains("queued webhook"),
+        "{html}"
+    );
+    assert!(html.contains("(by hand)"));
+    let (status, html) = page(&app, "/notifications", &farm.owner, &farm.farm).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Farm bot") && html.contains("lead@farm.example, night@farm.example"));
+    assert!(html.contains("after 3 tries"), "{html}");
+    assert!(
+        !html.contains("farm-token"),
+        "the webhook URL's secret path is never shown"
+    );
     // The channel's test message goes through it too; the other farm sees none of this.
     let mail_id = mail.data()["id"].as_str().unwrap();
     farm.post(
@@ -619,6 +650,15 @@ async fn notifications_reach_mail_and_signed_webhooks_and_failed_ones_are_retrie
         "{}",
         test.data
     );
+    let viewer = app.signed_up("val").await;
+    app.add_member(&farm.owner, &farm.farm, &viewer, "viewer")
+        .await;
+    assert_eq!(
+        page(&app, "/notifications", &viewer, &farm.farm).await.0,
+        403
+    );
+    assert_eq!(page(&app, "/automation", &viewer, &farm.farm).await.0, 200);
+
     let (other, other_farm) = app.signed_up_owner("otto").await;
     let theirs = app
         .get("/api/v1/notifications/log", &other.token, Some(&other_farm))

@@ -2,7 +2,7 @@
 //! at rest and never answered, snapshots taken by the server from the camera's own URL
 //! (an image, in time, not too large), another farm's cameras not found.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

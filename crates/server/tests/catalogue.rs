@@ -1,7 +1,7 @@
 //! The catalogue's vocabulary through the API: colour presets (`/colors`) and build plates
 //! (`/plates`), as an operator keeps them and as the earlier client reads them.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{Value, json};

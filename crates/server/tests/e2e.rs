@@ -7,7 +7,7 @@
 //! accelerated clock; the job completes from the printer's own reports; the print event
 //! adds finished goods and a collection task; the dashboard saw it all, in order.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

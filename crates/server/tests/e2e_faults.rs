@@ -7,7 +7,7 @@
 //! disruption is over the clock is sped up so the print ends quickly. Every wait polls
 //! for a condition with a deadline.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

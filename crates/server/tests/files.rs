@@ -1,7 +1,7 @@
 //! Print files through the API with the real 3MF files from a farm: upload, true
 //! metadata and thumbnails, signed download and upload links, versions, deletion.
 
-mod common;
+use crate::common;
 
 use common::{Account, As, TestApp, fixture};
 use reqwest::Method;

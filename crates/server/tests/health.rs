@@ -1,6 +1,6 @@
 //! Health endpoints and the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp};
 use reqwest::Method;

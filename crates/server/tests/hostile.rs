@@ -2,7 +2,7 @@
 //! racing creates, slow and idle connections, what a local user can read of the data
 //! directory, and every documented route fed variants of its example body.
 
-mod common;
+use crate::common;
 
 use common::{As, PASSWORD, TestApp, fixture};
 use reqwest::Method;

@@ -1,7 +1,7 @@
 //! Hubs through the API: registration (by an admin or a factory key), claim, release,
 //! and commands that say plainly when the hub is not connected.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp};
 use reqwest::Method;

@@ -1,7 +1,7 @@
 //! Invitations: pending until the invitee accepts, the same answer for any email, no
 //! account made by inviting, the mailed link only for its account, and the admins' list.
 
-mod common;
+use crate::common;
 
 use common::{Account, Answer, As, PASSWORD, TestApp, token_in};
 use reqwest::Method;

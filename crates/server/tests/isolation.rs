@@ -3,7 +3,7 @@
 //! and answer 404 for another farm's ids. New routes are covered as they are added;
 //! a route with a new kind of path id fails here until a seed for it is added below.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp};
 use reqwest::Method;
@@ -260,6 +260,24 @@ async fn every_route_keeps_farms_apart() {
         )
         .await;
     bobs_camera.expect(201);
+    let bobs_rule = app
+        .post(
+            "/api/v1/automation",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B rule", "trigger_type": "print_failed", "action_type": "start_next_job" }),
+        )
+        .await;
+    bobs_rule.expect(201);
+    let bobs_channel = app
+        .post(
+            "/api/v1/notifications/channels",
+            &bob.token,
+            Some(&farm_b),
+            json!({ "name": "B mail", "kind": "email", "target": "b@farm-b.example" }),
+        )
+        .await;
+    bobs_channel.expect(201);
     // A dead letter of farm B (on a queue no worker reads, so it stays put).
     let farm_b_id = domain::TenantId::parse(&farm_b).unwrap();
     let mut conn = app.state.store.conn().await.unwrap();
@@ -351,6 +369,14 @@ async fn every_route_keeps_farms_apart() {
         (
             "article_id",
             bobs_article.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "rule_id",
+            bobs_rule.data()["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "channel_id",
+            bobs_channel.data()["id"].as_str().unwrap().to_string(),
         ),
         (
             "plate_id",

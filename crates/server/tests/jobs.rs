@@ -1,7 +1,7 @@
 //! Print jobs through the API: queued from a real 3MF's plate with its defaults, listed,
 //! and moved only along the state machine, never pretending a printer obeyed.
 
-mod common;
+use crate::common;
 
 use common::{Account, TestApp, fixture};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Both sockets over real WebSockets: a hub proves its secret and drives a print from its
 //! printer's reports, while a dashboard sees the printer and the job move, in order.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use futures::{SinkExt, StreamExt};

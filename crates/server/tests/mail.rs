@@ -1,6 +1,6 @@
 //! Mail through an SMTP relay: a tiny SMTP sink on loopback receives the reset mail.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp, token_in};
 use reqwest::Method;

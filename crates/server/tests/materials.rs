@@ -2,7 +2,7 @@
 //! by the unit, as an operator keeps them; components consumed never below zero and checked
 //! against what a product needs; a spool set from what a printer's AMS reports.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp};
 use reqwest::Method;

@@ -2,7 +2,7 @@
 //! sends (its paths, field names and habits, from original-system.md, "Contract details")
 //! and checks what it reads.
 
-mod common;
+use crate::common;
 
 use common::{As, TestApp, fixture};
 use reqwest::Method;

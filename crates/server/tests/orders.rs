@@ -4,7 +4,7 @@
 //! cancelling that leaves printing jobs alone, and orders that fulfil themselves as their
 //! prints complete.
 
-mod common;
+use crate::common;
 
 use common::{Account, TestApp};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! however often its event is delivered; and the auto-dispatcher, which starts the best
 //! queued job on an idle printer whose bed was confirmed cleared, and never twice.
 
-mod common;
+use crate::common;
 
 use common::{Account, TestApp};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Printers through the API: adding, listing, access codes, maintenance, bed cleared,
 //! order, removal, and hub commands that can't pretend to succeed.
 
-mod common;
+use crate::common;
 
 use common::{Account, TestApp};
 use serde_json::{Value, json};

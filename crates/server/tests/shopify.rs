@@ -6,7 +6,7 @@
 //! a simulated printer through the real hub: webhook → order → jobs for the shortfall →
 //! prints → stock → fulfilment in the shop.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

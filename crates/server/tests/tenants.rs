@@ -1,7 +1,7 @@
 //! Farms and their members: the owner/admin rules, inviting, the hub token and the audit log
 //! (the invitee's side is in `invitations.rs`).
 
-mod common;
+use crate::common;
 
 use common::{As, PASSWORD, TestApp};
 use reqwest::Method;

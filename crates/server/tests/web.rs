@@ -3,7 +3,7 @@
 //! request, printer cards from the API's printers and live reports, the overview's counts,
 //! and static files with long caching.
 
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{PASSWORD, TestApp};

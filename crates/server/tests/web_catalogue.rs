@@ -5,7 +5,7 @@
 //! takes stock below its threshold on the stock page and sees the row marked low, live
 //! when the alert comes, and sees a spool's bar on the materials page.
 
-mod common;
+use crate::common;
 
 use common::browser::{Browser, Page};
 use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};

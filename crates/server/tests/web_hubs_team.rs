@@ -3,7 +3,7 @@
 //! may use; members and roles, API tokens without their secrets; a reset mail that tells
 //! no one whether an account exists, and a link that sets a password once.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

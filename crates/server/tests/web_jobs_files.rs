@@ -3,7 +3,7 @@
 //! with its metadata and thumbnails, a file's plates and versions, the fragments the
 //! script swaps in, what viewers see, and another farm's files kept out.
 
-mod common;
+use crate::common;
 
 use common::browser::{Browser, Page};
 use common::{As, TestApp, fixture};

@@ -4,7 +4,7 @@
 //! in headless Chromium: a Shopify order arrives by webhook while the orders page is open
 //! and appears without a reload; the owner opens an order the stock covers and fulfils it.
 
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};

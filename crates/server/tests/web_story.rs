@@ -7,7 +7,7 @@
 //! bed on the card, and the next job starts. Screenshots of the overview, printers, jobs
 //! and files pages go to `target/screenshots/`.
 
-mod common;
+use crate::common;
 #[path = "common/live.rs"]
 mod live;
 

@@ -2,7 +2,7 @@
 //! first, filters, buttons for operators only), and one story in Chromium at a phone's size
 //! (a task appears live, Start and Done work, completing a collection clears the bed).
 
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};

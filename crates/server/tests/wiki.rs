@@ -3,7 +3,7 @@
 //! unpublished, found by id or slug, listed with filters and counted by category; wiki
 //! pictures are uploaded and shown only to their farm; viewers read but don't write.
 
-mod common;
+use crate::common;
 
 use common::{Account, As, TestApp, fixture};
 use reqwest::Method;

@@ -2,7 +2,7 @@
 //! viewers read; bad input names its field and changes nothing; the floor hears of every
 //! task that appears or moves.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::json;

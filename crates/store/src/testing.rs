@@ -18,22 +18,27 @@ impl TestDatabase {
             Ok(admin) if !admin.is_empty() => {
                 use sqlx::Connection;
                 let name = format!("printfarm_test_{}", uuid::Uuid::new_v4().simple());
+                let template = migrated_template(&admin).await;
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .expect("PRINTFARM_TEST_DATABASE_URL must reach a PostgreSQL server");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create a test database");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "CREATE DATABASE {name} TEMPLATE {template}"
+                )))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+                // A test's commits need not wait for the disk: nothing survives a crash of
+                // a test run anyway, and the suite's thousands of commits add up.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "ALTER DATABASE {name} SET synchronous_commit = off"
+                )))
+                .execute(&mut conn)
+                .await
+                .expect("tune the test database");
                 let _ = conn.close().await;
-                let url = match admin.rsplit_once('/') {
-                    Some((base, _)) if base.contains("://") && !base.ends_with('/') => {
-                        format!("{base}/{name}")
-                    }
-                    _ => format!("{}/{name}", admin.trim_end_matches('/')),
-                };
                 TestDatabase {
-                    url,
+                    url: database_url(&admin, &name),
                     _dir: None,
                     postgres: Some((admin, name)),
                 }
@@ -49,6 +54,84 @@ impl TestDatabase {
             }
         }
     }
+}
+
+/// The URL of database `name` on the server of `admin`.
+fn database_url(admin: &str, name: &str) -> String {
+    match admin.rsplit_once('/') {
+        Some((base, _)) if base.contains("://") && !base.ends_with('/') => format!("{base}/{name}"),
+        _ => format!("{}/{name}", admin.trim_end_matches('/')),
+    }
+}
+
+/// A database with every migration applied, made once per set of migrations and copied
+/// for each test: applying them takes seconds on PostgreSQL, copying a fraction of one
+/// (test processes run side by side, so it is made under an advisory lock). Templates of
+/// older migration sets are dropped.
+async fn migrated_template(admin: &str) -> String {
+    use sqlx::Connection;
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for migration in crate::MIGRATOR.iter() {
+        migration.version.hash(&mut hasher);
+        migration.checksum.hash(&mut hasher);
+    }
+    let key = hasher.finish();
+    let name = format!("printfarm_template_{key:016x}");
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("PRINTFARM_TEST_DATABASE_URL must reach a PostgreSQL server");
+    // One lock for every template maker, whatever its migrations.
+    sqlx::query("SELECT pg_advisory_lock(7041960)")
+        .execute(&mut conn)
+        .await
+        .expect("the template lock");
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("look for the template");
+    if exists.is_none() {
+        let old: Vec<(String,)> = sqlx::query_as(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'printfarm_template_%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list old templates");
+        for (old,) in old {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {old} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+        let building = format!("{name}_building");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
+            .execute(&mut conn)
+            .await
+            .expect("create the template");
+        let store = crate::Store::open(&database_url(admin, &building))
+            .await
+            .expect("migrate the template");
+        store.close().await;
+        // Renamed once complete: a maker that died half way leaves no template behind.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {name}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("name the template");
+    }
+    let _ = sqlx::query("SELECT pg_advisory_unlock(7041960)")
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    name
 }
 
 impl Drop for TestDatabase {

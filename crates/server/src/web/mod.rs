@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod automation;
 pub mod catalogue;
 pub mod chart;
 pub mod files;
@@ -99,6 +100,7 @@ pub fn router() -> Router<App> {
         .merge(materials::routes())
         .merge(orders::routes())
         .merge(worklist::routes())
+        .merge(automation::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -128,6 +130,10 @@ pub enum Section {
     Orders,
     /// What operators do next on the floor.
     Worklist,
+    /// Rules that act on farm events, and their runs.
+    Automation,
+    /// Where messages go, and what was sent.
+    Notifications,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -142,6 +148,8 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Orders, "/orders", "Orders"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
+    (Section::Automation, "/automation", "Automation"),
+    (Section::Notifications, "/notifications", "Notifications"),
     (Section::Team, "/team", "Team"),
 ];
 

@@ -79,7 +79,8 @@ async fn automation(
     now: &str,
 ) -> Result<(), WorkError> {
     let trigger = match event.event {
-        PrintEventKind::JobStarted => Trigger::PrintStarted,
+        // A start is reported twice (sent to the printer, then printing): the print counts.
+        PrintEventKind::JobStarted if event.to == JobStatus::Printing => Trigger::PrintStarted,
         PrintEventKind::JobCompleted => Trigger::PrintCompleted,
         PrintEventKind::JobFailed => Trigger::PrintFailed,
         _ => return Ok(()),
