@@ -282,45 +282,17 @@ pub async fn update(
         task.assigned_to.clone(),
     )
     .await?;
-    if task.status() == AssemblyStatus::Completed && quantity != task.quantity {
-        return Err(ApiError::from(crate::farm::FarmError::refused(
-            "ASSEMBLY_COMPLETED",
-            Some("quantity"),
-            "a completed assembly's units are in stock already",
-        )));
-    }
     let actor = Actor::member(&member, client);
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    let updated = store::assembly::update(
-        &mut tx,
-        &member.tenant,
-        &task.id,
-        assigned_to.as_deref(),
+    let change = crate::farm::tasks::AssemblyChange {
+        assigned_to: assigned_to.as_deref(),
         quantity,
-        notes.as_deref(),
-        &now,
-    )
-    .await?;
-    let change = Change {
-        action: "assembly.updated",
-        table: "assembly_tasks",
-        record: &task.id,
-        old: Some(json!({ "quantity": task.quantity, "assigned_to": task.assigned_to })),
-        new: Some(json!({ "quantity": updated.quantity, "assigned_to": updated.assigned_to })),
+        notes: notes.as_deref(),
     };
-    actor.record(&mut tx, change, &now).await?;
-    tx.commit().await?;
-    match to {
-        Some(to) if to != updated.status() => {
-            let done = app
-                .farm
-                .move_assembly(&member.tenant, &id, to, Some(&actor))
-                .await?;
-            Ok(Envelope::ok(json!(done)))
-        }
-        _ => Ok(Envelope::ok(json!({ "task": updated, "units_moved": 0 }))),
-    }
+    let done = app
+        .farm
+        .change_assembly(&member.tenant, &task.id, change, to, Some(&actor))
+        .await?;
+    Ok(Envelope::ok(json!(done)))
 }
 
 /// POST /api/v1/assembly/{assembly_id}/complete — the units are assembled (operators): they
@@ -347,35 +319,11 @@ pub async fn delete(
     client: ClientInfo,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
-    let task = find(&app, &member.tenant, &id).await?;
-    let open = {
-        let mut conn = app.store.conn().await?;
-        store::worklist::open_of_assembly(&mut conn, &member.tenant, &task.id).await?
-    };
     let actor = Actor::member(&member, client);
-    for worklist_task in open {
-        app.farm
-            .move_task(
-                &member.tenant,
-                &worklist_task.id,
-                domain::worklist::TaskStatus::Cancelled,
-                None,
-                Some(&actor),
-            )
-            .await?;
-    }
-    let now = store::now_text();
-    let mut tx = app.store.begin().await?;
-    store::assembly::delete(&mut tx, &member.tenant, &task.id).await?;
-    let change = Change {
-        action: "assembly.deleted",
-        table: "assembly_tasks",
-        record: &task.id,
-        old: Some(json!({ "sku": task.sku, "quantity": task.quantity, "status": task.status })),
-        ..Change::default()
-    };
-    actor.record(&mut tx, change, &now).await?;
-    tx.commit().await?;
+    let task = app
+        .farm
+        .delete_assembly(&member.tenant, &id, Some(&actor))
+        .await?;
     Ok(Envelope::ok(json!({ "id": task.id, "deleted": true })))
 }
 

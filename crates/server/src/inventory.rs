@@ -336,7 +336,7 @@ pub async fn change_threshold(
         store::finished_goods::set_threshold(&mut tx, &actor.tenant, &before.id, threshold, &now)
             .await
             .map_err(|e| GOOD.error(e))?;
-    let alert = note_low(&app, &mut tx, &actor.tenant, &good).await?;
+    let alert = note_low(app, &mut tx, &actor.tenant, &good).await?;
     let audit = Change {
         action: "inventory.threshold_set",
         table: "finished_goods",

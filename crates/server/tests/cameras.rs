@@ -3,8 +3,7 @@
 //! (an image, in time, not too large), another farm's cameras not found.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use axum::Router;
 use axum::http::{StatusCode, header};

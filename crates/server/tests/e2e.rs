@@ -8,8 +8,7 @@
 //! adds finished goods and a collection task; the dashboard saw it all, in order.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use common::TestApp;
 use futures::{SinkExt, StreamExt};

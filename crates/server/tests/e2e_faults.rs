@@ -8,8 +8,7 @@
 //! for a condition with a deadline.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use bambu::report::{GcodeState, PrintError};
 use common::TestApp;

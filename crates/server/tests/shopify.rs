@@ -7,8 +7,7 @@
 //! prints → stock → fulfilment in the shop.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use common::{Account, Answer, TestApp};
 use serde_json::{Value, json};

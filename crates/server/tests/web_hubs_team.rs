@@ -4,8 +4,7 @@
 //! no one whether an account exists, and a link that sets a password once.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use common::browser::Browser;
 use common::{Account, PASSWORD, TestApp, token_in};

@@ -8,8 +8,7 @@
 //! and files pages go to `target/screenshots/`.
 
 use crate::common;
-#[path = "common/live.rs"]
-mod live;
+use crate::common::live;
 
 use common::TestApp;
 use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};

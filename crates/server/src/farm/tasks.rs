@@ -37,6 +37,17 @@ pub struct Aftermath {
     dispatch: bool,
 }
 
+/// What a change of an assembly task sets (the handler merged it with the stored task).
+#[derive(Debug, Clone, Copy)]
+pub struct AssemblyChange<'a> {
+    /// Who assembles it.
+    pub assigned_to: Option<&'a str>,
+    /// Units to assemble.
+    pub quantity: i64,
+    /// Notes.
+    pub notes: Option<&'a str>,
+}
+
 /// An assembly completed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Assembled {
@@ -468,6 +479,124 @@ impl Farm {
             .await
             .map_err(|e| not_found_as(e, assembly_not_found))?;
         let mut after = Aftermath::default();
+        let done = self
+            .move_assembly_in(&mut tx, tenant, &task, to, &now, actor, &mut after)
+            .await?;
+        tx.commit().await?;
+        self.announce(tenant, after);
+        Ok(done)
+    }
+
+    /// Changes an assembly task's assignee, units and notes, and moves it if `to` says so,
+    /// in one transaction: a refused move leaves nothing changed.
+    pub async fn change_assembly(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        change: AssemblyChange<'_>,
+        to: Option<AssemblyStatus>,
+        actor: Option<&Actor>,
+    ) -> FarmResult<Assembled> {
+        let now = store::now_text();
+        let mut tx = self.store.begin().await?;
+        let task = store::assembly::get(&mut tx, tenant, id)
+            .await
+            .map_err(|e| not_found_as(e, assembly_not_found))?;
+        if task.status() == AssemblyStatus::Completed && change.quantity != task.quantity {
+            return Err(FarmError::refused(
+                "ASSEMBLY_COMPLETED",
+                Some("quantity"),
+                "a completed assembly's units are in stock already",
+            ));
+        }
+        let updated = store::assembly::update(
+            &mut tx,
+            tenant,
+            id,
+            change.assigned_to,
+            change.quantity,
+            change.notes,
+            &now,
+        )
+        .await?;
+        let audit = Change {
+            action: "assembly.updated",
+            table: "assembly_tasks",
+            record: &task.id,
+            old: Some(json!({ "quantity": task.quantity, "assigned_to": task.assigned_to })),
+            new: Some(json!({ "quantity": updated.quantity, "assigned_to": updated.assigned_to })),
+        };
+        crate::audit::record_by(&mut tx, tenant, actor, audit, &now).await?;
+        let mut after = Aftermath::default();
+        let done = match to {
+            Some(to) if to != updated.status() => {
+                self.move_assembly_in(&mut tx, tenant, &updated, to, &now, actor, &mut after)
+                    .await?
+            }
+            _ => Assembled {
+                task: updated,
+                units_moved: 0,
+                finished_good: None,
+            },
+        };
+        tx.commit().await?;
+        self.announce(tenant, after);
+        Ok(done)
+    }
+
+    /// Removes an assembly task; its open worklist tasks are cancelled with it, in one
+    /// transaction.
+    pub async fn delete_assembly(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        actor: Option<&Actor>,
+    ) -> FarmResult<AssemblyTask> {
+        let now = store::now_text();
+        let mut tx = self.store.begin().await?;
+        let task = store::assembly::get(&mut tx, tenant, id)
+            .await
+            .map_err(|e| not_found_as(e, assembly_not_found))?;
+        let mut after = Aftermath::default();
+        for open in store::worklist::open_of_assembly(&mut tx, tenant, id).await? {
+            self.move_task_in(
+                &mut tx,
+                tenant,
+                &open,
+                TaskStatus::Cancelled,
+                None,
+                &now,
+                &mut after,
+            )
+            .await?;
+        }
+        store::assembly::delete(&mut tx, tenant, id).await?;
+        let audit = Change {
+            action: "assembly.deleted",
+            table: "assembly_tasks",
+            record: &task.id,
+            old: Some(json!({ "sku": task.sku, "quantity": task.quantity, "status": task.status })),
+            ..Change::default()
+        };
+        crate::audit::record_by(&mut tx, tenant, actor, audit, &now).await?;
+        tx.commit().await?;
+        self.announce(tenant, after);
+        Ok(task)
+    }
+
+    /// [`Farm::move_assembly`] inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn move_assembly_in(
+        &self,
+        tx: &mut Conn,
+        tenant: &TenantId,
+        task: &AssemblyTask,
+        to: AssemblyStatus,
+        now: &str,
+        actor: Option<&Actor>,
+        after: &mut Aftermath,
+    ) -> FarmResult<Assembled> {
+        let id = task.id.as_str();
         let from = task.status();
         let done = match (from, to) {
             (AssemblyStatus::Completed, AssemblyStatus::Completed) => {
@@ -485,8 +614,7 @@ impl Farm {
                 ));
             }
             (_, AssemblyStatus::Completed) => {
-                self.assembly_done_in(&mut tx, tenant, &task, &now, &mut after)
-                    .await?
+                self.assembly_done_in(tx, tenant, task, now, after).await?
             }
             (from, to) if from == to => Assembled {
                 task: task.clone(),
@@ -494,25 +622,25 @@ impl Farm {
                 finished_good: None,
             },
             (from, to) => {
-                let moved = store::assembly::set_status(&mut tx, tenant, id, from, to, &now)
+                let moved = store::assembly::set_status(tx, tenant, id, from, to, now)
                     .await?
                     .ok_or_else(changed_meanwhile)?;
                 // Its worklist task follows: started together, put back together.
-                let at = domain::time::parse(&now).unwrap_or_else(chrono::Utc::now);
+                let at = domain::time::parse(now).unwrap_or_else(chrono::Utc::now);
                 let status = match to {
                     AssemblyStatus::InProgress => TaskStatus::InProgress,
                     _ => TaskStatus::Pending,
                 };
-                for open in store::worklist::open_of_assembly(&mut tx, tenant, id).await? {
+                for open in store::worklist::open_of_assembly(tx, tenant, id).await? {
                     if let Ok(clock) =
                         domain::worklist::move_task(&clock_of(&open), status, None, at)
                         && let Some(t) = store::worklist::set_clock(
-                            &mut tx,
+                            tx,
                             tenant,
                             &open.id,
                             open.status(),
                             &stored(&clock),
-                            &now,
+                            now,
                         )
                         .await?
                     {
@@ -534,10 +662,8 @@ impl Farm {
                 old: Some(json!({ "status": task.status })),
                 new: Some(json!({ "status": done.task.status, "units_moved": done.units_moved })),
             };
-            crate::audit::record_by(&mut tx, tenant, actor, change, &now).await?;
+            crate::audit::record_by(tx, tenant, actor, change, now).await?;
         }
-        tx.commit().await?;
-        self.announce(tenant, after);
         Ok(done)
     }
 

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod chrome;
+pub mod live;
 pub mod sinks;
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
