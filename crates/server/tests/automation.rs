@@ -60,21 +60,6 @@ impl Farm {
     }
 }
 
-/// A dashboard page's status and HTML, as `who` in `farm` sees it.
-async fn page(app: &TestApp, path: &str, who: &Account, farm: &str) -> (u16, String) {
-    let answer = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .header(
-            "cookie",
-            format!("printfarm.session_token={}; pf_farm={farm}", who.token),
-        )
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.text().await.unwrap())
-}
-
 fn len(value: &Value) -> usize {
     value.as_array().map_or(0, Vec::len)
 }
@@ -620,14 +605,14 @@ async fn notifications_reach_mail_and_signed_webhooks_and_failed_ones_are_retrie
     );
 
     // The pages show the same: the rule with its run, the channels and what was sent.
-    let (status, html) = page(&app, "/automation", &farm.owner, &farm.farm).await;
+    let (status, html) = app.page("/automation", &farm.owner, &farm.farm).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("Tell the bot") && html.contains("queued webhook"),
         "{html}"
     );
     assert!(html.contains("(by hand)"));
-    let (status, html) = page(&app, "/notifications", &farm.owner, &farm.farm).await;
+    let (status, html) = app.page("/notifications", &farm.owner, &farm.farm).await;
     assert_eq!(status, 200);
     assert!(html.contains("Farm bot") && html.contains("lead@farm.example, night@farm.example"));
     assert!(html.contains("after 3 tries"), "{html}");
@@ -653,11 +638,8 @@ async fn notifications_reach_mail_and_signed_webhooks_and_failed_ones_are_retrie
     let viewer = app.signed_up("val").await;
     app.add_member(&farm.owner, &farm.farm, &viewer, "viewer")
         .await;
-    assert_eq!(
-        page(&app, "/notifications", &viewer, &farm.farm).await.0,
-        403
-    );
-    assert_eq!(page(&app, "/automation", &viewer, &farm.farm).await.0, 200);
+    assert_eq!(app.page("/notifications", &viewer, &farm.farm).await.0, 403);
+    assert_eq!(app.page("/automation", &viewer, &farm.farm).await.0, 200);
 
     let (other, other_farm) = app.signed_up_owner("otto").await;
     let theirs = app

@@ -366,6 +366,13 @@ async fn a_snapshot_comes_from_the_cameras_own_url_in_time_and_as_an_image() {
     assert_eq!(seen.data()["is_online"], true);
     assert!(seen.data()["last_snapshot_at"].is_string());
     assert_eq!(seen.data()["last_error"], Value::Null);
+    // The cameras page asks for the same picture, live while it is looked at.
+    let (status, page) = app.page("/cameras", &farm.owner, &farm.farm).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("data-camera=\"/api/v1/cameras/{good}/snapshot\"")),
+        "{page}"
+    );
 
     // A camera that does not finish in time: 504, and the camera is marked offline.
     let slow = farm

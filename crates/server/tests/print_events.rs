@@ -968,6 +968,14 @@ async fn closing_tasks_moves_what_they_stand_for_assembly_to_stock_and_maintenan
         "{}",
         guide.data()
     );
+    // The assembly page shows it with its how-to and its buttons.
+    let (status, page) = app.page("/assembly", &farm.owner, &farm.farm).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("id=\"assembly-{assembly_id}\"")),
+        "{page}"
+    );
+    assert!(page.contains("How to assemble") && page.contains("/api/v1/assembly/"));
     farm.call(
         &app,
         "PUT",

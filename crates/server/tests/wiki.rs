@@ -206,6 +206,21 @@ async fn an_operators_article_for_a_sku_renders_hostile_markdown_inert_and_is_pu
         .await
         .expect(404);
 
+    // The article's page shows the same inert HTML to an operator, with its editor; a
+    // viewer does not see a draft.
+    let (status, page) = app
+        .page("/wiki/desk-organiser-assembly", &farm.operator, &farm.id)
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(html), "the page renders what the API renders");
+    assert!(page.contains("id=\"article-edit\""));
+    let (status, _) = app
+        .page("/wiki/desk-organiser-assembly", &farm.viewer, &farm.id)
+        .await;
+    assert_eq!(status, 404);
+    let (_, index) = app.page("/wiki", &farm.operator, &farm.id).await;
+    assert!(index.contains("/wiki/desk-organiser-assembly") && index.contains("Draft"));
+
     // A draft doesn't explain the SKU to the assembly page; published, it does.
     assert_eq!(best_article(&app, &farm.id, &sku, &product).await, None);
     let published = farm

@@ -351,7 +351,7 @@ pub async fn notifications(
     Ok(html(
         StatusCode::OK,
         &NotificationsPage {
-            layout: member.layout(Section::Notifications, "Notifications"),
+            layout: member.layout(Section::Automation, "Notifications"),
             list,
             events: crate::notify::channels::event_names(),
         },

@@ -15,8 +15,10 @@
 //! `live.js` (the socket client, which refreshes any `data-fragment` element).
 
 pub mod accounts;
+pub mod assembly;
 pub mod assets;
 pub mod automation;
+pub mod cameras;
 pub mod catalogue;
 pub mod chart;
 pub mod files;
@@ -30,6 +32,7 @@ pub mod overview;
 pub mod printers;
 pub mod stock;
 pub mod team;
+pub mod wiki;
 pub mod worklist;
 
 use crate::app::App;
@@ -101,6 +104,9 @@ pub fn router() -> Router<App> {
         .merge(orders::routes())
         .merge(worklist::routes())
         .merge(automation::routes())
+        .merge(assembly::routes())
+        .merge(wiki::routes())
+        .merge(cameras::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -130,10 +136,10 @@ pub enum Section {
     Orders,
     /// What operators do next on the floor.
     Worklist,
-    /// Rules that act on farm events, and their runs.
+    /// How the farm does things.
+    Wiki,
+    /// Rules that act on farm events, their runs, and where notifications go.
     Automation,
-    /// Where messages go, and what was sent.
-    Notifications,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -148,8 +154,8 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Orders, "/orders", "Orders"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
+    (Section::Wiki, "/wiki", "Wiki"),
     (Section::Automation, "/automation", "Automation"),
-    (Section::Notifications, "/notifications", "Notifications"),
     (Section::Team, "/team", "Team"),
 ];
 

@@ -222,6 +222,22 @@ impl TestApp {
             .await
     }
 
+    /// A dashboard page's status and HTML, as `who` sees it in `farm` (the page cookies).
+    pub async fn page(&self, path: &str, who: &Account, farm: &str) -> (u16, String) {
+        let answer = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(
+                "cookie",
+                format!("printfarm.session_token={}; pf_farm={farm}", who.token),
+            )
+            .send()
+            .await
+            .expect("page request");
+        let status = answer.status().as_u16();
+        (status, answer.text().await.expect("page body"))
+    }
+
     /// The stored row of `farm`'s printer `id` (for publishing live reports of it).
     pub async fn printer_row(&self, farm: &str, id: &str) -> store::printers::Printer {
         let tenant = domain::TenantId::parse(farm).expect("farm id");
