@@ -1,6 +1,7 @@
 //! The worklist page: as a browser without JavaScript sees it (the open tasks most urgent
 //! first, filters, buttons for operators only), and one story in Chromium at a phone's size
-//! (a task appears live, Start and Done work, completing a collection clears the bed).
+//! (a rule made on the automation page, a task appears live, Start and Done work,
+//! completing a collection clears the bed and the rule's check appears).
 
 use crate::common;
 
@@ -8,6 +9,17 @@ use common::browser::Browser;
 use common::chrome::{chromium, click, driver, fill, screenshot, text_of, until};
 use common::{Account, TestApp};
 use serde_json::{Value, json};
+
+/// Picks the option `value` of the select `id`.
+async fn select(client: &fantoccini::Client, id: &str, value: &str) {
+    client
+        .find(fantoccini::Locator::Id(id))
+        .await
+        .expect("the select")
+        .select_by_value(value)
+        .await
+        .expect("the option");
+}
 
 async fn task(app: &TestApp, who: &Account, farm: &str, body: Value) -> String {
     let made = app
@@ -122,6 +134,21 @@ async fn on_a_phone_an_operator_sees_a_task_arrive_starts_it_and_completing_it_c
         v == "juno farm"
     })
     .await;
+    // A rule, made on the automation page: a completed task asks for a check.
+    client.goto(&format!("{base}/automation")).await.unwrap();
+    fill(&client, "rule-name", "Check what was collected").await;
+    select(&client, "rule-trigger", "task_completed").await;
+    select(&client, "rule-action", "create_task").await;
+    fill(&client, "rule-title", "Check {task_title}").await;
+    select(&client, "rule-task-type", "quality_check").await;
+    click(&client, "#rule-new button[type=submit]").await;
+    until(
+        &client,
+        "the rule on the page",
+        "return document.querySelectorAll('#rule-list .rule-card').length;",
+        |v| v == 1,
+    )
+    .await;
     client.goto(&format!("{base}/worklist")).await.unwrap();
     until(&client, "the live socket", &text_of("#live-state"), |v| {
         v == "Live"
@@ -190,6 +217,14 @@ async fn on_a_phone_an_operator_sees_a_task_arrive_starts_it_and_completing_it_c
         "the task gone from the open list",
         &format!("return document.querySelectorAll('{card}').length;"),
         |v| v == 0,
+    )
+    .await;
+    // The rule ran on the completion: its check appears on the list, live.
+    until(
+        &client,
+        "the rule's task on the list",
+        "return [...document.querySelectorAll('.task-title')].some(t => t.textContent === 'Check Collect 4 hooks from P1S-07');",
+        |v| v == true,
     )
     .await;
     let task = app
