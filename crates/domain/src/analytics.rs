@@ -284,7 +284,12 @@ mod tests {
         assert_eq!(from_days, range("2026-12-01", "2026-12-03"));
         let up_to = DayRange::parse(None, Some("2026-06-30"), Some("10"), today).unwrap();
         assert_eq!(up_to, range("2026-06-21", "2026-06-30"));
-        let rfc = DayRange::parse(Some("2026-12-01T23:30:00Z"), Some("2026-12-02"), None, today);
+        let rfc = DayRange::parse(
+            Some("2026-12-01T23:30:00Z"),
+            Some("2026-12-02"),
+            None,
+            today,
+        );
         assert_eq!(rfc.unwrap(), range("2026-12-01", "2026-12-02"));
     }
 
