@@ -15,6 +15,7 @@
 //! `live.js` (the socket client, which refreshes any `data-fragment` element).
 
 pub mod accounts;
+pub mod analytics;
 pub mod assets;
 pub mod catalogue;
 pub mod chart;
@@ -99,6 +100,7 @@ pub fn router() -> Router<App> {
         .merge(materials::routes())
         .merge(orders::routes())
         .merge(worklist::routes())
+        .merge(analytics::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -128,6 +130,8 @@ pub enum Section {
     Orders,
     /// What operators do next on the floor.
     Worklist,
+    /// The farm's days in figures and charts.
+    Analytics,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -140,6 +144,7 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Catalogue, "/catalogue", "Catalogue"),
     (Section::Stock, "/stock", "Stock"),
     (Section::Orders, "/orders", "Orders"),
+    (Section::Analytics, "/analytics", "Analytics"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
     (Section::Team, "/team", "Team"),
