@@ -4,6 +4,7 @@
 //! rule is tested directly.
 
 pub mod account;
+pub mod analytics;
 pub mod automation;
 pub mod cameras;
 pub mod catalogue;

@@ -140,6 +140,7 @@ fn routes() -> Routes {
         .merge(materials::routes())
         .merge(orders::routes())
         .merge(wiki::routes())
+        .merge(crate::analytics::routes())
         .merge(cameras::routes())
         .merge(crate::automation::rules::routes())
         .merge(crate::notify::channels::routes())

@@ -1,6 +1,7 @@
 //! PrintFarm's server: the `/api/v1` HTTP API with its envelope, accounts and farms,
 //! health, the OpenAPI document, and the web dashboard (`web`).
 
+pub mod analytics;
 pub mod api;
 pub mod app;
 pub mod assembly;

@@ -57,7 +57,7 @@ pub async fn record(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
         columns!()
     );
-    Ok(sqlx::query_as::<_, PrinterFailure>(sql)
+    let recorded = sqlx::query_as::<_, PrinterFailure>(sql)
         .bind(crate::new_id())
         .bind(tenant.as_str())
         .bind(failure.printer_id)
@@ -68,7 +68,10 @@ pub async fn record(
         .bind(failure.print_minutes)
         .bind(now)
         .fetch_one(&mut *conn)
-        .await?)
+        .await?;
+    // A failure recorded late (a retried event) changes a day that may be cached.
+    crate::analytics::touch(conn, tenant.as_str(), &[Some(now)]).await?;
+    Ok(recorded)
 }
 
 /// The farm's failures, newest first.

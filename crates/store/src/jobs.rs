@@ -327,7 +327,8 @@ pub async fn set_actual_minutes(
     .bind(minutes)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    let day = crate::analytics::day_of_job(conn, tenant.as_str(), id).await?;
+    crate::analytics::touch(conn, tenant.as_str(), &[day.as_deref()]).await
 }
 
 /// Moves a job from `from` to `to`; `Conflict { field: "status" }` when it is no longer in `from`.
@@ -340,6 +341,8 @@ pub async fn move_status(
     extra: &MoveRecord,
     now: &str,
 ) -> StoreResult<Job> {
+    // The day it counted on before (a retry or a cancel takes it off that day).
+    let before = crate::analytics::day_of_job(conn, tenant.as_str(), id).await?;
     let done = sqlx::query(
         "UPDATE print_jobs SET status = $4,
             failure_reason = CASE WHEN $9 = 1 THEN NULL ELSE COALESCE($5, failure_reason) END,
@@ -370,7 +373,14 @@ pub async fn move_status(
             field: "status".into(),
         });
     }
-    get(conn, tenant, id).await
+    let job = get(conn, tenant, id).await?;
+    crate::analytics::touch(
+        conn,
+        tenant.as_str(),
+        &[before.as_deref(), job.time_completed.as_deref()],
+    )
+    .await?;
+    Ok(job)
 }
 
 /// Records progress of a printing job.
@@ -422,11 +432,14 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    get(conn, tenant, id).await
+    let job = get(conn, tenant, id).await?;
+    crate::analytics::touch(conn, tenant.as_str(), &[job.time_completed.as_deref()]).await?;
+    Ok(job)
 }
 
 /// Deletes a job unless it holds a printer; `Conflict { field: "status" }` if it does.
 pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<()> {
+    let day = crate::analytics::day_of_job(conn, tenant.as_str(), id).await?;
     let done = sqlx::query(
         "DELETE FROM print_jobs WHERE tenant_id = $1 AND id = $2
            AND status NOT IN ('processing', 'uploaded', 'printing', 'paused')",
@@ -441,7 +454,7 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult
             field: "status".into(),
         });
     }
-    Ok(())
+    crate::analytics::touch(conn, tenant.as_str(), &[day.as_deref()]).await
 }
 
 /// Counts of the farm's jobs by status.

@@ -3,6 +3,7 @@
 //! Each module holds one aggregate's SQL as plain functions over a connection or
 //! transaction. Functions that read or write a farm's data take its `TenantId` first.
 
+pub mod analytics;
 pub mod api_tokens;
 pub mod assembly;
 pub mod audit;

@@ -614,7 +614,7 @@ pub async fn record_usage(
     .bind(reason)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::analytics::touch(conn, &material.tenant_id, &[Some(now)]).await
 }
 
 /// The latest `limit` uses of a material, newest first.

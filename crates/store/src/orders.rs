@@ -232,6 +232,7 @@ pub async fn create(
                 .await?,
         );
     }
+    crate::analytics::touch(conn, tenant.as_str(), &[Some(&stored.order_date)]).await?;
     Ok((stored, items))
 }
 
@@ -411,8 +412,8 @@ pub async fn update(
 ) -> StoreResult<Order> {
     // The total moves by what changes in shipping, tax and discount: a platform's own total
     // (line discounts and all) is kept, not recomputed from the lines.
-    let (stored_total, shipping, tax, discount): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT total_revenue, shipping_cost, tax_amount, discount_amount FROM orders
+    let (stored_total, shipping, tax, discount, dated): (i64, i64, i64, i64, String) = sqlx::query_as(
+        "SELECT total_revenue, shipping_cost, tax_amount, discount_amount, order_date FROM orders
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_str())
@@ -439,7 +440,15 @@ pub async fn update(
         .bind(id)
         .bind(total)
         .bind(now);
-    Ok(bind_fields(query, f).fetch_one(&mut *conn).await?)
+    let order = bind_fields(query, f).fetch_one(&mut *conn).await?;
+    // A changed date moves the order from one day's revenue to another's.
+    crate::analytics::touch(
+        conn,
+        tenant.as_str(),
+        &[Some(&dated), Some(&order.order_date)],
+    )
+    .await?;
+    Ok(order)
 }
 
 /// Moves an order from `from` to `to` if it is still in `from` (shipping stamps
@@ -466,7 +475,11 @@ pub async fn set_status(
         .fetch_optional(&mut *conn)
         .await?;
     match moved {
-        Some(order) => Ok(order),
+        Some(order) => {
+            // Cancelled and refunded orders count for nothing.
+            crate::analytics::touch(conn, tenant.as_str(), &[Some(&order.order_date)]).await?;
+            Ok(order)
+        }
         None => {
             get(conn, tenant, id).await?;
             Err(crate::StoreError::Conflict {
@@ -532,6 +545,7 @@ pub async fn match_line(
 
 /// Removes an order and its lines.
 pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult<()> {
+    let day = crate::analytics::day_of_order(conn, tenant.as_str(), id).await?;
     let done = sqlx::query("DELETE FROM orders WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.as_str())
         .bind(id)
@@ -540,7 +554,7 @@ pub async fn delete(conn: &mut Conn, tenant: &TenantId, id: &str) -> StoreResult
     if done.rows_affected() == 0 {
         return Err(crate::StoreError::NotFound);
     }
-    Ok(())
+    crate::analytics::touch(conn, tenant.as_str(), &[day.as_deref()]).await
 }
 
 /// An open line of a SKU with what its own live prints will bring, for sharing stock out.

@@ -454,8 +454,9 @@ impl Farm {
     /// Deletes a job that does not hold a printer.
     pub async fn delete_job(&self, tenant: &TenantId, id: &JobId) -> FarmResult<Job> {
         let job = self.job(tenant, id).await?;
-        let mut conn = self.store.conn().await?;
-        store::jobs::delete(&mut conn, tenant, &job.id)
+        // One transaction: the delete and the analytics day it marks stale commit together.
+        let mut tx = self.store.begin().await?;
+        store::jobs::delete(&mut tx, tenant, &job.id)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => FarmError::refused(
@@ -469,6 +470,7 @@ impl Farm {
                 },
                 other => other.into(),
             })?;
+        tx.commit().await?;
         Ok(job)
     }
 

@@ -15,6 +15,7 @@
 //! `live.js` (the socket client, which refreshes any `data-fragment` element).
 
 pub mod accounts;
+pub mod analytics;
 pub mod assembly;
 pub mod assets;
 pub mod automation;
@@ -107,6 +108,7 @@ pub fn router() -> Router<App> {
         .merge(assembly::routes())
         .merge(wiki::routes())
         .merge(cameras::routes())
+        .merge(analytics::routes())
         // Pages are repetitive markup (100 printer cards are ~300 KB, ~25 KB gzipped).
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -140,6 +142,8 @@ pub enum Section {
     Wiki,
     /// Rules that act on farm events, their runs, and where notifications go.
     Automation,
+    /// The farm's days in figures and charts.
+    Analytics,
 }
 
 /// The navigation: one entry per section, in order. New areas add themselves here.
@@ -152,6 +156,7 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Catalogue, "/catalogue", "Catalogue"),
     (Section::Stock, "/stock", "Stock"),
     (Section::Orders, "/orders", "Orders"),
+    (Section::Analytics, "/analytics", "Analytics"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
     (Section::Wiki, "/wiki", "Wiki"),
