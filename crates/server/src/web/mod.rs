@@ -159,7 +159,6 @@ pub const NAV: &[(Section, &str, &str)] = &[
     (Section::Analytics, "/analytics", "Analytics"),
     (Section::Materials, "/materials", "Materials"),
     (Section::Hubs, "/hubs", "Hubs"),
-    (Section::Wiki, "/wiki", "Wiki"),
     (Section::Automation, "/automation", "Automation"),
     (Section::Team, "/team", "Team"),
 ];
