@@ -1061,12 +1061,15 @@ pub async fn filament(
     Ok((figures, lowest))
 }
 
+/// A material's row for its name: kind, id, name, type, colour.
+type MaterialRow = (String, String, Option<String>, String, Option<String>);
+
 /// Names of the farm's materials by (`material_type`, id), as their lists label them.
 pub async fn material_names(
     conn: &mut Conn,
     tenant: &TenantId,
 ) -> StoreResult<HashMap<(String, String), String>> {
-    let rows: Vec<(String, String, Option<String>, String, Option<String>)> = sqlx::query_as(
+    let rows: Vec<MaterialRow> = sqlx::query_as(
         "SELECT 'filament', id, CAST(NULL AS TEXT), type, color FROM filament_inventory WHERE tenant_id = $1
          UNION ALL SELECT 'packaging', id, name, type, color FROM packaging_inventory WHERE tenant_id = $1
          UNION ALL SELECT 'component', id, name, type, color FROM accessories_inventory WHERE tenant_id = $1
