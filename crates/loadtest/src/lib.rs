@@ -9,6 +9,8 @@
 //!   and latency.
 //! - `hub`: the hub agent (a child `printfarm hub`) with N simulated printers; its memory.
 //! - `ftps`: FTPS upload speed to a simulated printer against a plain TCP copy.
+//! - `seed-analytics`: not a measurement but its set-up: a year of a large farm written
+//!   straight into a database, for `bench/analytics.sh`.
 //!
 //! Figures are measured, never asserted: a run that misses a target still reports.
 //! The server and the hub agent run as child processes of the executable passed to
@@ -68,6 +70,8 @@ pub enum Scenario {
     Hub(scenarios::hub::HubOptions),
     /// FTPS upload speed to a simulated printer against a plain TCP copy.
     Ftps(scenarios::ftps::FtpsOptions),
+    /// Writes a year of a large farm into its database, for the analytics benchmark.
+    SeedAnalytics(scenarios::seed_analytics::SeedOptions),
 }
 
 /// Runs the scenario. `exe` is the `printfarm` executable, started as `serve` and `hub`.
@@ -88,6 +92,9 @@ pub async fn run(args: &LoadtestArgs, exe: &Path) -> Result<Report> {
             .await
             .map(Report::Hub),
         Scenario::Ftps(options) => scenarios::ftps::run(options).await.map(Report::Ftps),
+        Scenario::SeedAnalytics(options) => scenarios::seed_analytics::run(options)
+            .await
+            .map(Report::Seed),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::latency::LatencySummary;
 use crate::live::LiveFigures;
-use crate::scenarios::{ftps::FtpsReport, hub::HubReport};
+use crate::scenarios::{ftps::FtpsReport, hub::HubReport, seed_analytics::SeedReport};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -18,6 +18,8 @@ pub enum Report {
     Hub(HubReport),
     /// `loadtest ftps`.
     Ftps(FtpsReport),
+    /// `loadtest seed-analytics`.
+    Seed(SeedReport),
 }
 
 impl Report {
@@ -28,6 +30,7 @@ impl Report {
             Report::Fanout(live) => live.summary("fanout"),
             Report::Hub(hub) => hub.summary(),
             Report::Ftps(ftps) => ftps.summary(),
+            Report::Seed(seed) => seed.summary(),
         }
     }
 
@@ -44,6 +47,8 @@ impl Report {
             Report::Server(live) | Report::Fanout(live) => &live.checks,
             Report::Hub(hub) => &hub.checks,
             Report::Ftps(ftps) => &ftps.checks,
+            // Seeding sets a benchmark up; it has no target of its own.
+            Report::Seed(_) => &[],
         }
     }
 }

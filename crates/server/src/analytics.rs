@@ -23,7 +23,7 @@ use domain::printers::PrinterStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use store::analytics::{DayFigures, Figures};
+use store::analytics::{DayFigures, Figures, Parts};
 
 /// Recent failures listed when `limit` is not given.
 const RECENT_FAILURES: i64 = 10;
@@ -108,8 +108,14 @@ impl RangeView {
     }
 }
 
-/// The figures of a range: closed days from the cache, the rest computed.
-pub async fn figures_of(app: &App, tenant: &TenantId, asked: &Asked) -> Result<Figures, ApiError> {
+/// The figures of a range with the parts in `want`: closed days from the cache, the rest
+/// computed.
+pub async fn figures_of(
+    app: &App,
+    tenant: &TenantId,
+    asked: &Asked,
+    want: Parts,
+) -> Result<Figures, ApiError> {
     let closed: Vec<NaiveDate> = asked
         .range
         .closed_before(asked.today())
@@ -120,7 +126,7 @@ pub async fn figures_of(app: &App, tenant: &TenantId, asked: &Asked) -> Result<F
         .open_from(asked.today())
         .map(|r| r.dates().collect())
         .unwrap_or_default();
-    Ok(store::analytics::figures(&app.store, tenant, &closed, &open).await?)
+    Ok(store::analytics::figures(&app.store, tenant, &closed, &open, want).await?)
 }
 
 /// One day of production.
@@ -577,7 +583,13 @@ pub async fn overview(State(app): State<App>, member: Member<roles::Viewer>) -> 
         store::analytics::now(&mut conn, &member.tenant).await?
     };
     let today = Asked::last_days(1, now);
-    let figures = figures_of(&app, &member.tenant, &today).await?;
+    let want = Parts {
+        jobs: true,
+        failures: true,
+        orders: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &today, want).await?;
     let f = figures
         .days
         .get(&day_name(today.range.end))
@@ -652,7 +664,11 @@ pub async fn production(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Production> {
     let asked = Asked::parse(&q, Utc::now())?;
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = Parts {
+        jobs: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     Ok(Envelope::ok(production_from(&asked, &figures)))
 }
 
@@ -664,7 +680,11 @@ pub async fn printers(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<PrinterReport> {
     let asked = Asked::parse(&q, Utc::now())?;
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = Parts {
+        printers: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     Ok(Envelope::ok(
         printers_from(&app, &member.tenant, &asked, &figures).await?,
     ))
@@ -690,7 +710,13 @@ pub async fn failures(
             }
         },
     };
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = Parts {
+        jobs: true,
+        failures: true,
+        printers: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     Ok(Envelope::ok(
         failures_from(&app, &member.tenant, &asked, &figures, limit).await?,
     ))
@@ -704,7 +730,11 @@ pub async fn inventory(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Value> {
     let asked = Asked::parse(&q, Utc::now())?;
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = Parts {
+        materials: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     let ((goods, short), (spools, low_spools), names) = {
         let mut conn = app.store.conn().await?;
         let goods = store::analytics::goods(&mut conn, &member.tenant, SHORT_LISTED).await?;
@@ -781,7 +811,11 @@ pub async fn revenue(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<RevenueReport> {
     let asked = Asked::parse(&q, Utc::now())?;
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = Parts {
+        orders: true,
+        ..Parts::NONE
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     Ok(Envelope::ok(revenue_from(&asked, &figures)))
 }
 

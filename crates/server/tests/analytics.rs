@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use common::browser::Browser;
 use common::{Account, TestApp};
 use domain::TenantId;
@@ -567,6 +567,54 @@ async fn a_change_to_a_closed_day_shows_up_and_the_cache_always_equals_the_real_
     let order = f
         .order(&app, "etsy", &day(2), json!({ "items": [{ "sku": "X", "product_name": "Vase", "quantity": 1, "unit_price": 1000 }] }))
         .await;
+    // A print in a month that a quarter's range holds whole: its printer's figures are read
+    // from the month's rollup once built.
+    let old = f
+        .finished(&app, &f.p1, JobStatus::Completed, &days_ago(45, 10), 50)
+        .await;
+    let first_of = |months_back: u32| {
+        let today = Utc::now().date_naive();
+        let first = today.with_day(1).unwrap();
+        first
+            .checked_sub_months(chrono::Months::new(months_back))
+            .unwrap()
+            .to_string()
+    };
+    let quarter = format!("start_date={}&end_date={}", first_of(3), day(1));
+    let p1_in =
+        |report: &[Value]| find(&report[1]["printers"], "id", &f.p1)["jobs_completed"].clone();
+    let before = reports(&app, &f, &quarter).await;
+    assert_eq!(p1_in(&before), 2);
+    assert_eq!(
+        reports(&app, &f, &quarter).await,
+        before,
+        "from the rollups"
+    );
+    let mut conn = app.state.store.conn().await.unwrap();
+    let (month_fresh,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM monthly_analytics WHERE tenant_id = $1 AND month = $2 AND stale = 0",
+    )
+    .bind(&f.farm)
+    .bind(&days_ago(45, 10)[..7])
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    assert_eq!(month_fresh, 1, "the old print's month is rolled up");
+    app.delete(
+        &format!("/api/v1/jobs/{old}"),
+        &f.owner.token,
+        Some(&f.farm),
+    )
+    .await
+    .expect(200);
+    let after_old = reports(&app, &f, &quarter).await;
+    assert_eq!(
+        p1_in(&after_old),
+        1,
+        "a change to a rolled-up month shows up"
+    );
+    assert_eq!(after_old[0]["totals"]["jobs_completed"], 1);
 
     // The first read builds the closed days; the second is served from them. (Closed days
     // only: a range with today in it has a utilisation that grows by the minute.)
@@ -575,7 +623,10 @@ async fn a_change_to_a_closed_day_shows_up_and_the_cache_always_equals_the_real_
     let cached = cached_days(&app, &f).await;
     assert!(cached.contains(&(day(2), 0)), "{cached:?}");
     assert_eq!(
-        cached.iter().filter(|(d, _)| *d < day(0)).count(),
+        cached
+            .iter()
+            .filter(|(d, stale)| *d >= day(6) && *d < day(0) && *stale == 0)
+            .count(),
         6,
         "the six closed days"
     );
@@ -676,17 +727,19 @@ async fn a_change_to_a_closed_day_shows_up_and_the_cache_always_equals_the_real_
 
     // Whatever the cache holds, the answers are the real tables': the same without any
     // cache row, and the same again from the rows that rebuilds.
-    let month = format!("start_date={}&end_date={}", day(30), day(1));
-    let built = reports(&app, &f, &month).await;
+    let built = reports(&app, &f, &quarter).await;
     let mut conn = app.state.store.conn().await.unwrap();
-    sqlx::query("DELETE FROM daily_analytics WHERE tenant_id = $1")
+    for table in ["daily_analytics", "monthly_analytics"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1"
+        )))
         .bind(&f.farm)
         .execute(&mut *conn)
         .await
         .unwrap();
+    }
     drop(conn);
     assert_eq!(reports(&app, &f, &week).await, last);
-    assert_eq!(reports(&app, &f, &month).await, built);
-    assert_eq!(reports(&app, &f, &month).await, built);
-    assert_eq!(cached_days(&app, &f).await.len(), 30);
+    assert_eq!(reports(&app, &f, &quarter).await, built);
+    assert_eq!(reports(&app, &f, &quarter).await, built);
 }

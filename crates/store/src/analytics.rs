@@ -11,8 +11,12 @@
 //!
 //! `daily_analytics` holds one row per farm and closed day (a day before today), with the
 //! day's farm figures; `daily_printer_analytics`, `daily_failure_analytics`,
-//! `daily_platform_analytics` and `daily_material_analytics` hold its breakdowns. The cache
-//! is never the truth, only a copy that must equal the real tables:
+//! `daily_platform_analytics` and `daily_material_analytics` hold its breakdowns. Per-printer
+//! figures are also rolled up per closed month (`monthly_analytics` and
+//! `monthly_printer_analytics`): a year of 500 printers is 183,000 day rows but 6,000 month
+//! rows, so a range reads its whole months from their rollups and only the days of the
+//! months it partly covers. The cache is never the truth, only a copy that must equal the
+//! real tables:
 //!
 //! - **Built on read.** A range's closed days are read from the cache; those it lacks, or
 //!   holds stale, are computed from the real tables, answered, and written back. Days from
@@ -21,7 +25,8 @@
 //!   figures are made of (a job's move, units, minutes or deletion; a failure recorded; an
 //!   order created, changed, moved or deleted; material used) calls [`touch`] in the same
 //!   transaction, for the day the row was in before and the day it is in after. `touch`
-//!   sets `stale = 1` and moves `revision` on. So a late change to a past day (a failure
+//!   sets `stale = 1` and moves `revision` on, for the day and for its month. So a late
+//!   change to a past day (a failure
 //!   recorded after midnight for yesterday's print, a job deleted, an order dated last
 //!   week) is seen by the next read, whatever wrote it.
 //! - **Written only if nothing changed meanwhile.** A read takes one snapshot
@@ -34,7 +39,11 @@
 //!   writers take turns.
 //! - **Breakdowns count only for fresh days.** A stale day's breakdown rows stay until
 //!   the day is rebuilt (its rows are replaced in the transaction that makes it fresh);
-//!   reads leave out every day whose row is stale, in the same statement.
+//!   reads leave out every day whose row is stale, in the same statement. A month's rollup
+//!   is rebuilt the same way, from its days as the read has them (cached or computed).
+//! - **A report reads only its parts** ([`Parts`]): the days from today on are computed
+//!   from only the tables those need (the overview's today reads jobs, failures and
+//!   orders; production only jobs), and only the breakdowns asked for are read.
 //!
 //! Figures a past day's row cannot keep true are not cached: `total_printers`,
 //! `active_printers` and `utilization_percentage` depend on the printers the farm has now
@@ -57,7 +66,7 @@ pub async fn touch(conn: &mut Conn, tenant: &str, times: &[Option<&str>]) -> Sto
     days.sort_unstable();
     days.dedup();
     let now = crate::now_text();
-    for day in days {
+    for day in &days {
         sqlx::query(
             "INSERT INTO daily_analytics (id, tenant_id, date, stale, revision, created_at)
              VALUES ($1, $2, $3, 1, 1, $4)
@@ -65,7 +74,22 @@ pub async fn touch(conn: &mut Conn, tenant: &str, times: &[Option<&str>]) -> Sto
         )
         .bind(crate::new_id())
         .bind(tenant)
-        .bind(day)
+        .bind(*day)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    // A day's month rollup is made of it: stale with it.
+    let mut months: Vec<&str> = days.iter().filter_map(|d| d.get(..7)).collect();
+    months.dedup();
+    for month in months {
+        sqlx::query(
+            "INSERT INTO monthly_analytics (tenant_id, month, stale, revision, created_at)
+             VALUES ($1, $2, 1, 1, $3)
+             ON CONFLICT (tenant_id, month) DO UPDATE SET stale = 1, revision = monthly_analytics.revision + 1",
+        )
+        .bind(tenant)
+        .bind(month)
         .bind(&now)
         .execute(&mut *conn)
         .await?;
@@ -221,6 +245,42 @@ pub struct Figures {
     pub materials: BTreeMap<(String, String), MaterialUse>,
 }
 
+/// The parts of the figures a report reads. Each costs reads of its own (a year of 500
+/// printers is 183,000 per-printer day rows), and the days from today on compute only the
+/// real tables the parts need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Parts {
+    /// Jobs finished (counts, units, minutes per day).
+    pub jobs: bool,
+    /// Failures recorded, per day and per type.
+    pub failures: bool,
+    /// Orders, per day and per platform.
+    pub orders: bool,
+    /// Use per material.
+    pub materials: bool,
+    /// Per printer (its jobs and failures).
+    pub printers: bool,
+}
+
+impl Parts {
+    /// Every part: what a day written to the cache holds.
+    pub const ALL: Parts = Parts {
+        jobs: true,
+        failures: true,
+        orders: true,
+        materials: true,
+        printers: true,
+    };
+    /// No part (set the ones wanted: `Parts { jobs: true, ..Parts::NONE }`).
+    pub const NONE: Parts = Parts {
+        jobs: false,
+        failures: false,
+        orders: false,
+        materials: false,
+        printers: false,
+    };
+}
+
 /// One day as computed from the real tables: its figures and breakdowns.
 #[derive(Debug, Clone, Default)]
 struct Day {
@@ -232,25 +292,39 @@ struct Day {
 }
 
 impl Figures {
-    /// Adds one computed day.
-    fn add_day(&mut self, date: &str, day: &Day) {
+    /// Adds one computed day: its farm figures and the breakdowns of `want` but the
+    /// printers' (a closed day's go through the month rollups, [`read_printers`]).
+    fn add_day(&mut self, date: &str, day: &Day, want: Parts) {
         *self.days.entry(date.to_string()).or_default() += day.farm;
-        for (id, p) in &day.printers {
+        if want.failures {
+            for (kind, n) in &day.failure_types {
+                *self.failure_types.entry(kind.clone()).or_default() += n;
+            }
+        }
+        if want.orders {
+            for (platform, s) in &day.platforms {
+                *self.platforms.entry(platform.clone()).or_default() += *s;
+            }
+        }
+        if want.materials {
+            for (key, u) in &day.materials {
+                *self.materials.entry(key.clone()).or_default() += *u;
+            }
+        }
+    }
+
+    /// Adds a day's (or month's) per-printer figures.
+    fn add_printers<'a>(
+        &mut self,
+        printers: impl IntoIterator<Item = (&'a String, &'a PrinterFigures)>,
+    ) {
+        for (id, p) in printers {
             *self.printers.entry(id.clone()).or_default() += *p;
-        }
-        for (kind, n) in &day.failure_types {
-            *self.failure_types.entry(kind.clone()).or_default() += n;
-        }
-        for (platform, s) in &day.platforms {
-            *self.platforms.entry(platform.clone()).or_default() += *s;
-        }
-        for (key, u) in &day.materials {
-            *self.materials.entry(key.clone()).or_default() += *u;
         }
     }
 }
 
-/// The cache row of a day as read.
+/// The cache row of a day or a month as read.
 #[derive(Debug, Clone, Copy)]
 struct Gate {
     stale: bool,
@@ -258,51 +332,75 @@ struct Gate {
     figures: DayFigures,
 }
 
+/// A month's per-printer rollup to write, with its row's revision as read (`None`: no row).
+#[derive(Debug, Clone, Default)]
+struct MonthBuild {
+    revision: Option<i64>,
+    printers: BTreeMap<String, PrinterFigures>,
+}
+
+/// What a read rebuilt, to be written back.
+#[derive(Debug, Default)]
+struct Rebuilt {
+    days: BTreeMap<String, Day>,
+    months: BTreeMap<String, MonthBuild>,
+}
+
 /// The figures of `closed` days (before today: cached, rebuilt where missing or stale)
-/// and of the `open` days (from today on: computed), read in one snapshot. Rebuilt days are
-/// written back afterwards; a failure to write them is logged, not answered (the figures
-/// were computed from the real tables either way).
+/// and of the `open` days (from today on: computed), with the parts in `want`, read in
+/// one snapshot. Rebuilt days (with every part) and month rollups are written back
+/// afterwards; a failure to write them is logged, not answered (the figures were computed
+/// from the real tables either way).
 pub async fn figures(
     store: &Store,
     tenant: &TenantId,
     closed: &[NaiveDate],
     open: &[NaiveDate],
+    want: Parts,
 ) -> StoreResult<Figures> {
     let mut figures = Figures::default();
     let mut snap = snapshot(store).await?;
     let mut gates = HashMap::new();
-    let mut rebuilt = BTreeMap::new();
-    if let (Some(first), Some(last)) = (closed.first(), closed.last()) {
-        let (first, last) = (day_name(*first), day_name(*last));
-        gates = read_gates(&mut snap, tenant, &first, &last).await?;
+    let mut rebuilt = Rebuilt::default();
+    if let (Some(first), Some(last)) = (closed.first().copied(), closed.last().copied()) {
+        let (from, to) = (day_name(first), day_name(last));
+        gates = read_gates(&mut snap, tenant, &from, &to).await?;
         for (date, gate) in &gates {
             if !gate.stale {
                 figures.days.insert(date.clone(), gate.figures);
             }
         }
-        read_breakdowns(&mut snap, tenant, &first, &last, &mut figures).await?;
         let missing: Vec<NaiveDate> = closed
             .iter()
             .copied()
             .filter(|d| gates.get(&day_name(*d)).is_none_or(|g| g.stale))
             .collect();
         for run in runs(&missing) {
-            let mut days = compute(&mut snap, tenant, run[0], run[run.len() - 1]).await?;
+            let mut days =
+                compute(&mut snap, tenant, run[0], run[run.len() - 1], Parts::ALL).await?;
             for date in run {
                 let name = day_name(*date);
                 let day = days.remove(&name).unwrap_or_default();
-                figures.add_day(&name, &day);
-                rebuilt.insert(name, day);
+                figures.add_day(&name, &day, want);
+                rebuilt.days.insert(name, day);
             }
+        }
+        read_breakdowns(&mut snap, tenant, &from, &to, want, &mut figures).await?;
+        if want.printers {
+            rebuilt.months =
+                read_printers(&mut snap, tenant, first, last, &rebuilt.days, &mut figures).await?;
         }
     }
     if let (Some(first), Some(last)) = (open.first(), open.last()) {
-        for (name, day) in compute(&mut snap, tenant, *first, *last).await? {
-            figures.add_day(&name, &day);
+        for (name, day) in compute(&mut snap, tenant, *first, *last, want).await? {
+            figures.add_day(&name, &day, want);
+            if want.printers {
+                figures.add_printers(&day.printers);
+            }
         }
     }
     snap.commit().await?;
-    if !rebuilt.is_empty()
+    if (!rebuilt.days.is_empty() || !rebuilt.months.is_empty())
         && let Err(error) = save(store, tenant, &rebuilt, &gates).await
     {
         tracing::warn!(tenant = %tenant, %error, "analytics days not cached");
@@ -322,6 +420,30 @@ fn runs(days: &[NaiveDate]) -> Vec<&[NaiveDate]> {
         }
     }
     runs
+}
+
+/// The months (`2026-12`) that lie wholly from `first` to `last`.
+fn months_within(first: NaiveDate, last: NaiveDate) -> Vec<String> {
+    use chrono::Datelike;
+    let mut months = Vec::new();
+    let mut start = if first.day() == 1 {
+        Some(first)
+    } else {
+        first
+            .with_day(1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+    };
+    while let Some(month) = start {
+        let Some(next) = month.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        if next - chrono::Duration::days(1) > last {
+            break;
+        }
+        months.push(month.format("%Y-%m").to_string());
+        start = Some(next);
+    }
+    months
 }
 
 /// The cache rows of the farm's days from `first` to `last`, by date.
@@ -368,94 +490,246 @@ async fn read_gates(
 const FRESH: &str = "tenant_id = $1 AND date >= $2 AND date <= $3 AND date NOT IN
     (SELECT date FROM daily_analytics WHERE tenant_id = $1 AND date >= $2 AND date <= $3 AND stale = 1)";
 
-/// Adds the cached breakdowns of the fresh days from `first` to `last`.
+/// Adds the cached breakdowns in `want` (but the printers') of the fresh days from `first`
+/// to `last`.
 async fn read_breakdowns(
     conn: &mut Conn,
     tenant: &TenantId,
     first: &str,
     last: &str,
+    want: Parts,
     figures: &mut Figures,
 ) -> StoreResult<()> {
-    let sql = format!(
-        "SELECT printer_id, CAST(SUM(jobs_completed) AS BIGINT), CAST(SUM(jobs_failed) AS BIGINT),
-                CAST(SUM(units_produced) AS BIGINT), CAST(SUM(print_time_minutes) AS BIGINT),
-                CAST(SUM(failures) AS BIGINT)
-         FROM daily_printer_analytics WHERE {FRESH} GROUP BY printer_id"
-    );
-    let printers: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await?;
-    for (id, completed, failed, units, minutes, failures) in printers {
-        *figures.printers.entry(id).or_default() += PrinterFigures {
-            jobs_completed: completed,
-            jobs_failed: failed,
-            units_produced: units,
-            print_minutes: minutes,
-            failures,
-        };
+    if want.failures {
+        let sql = format!(
+            "SELECT failure_type, CAST(SUM(failures) AS BIGINT) FROM daily_failure_analytics
+             WHERE {FRESH} GROUP BY failure_type"
+        );
+        let kinds: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (kind, n) in kinds {
+            *figures.failure_types.entry(kind).or_default() += n;
+        }
     }
-    let sql = format!(
-        "SELECT failure_type, CAST(SUM(failures) AS BIGINT) FROM daily_failure_analytics
-         WHERE {FRESH} GROUP BY failure_type"
-    );
-    let kinds: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await?;
-    for (kind, n) in kinds {
-        *figures.failure_types.entry(kind).or_default() += n;
+    if want.orders {
+        let sql = format!(
+            "SELECT platform, CAST(SUM(order_count) AS BIGINT), CAST(SUM(revenue) AS BIGINT),
+                    CAST(SUM(profit) AS BIGINT)
+             FROM daily_platform_analytics WHERE {FRESH} GROUP BY platform"
+        );
+        let platforms: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (platform, order_count, revenue, profit) in platforms {
+            *figures.platforms.entry(platform).or_default() += Sales {
+                order_count,
+                revenue,
+                profit,
+            };
+        }
     }
-    let sql = format!(
-        "SELECT platform, CAST(SUM(order_count) AS BIGINT), CAST(SUM(revenue) AS BIGINT),
-                CAST(SUM(profit) AS BIGINT)
-         FROM daily_platform_analytics WHERE {FRESH} GROUP BY platform"
-    );
-    let platforms: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await?;
-    for (platform, order_count, revenue, profit) in platforms {
-        *figures.platforms.entry(platform).or_default() += Sales {
-            order_count,
-            revenue,
-            profit,
-        };
-    }
-    let sql = format!(
-        "SELECT material_type, material_id, CAST(SUM(usage_amount) AS DOUBLE PRECISION),
-                CAST(SUM(uses) AS BIGINT)
-         FROM daily_material_analytics WHERE {FRESH} GROUP BY material_type, material_id"
-    );
-    let materials: Vec<(String, String, f64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await?;
-    for (kind, id, usage_amount, uses) in materials {
-        *figures.materials.entry((kind, id)).or_default() += MaterialUse { usage_amount, uses };
+    if want.materials {
+        let sql = format!(
+            "SELECT material_type, material_id, CAST(SUM(usage_amount) AS DOUBLE PRECISION),
+                    CAST(SUM(uses) AS BIGINT)
+             FROM daily_material_analytics WHERE {FRESH} GROUP BY material_type, material_id"
+        );
+        let materials: Vec<(String, String, f64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (kind, id, usage_amount, uses) in materials {
+            *figures.materials.entry((kind, id)).or_default() += MaterialUse { usage_amount, uses };
+        }
     }
     Ok(())
 }
 
-/// The days from `first` to `last` computed from the real tables, by date (days with no
-/// rows are absent).
+/// The sums a per-printer row holds, in its columns' order.
+const PRINTER_SUMS: &str = "CAST(SUM(jobs_completed) AS BIGINT), CAST(SUM(jobs_failed) AS BIGINT),
+    CAST(SUM(units_produced) AS BIGINT), CAST(SUM(print_time_minutes) AS BIGINT),
+    CAST(SUM(failures) AS BIGINT)";
+
+/// Adds the per-printer figures of the closed days from `first` to `last`: the months wholly
+/// inside from their rollups where fresh, every other day from its day rows (fresh days) or
+/// as `rebuilt`. Returns the rollups of the months inside that were not fresh, built from
+/// those days, to be written back (a year is then 12 × 500 rows, not 366 × 500).
+async fn read_printers(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    first: NaiveDate,
+    last: NaiveDate,
+    rebuilt: &BTreeMap<String, Day>,
+    figures: &mut Figures,
+) -> StoreResult<BTreeMap<String, MonthBuild>> {
+    let inside = months_within(first, last);
+    // An empty span when no month lies inside: no month is read or left out.
+    let (inside_first, inside_last) = match (inside.first(), inside.last()) {
+        (Some(a), Some(b)) => (a.clone(), b.clone()),
+        _ => ("9999-12".to_string(), "0000-01".to_string()),
+    };
+    let gates: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT month, stale, revision FROM monthly_analytics
+         WHERE tenant_id = $1 AND month >= $2 AND month <= $3",
+    )
+    .bind(tenant.as_str())
+    .bind(&inside_first)
+    .bind(&inside_last)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut builds: BTreeMap<String, MonthBuild> = inside
+        .iter()
+        .map(|m| (m.clone(), MonthBuild::default()))
+        .collect();
+    for (month, stale, revision) in gates {
+        if stale == 0 {
+            builds.remove(&month);
+        } else if let Some(build) = builds.get_mut(&month) {
+            build.revision = Some(revision);
+        }
+    }
+    let sql = format!(
+        "SELECT printer_id, {PRINTER_SUMS} FROM monthly_printer_analytics
+         WHERE tenant_id = $1 AND month >= $2 AND month <= $3 AND month NOT IN
+            (SELECT month FROM monthly_analytics WHERE tenant_id = $1 AND month >= $2 AND month <= $3 AND stale = 1)
+         GROUP BY printer_id"
+    );
+    let fresh_months: Vec<(String, i64, i64, i64, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(&inside_first)
+            .bind(&inside_last)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (id, jobs_completed, jobs_failed, units_produced, print_minutes, failures) in fresh_months {
+        *figures.printers.entry(id).or_default() += PrinterFigures {
+            jobs_completed,
+            jobs_failed,
+            units_produced,
+            print_minutes,
+            failures,
+        };
+    }
+    // Every other day, from its rows where fresh: the days around the fresh months, and each
+    // month inside that is not fresh on its own (its sums are its rollup).
+    let fresh: Vec<&String> = inside.iter().filter(|m| !builds.contains_key(*m)).collect();
+    for (from, to, month) in day_spans(first, last, &inside, &fresh) {
+        let sql = format!(
+            "SELECT printer_id, {PRINTER_SUMS} FROM daily_printer_analytics WHERE {FRESH}
+             GROUP BY printer_id"
+        );
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(day_name(from))
+            .bind(day_name(to))
+            .fetch_all(&mut *conn)
+            .await?;
+        for (id, jobs_completed, jobs_failed, units_produced, print_minutes, failures) in rows {
+            let p = PrinterFigures {
+                jobs_completed,
+                jobs_failed,
+                units_produced,
+                print_minutes,
+                failures,
+            };
+            if let Some(build) = month.as_ref().and_then(|m| builds.get_mut(m)) {
+                *build.printers.entry(id.clone()).or_default() += p;
+            }
+            *figures.printers.entry(id).or_default() += p;
+        }
+    }
+    for (date, day) in rebuilt {
+        let month = date.get(..7).unwrap_or(date);
+        if fresh.iter().any(|m| m.as_str() == month) {
+            continue;
+        }
+        figures.add_printers(&day.printers);
+        if let Some(build) = builds.get_mut(month) {
+            for (id, p) in &day.printers {
+                *build.printers.entry(id.clone()).or_default() += *p;
+            }
+        }
+    }
+    Ok(builds)
+}
+
+/// The spans of days from `first` to `last` read day by day: around the `fresh` months of
+/// `inside` (read from their rollups), and each other month of `inside` on its own (named,
+/// so that its rollup is built from it).
+fn day_spans(
+    first: NaiveDate,
+    last: NaiveDate,
+    inside: &[String],
+    fresh: &[&String],
+) -> Vec<(NaiveDate, NaiveDate, Option<String>)> {
+    let mut spans = Vec::new();
+    let mut cursor = first;
+    for month in inside {
+        let Some(start) = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok() else {
+            continue;
+        };
+        let Some(next) = start.checked_add_months(chrono::Months::new(1)) else {
+            continue;
+        };
+        let end = next - chrono::Duration::days(1);
+        if cursor < start {
+            spans.push((cursor, start - chrono::Duration::days(1), None));
+        }
+        if !fresh.contains(&month) {
+            spans.push((start, end, Some(month.clone())));
+        }
+        cursor = next;
+    }
+    if cursor <= last {
+        spans.push((cursor, last, None));
+    }
+    spans
+}
+
+/// The days from `first` to `last` computed from the real tables the parts in `want` need,
+/// by date (days with no rows are absent).
 async fn compute(
     conn: &mut Conn,
     tenant: &TenantId,
     first: NaiveDate,
     last: NaiveDate,
+    want: Parts,
 ) -> StoreResult<BTreeMap<String, Day>> {
     let from = day_start(first);
     let until = day_start(last + chrono::Duration::days(1));
     let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    if want.jobs || want.printers {
+        compute_jobs(conn, tenant, &from, &until, &mut days).await?;
+    }
+    if want.failures || want.printers {
+        compute_failures(conn, tenant, &from, &until, &mut days).await?;
+    }
+    if want.orders {
+        compute_orders(conn, tenant, &from, &until, &mut days).await?;
+    }
+    if want.materials {
+        compute_materials(conn, tenant, &from, &until, &mut days).await?;
+    }
+    Ok(days)
+}
+
+/// Adds the jobs that finished in `[from, until)`, per day and printer.
+async fn compute_jobs(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    from: &str,
+    until: &str,
+    days: &mut BTreeMap<String, Day>,
+) -> StoreResult<()> {
     // Units as stock grows by them (the print-events worker): a print makes at least one.
     let jobs: Vec<(String, Option<String>, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT substr(time_completed, 1, 10), printer_id,
@@ -470,8 +744,8 @@ async fn compute(
          GROUP BY substr(time_completed, 1, 10), printer_id",
     )
     .bind(tenant.as_str())
-    .bind(&from)
-    .bind(&until)
+    .bind(from)
+    .bind(until)
     .fetch_all(&mut *conn)
     .await?;
     for (date, printer, completed, failed, units, minutes) in jobs {
@@ -490,14 +764,25 @@ async fn compute(
             };
         }
     }
+    Ok(())
+}
+
+/// Adds the failures recorded in `[from, until)`, per day, printer and type.
+async fn compute_failures(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    from: &str,
+    until: &str,
+    days: &mut BTreeMap<String, Day>,
+) -> StoreResult<()> {
     let failures: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
         "SELECT substr(created_at, 1, 10), printer_id, failure_type, CAST(COUNT(*) AS BIGINT)
          FROM printer_failures WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
          GROUP BY substr(created_at, 1, 10), printer_id, failure_type",
     )
     .bind(tenant.as_str())
-    .bind(&from)
-    .bind(&until)
+    .bind(from)
+    .bind(until)
     .fetch_all(&mut *conn)
     .await?;
     for (date, printer, kind, n) in failures {
@@ -508,6 +793,17 @@ async fn compute(
             day.printers.entry(printer).or_default().failures += n;
         }
     }
+    Ok(())
+}
+
+/// Adds the orders dated in `[from, until)`, per day and platform.
+async fn compute_orders(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    from: &str,
+    until: &str,
+    days: &mut BTreeMap<String, Day>,
+) -> StoreResult<()> {
     let orders: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
         "SELECT substr(order_date, 1, 10), platform, CAST(COUNT(*) AS BIGINT),
                 CAST(SUM(total_revenue) AS BIGINT),
@@ -517,8 +813,8 @@ async fn compute(
          GROUP BY substr(order_date, 1, 10), platform",
     )
     .bind(tenant.as_str())
-    .bind(&from)
-    .bind(&until)
+    .bind(from)
+    .bind(until)
     .fetch_all(&mut *conn)
     .await?;
     for (date, platform, order_count, revenue, profit) in orders {
@@ -532,6 +828,17 @@ async fn compute(
             profit,
         };
     }
+    Ok(())
+}
+
+/// Adds the uses of material in `[from, until)`, per day and material.
+async fn compute_materials(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    from: &str,
+    until: &str,
+    days: &mut BTreeMap<String, Day>,
+) -> StoreResult<()> {
     let usage: Vec<(String, String, String, f64, i64)> = sqlx::query_as(
         "SELECT substr(usage_date, 1, 10), material_type, material_id,
                 CAST(SUM(usage_amount) AS DOUBLE PRECISION), CAST(COUNT(*) AS BIGINT)
@@ -539,15 +846,15 @@ async fn compute(
          GROUP BY substr(usage_date, 1, 10), material_type, material_id",
     )
     .bind(tenant.as_str())
-    .bind(&from)
-    .bind(&until)
+    .bind(from)
+    .bind(until)
     .fetch_all(&mut *conn)
     .await?;
     for (date, kind, id, usage_amount, uses) in usage {
         let day = days.entry(date).or_default();
         *day.materials.entry((kind, id)).or_default() += MaterialUse { usage_amount, uses };
     }
-    Ok(days)
+    Ok(())
 }
 
 /// Days written per transaction, so a year built at once lets other writers in between.
@@ -555,15 +862,15 @@ const DAYS_PER_WRITE: usize = 31;
 /// Rows per multi-row `INSERT` (bind variables stay far below either database's limit).
 const ROWS_PER_INSERT: usize = 200;
 
-/// Writes rebuilt days back to the cache, each only if its row is still as read (see the
-/// module's documentation).
+/// Writes rebuilt days and month rollups back to the cache, each only if its row is still
+/// as read (see the module's documentation).
 async fn save(
     store: &Store,
     tenant: &TenantId,
-    rebuilt: &BTreeMap<String, Day>,
+    rebuilt: &Rebuilt,
     gates: &HashMap<String, Gate>,
 ) -> StoreResult<()> {
-    let days: Vec<(&String, &Day)> = rebuilt.iter().collect();
+    let days: Vec<(&String, &Day)> = rebuilt.days.iter().collect();
     for chunk in days.chunks(DAYS_PER_WRITE) {
         let mut tx = store.begin().await?;
         let now = crate::now_text();
@@ -573,6 +880,75 @@ async fn save(
             }
         }
         tx.commit().await?;
+    }
+    if !rebuilt.months.is_empty() {
+        let mut tx = store.begin().await?;
+        let now = crate::now_text();
+        for (month, build) in &rebuilt.months {
+            save_month(&mut tx, tenant, month, build, &now).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Writes a month's per-printer rollup, if its row is as read: still stale at its
+/// revision, or still absent.
+async fn save_month(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    month: &str,
+    build: &MonthBuild,
+    now: &str,
+) -> StoreResult<()> {
+    let done = match build.revision {
+        Some(revision) => sqlx::query(
+            "UPDATE monthly_analytics SET stale = 0, created_at = $4
+             WHERE tenant_id = $1 AND month = $2 AND revision = $3 AND stale = 1",
+        )
+        .bind(tenant.as_str())
+        .bind(month)
+        .bind(revision)
+        .bind(now),
+        None => sqlx::query(
+            "INSERT INTO monthly_analytics (tenant_id, month, stale, revision, created_at)
+             VALUES ($1, $2, 0, 0, $3) ON CONFLICT (tenant_id, month) DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(month)
+        .bind(now),
+    }
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM monthly_printer_analytics WHERE tenant_id = $1 AND month = $2")
+        .bind(tenant.as_str())
+        .bind(month)
+        .execute(&mut *conn)
+        .await?;
+    let printers: Vec<_> = build.printers.iter().collect();
+    for rows in printers.chunks(ROWS_PER_INSERT) {
+        let sql = multi_insert(
+            "monthly_printer_analytics (tenant_id, month, printer_id, jobs_completed, jobs_failed,
+                units_produced, print_time_minutes, failures)",
+            8,
+            rows.len(),
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, p) in rows {
+            query = query
+                .bind(tenant.as_str())
+                .bind(month)
+                .bind(id.as_str())
+                .bind(p.jobs_completed)
+                .bind(p.jobs_failed)
+                .bind(p.units_produced)
+                .bind(p.print_minutes)
+                .bind(p.failures);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -1061,15 +1437,14 @@ pub async fn filament(
     Ok((figures, lowest))
 }
 
-/// A material's row for its name: kind, id, name, type, colour.
-type MaterialRow = (String, String, Option<String>, String, Option<String>);
-
 /// Names of the farm's materials by (`material_type`, id), as their lists label them.
 pub async fn material_names(
     conn: &mut Conn,
     tenant: &TenantId,
 ) -> StoreResult<HashMap<(String, String), String>> {
-    let rows: Vec<MaterialRow> = sqlx::query_as(
+    // (kind, id, name, type, colour)
+    type Row = (String, String, Option<String>, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT 'filament', id, CAST(NULL AS TEXT), type, color FROM filament_inventory WHERE tenant_id = $1
          UNION ALL SELECT 'packaging', id, name, type, color FROM packaging_inventory WHERE tenant_id = $1
          UNION ALL SELECT 'component', id, name, type, color FROM accessories_inventory WHERE tenant_id = $1
@@ -1111,6 +1486,42 @@ mod tests {
         let runs: Vec<usize> = runs(&days).iter().map(|r| r.len()).collect();
         assert_eq!(runs, [2, 1, 2]);
         assert!(super::runs(&[]).is_empty());
+    }
+
+    #[test]
+    fn only_months_wholly_inside_a_range_are_rolled_up() {
+        assert_eq!(
+            months_within(day("2026-01-15"), day("2026-04-30")),
+            ["2026-02", "2026-03", "2026-04"]
+        );
+        assert_eq!(
+            months_within(day("2026-02-01"), day("2026-02-27")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            months_within(day("2025-12-01"), day("2026-01-31")),
+            ["2025-12", "2026-01"]
+        );
+    }
+
+    #[test]
+    fn days_are_read_around_fresh_months_and_a_stale_month_on_its_own() {
+        let inside: Vec<String> = ["2026-02", "2026-03", "2026-04"].map(String::from).to_vec();
+        let march = "2026-03".to_string();
+        let fresh = [&inside[0], &inside[2]];
+        let spans = day_spans(day("2026-01-15"), day("2026-05-10"), &inside, &fresh);
+        assert_eq!(
+            spans,
+            vec![
+                (day("2026-01-15"), day("2026-01-31"), None),
+                (day("2026-03-01"), day("2026-03-31"), Some(march)),
+                (day("2026-05-01"), day("2026-05-10"), None),
+            ]
+        );
+        assert_eq!(
+            day_spans(day("2026-01-15"), day("2026-02-10"), &[], &[]),
+            vec![(day("2026-01-15"), day("2026-02-10"), None)]
+        );
     }
 
     #[test]

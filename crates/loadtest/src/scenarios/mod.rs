@@ -3,4 +3,5 @@
 pub mod fanout;
 pub mod ftps;
 pub mod hub;
+pub mod seed_analytics;
 pub mod server;

@@ -92,7 +92,11 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let days = q.days();
     let asked = Asked::last_days(days, chrono::Utc::now());
-    let figures = figures_of(&app, &member.tenant, &asked).await?;
+    let want = store::analytics::Parts {
+        materials: false,
+        ..store::analytics::Parts::ALL
+    };
+    let figures = figures_of(&app, &member.tenant, &asked, want).await?;
     let production = production_from(&asked, &figures);
     let printers = printers_from(&app, &member.tenant, &asked, &figures).await?;
     let failures = failures_from(&app, &member.tenant, &asked, &figures, 5).await?;
