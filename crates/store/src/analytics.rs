@@ -26,9 +26,9 @@
 //!   order created, changed, moved or deleted; material used) calls [`touch`] in the same
 //!   transaction, for the day the row was in before and the day it is in after. `touch`
 //!   sets `stale = 1` and moves `revision` on, for the day and for its month. So a late
-//!   change to a past day (a failure
-//!   recorded after midnight for yesterday's print, a job deleted, an order dated last
-//!   week) is seen by the next read, whatever wrote it.
+//!   change to a past day (last week's job deleted or retried, a print or a failure
+//!   reported late, an order dated or re-dated into the past, one cancelled) is seen by
+//!   the next read, whatever wrote it: the API, the hub, the workers or Shopify's intake.
 //! - **Written only if nothing changed meanwhile.** A read takes one snapshot
 //!   ([`snapshot`]) for everything it reads: the cache rows, their revisions and the real
 //!   rows it computes from. The rebuilt day is then written only where the row still has
@@ -324,7 +324,7 @@ impl Figures {
     }
 }
 
-/// The cache row of a day or a month as read.
+/// The cache row of a day as read.
 #[derive(Debug, Clone, Copy)]
 struct Gate {
     stale: bool,
