@@ -6,7 +6,7 @@ mod demo;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use server::settings::{LogFormat, Settings};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -38,6 +38,33 @@ enum Command {
     Sim(SimArgs),
     /// Measure the live farm's scale figures on loopback (server, fanout, hub, ftps).
     Loadtest(loadtest::LoadtestArgs),
+    /// Import a farm from the earlier Pi system (its tenant.db and print files folder).
+    ImportPi(ImportPiArgs),
+}
+
+/// Options of `printfarm import-pi` (the server's settings say which database and files).
+#[derive(Debug, Args)]
+struct ImportPiArgs {
+    /// The Pi's SQLite database (tenant.db).
+    #[arg(long)]
+    db: PathBuf,
+    /// The Pi's print files folder ({id}.3mf files); without it, rows only.
+    #[arg(long)]
+    files: Option<PathBuf>,
+    /// The farm to import into: its subdomain or name (made when new, with --owner).
+    #[arg(long)]
+    farm: String,
+    /// Email of the account that owns the farm when the import makes it.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Read, check and report everything; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON (every change listed) instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Options of `printfarm demo`.
@@ -234,6 +261,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             write!(out, "{}", report.summary())?;
             if args.json {
                 writeln!(out, "{}", report.json_line())?;
+            }
+            Ok(())
+        }
+        Command::ImportPi(args) => {
+            let settings = args.server.settings()?;
+            let app = server::app::build_state(settings).await?;
+            let options = transfer::Options {
+                db: args.db,
+                files: args.files,
+                farm: args.farm,
+                owner: args.owner,
+                dry_run: args.dry_run,
+                progress: !args.json && std::io::stderr().is_terminal(),
+            };
+            let report = transfer::import(&app, &options).await?;
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                write!(out, "{}", report.text())?;
+            }
+            app.store.close().await;
+            if report.verification.is_some() && !report.verified() {
+                anyhow::bail!(
+                    "the farm does not agree with the Pi database: see the verification above"
+                );
             }
             Ok(())
         }

@@ -91,11 +91,15 @@ struct Incoming {
     path: PathBuf,
     size: u64,
     sha256: String,
+    /// A received temporary file, removed when done; `false` for a file read in place.
+    temporary: bool,
 }
 
 impl Drop for Incoming {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -122,6 +126,7 @@ where
         path,
         size: 0,
         sha256: String::new(),
+        temporary: true,
     };
     let mut hasher = Sha256::new();
     let limit = app.settings.max_upload_bytes;
@@ -225,7 +230,6 @@ async fn store_contents(
     incoming: &Incoming,
 ) -> Result<Contents, ApiError> {
     let (project, thumbnail) = read_3mf(app, incoming).await?;
-    let summary = summarise(&project);
     let upload_id = r2_key.rsplit('/').nth(1).unwrap_or(file_id).to_string();
     app.files
         .put_file(&r2_key, &incoming.path)
@@ -242,8 +246,75 @@ async fn store_contents(
         }
         None => None,
     };
+    Ok(contents_row(&project, incoming, r2_key, thumbnail_r2_key))
+}
+
+/// Removes stored objects after a failed or undone write (best effort, logged).
+async fn remove_objects(app: &App, keys: Vec<Option<String>>) {
+    for key in keys.into_iter().flatten() {
+        if let Err(err) = app.files.delete(&key).await {
+            tracing::warn!(key, error = %err, "could not remove a stored object");
+        }
+    }
+}
+
+/// The contents of a print file already on disk (an import from the Pi), read in place:
+/// its size, hash and 3MF metadata, and with `put` its object and thumbnail stored under
+/// keys made from its hash, so that storing the same file again writes the same objects.
+/// A file that is not a readable 3MF is `INVALID_3MF`.
+pub async fn contents_on_disk(
+    app: &App,
+    tenant: &TenantId,
+    file_id: &str,
+    name: &str,
+    path: &FsPath,
+    put: bool,
+) -> Result<Contents, ApiError> {
+    let owned = path.to_path_buf();
+    let (size, sha256) = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&owned)?;
+        let (mut hasher, mut size, mut buffer) = (Sha256::new(), 0u64, vec![0u8; 256 * 1024]);
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buffer[..n]);
+        }
+        Ok((size, hex::encode(hasher.finalize())))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let incoming = Incoming {
+        path: path.to_path_buf(),
+        size,
+        sha256,
+        temporary: false,
+    };
+    let key = format!(
+        "{tenant}/files/{file_id}/pi{}/{name}",
+        &incoming.sha256[..12]
+    );
+    if put {
+        return store_contents(app, tenant, file_id, key, &incoming).await;
+    }
+    let (project, _) = read_3mf(app, &incoming).await?;
+    Ok(contents_row(&project, &incoming, key, None))
+}
+
+/// What a file row records of a read project and its stored objects.
+fn contents_row(
+    project: &threemf::Project,
+    incoming: &Incoming,
+    r2_key: String,
+    thumbnail_r2_key: Option<String>,
+) -> Contents {
+    let summary = summarise(project);
     let text = |k: &str| summary[k].as_str().map(str::to_string);
-    Ok(Contents {
+    Contents {
         file_size_bytes: i64::try_from(incoming.size).unwrap_or(i64::MAX),
         r2_key,
         thumbnail_r2_key,
@@ -260,15 +331,6 @@ async fn store_contents(
         curr_bed_type: text("curr_bed_type"),
         default_print_profile: text("default_print_profile"),
         object_count: summary["object_count"].as_i64().unwrap_or(1),
-    })
-}
-
-/// Removes stored objects after a failed or undone write (best effort, logged).
-async fn remove_objects(app: &App, keys: Vec<Option<String>>) {
-    for key in keys.into_iter().flatten() {
-        if let Err(err) = app.files.delete(&key).await {
-            tracing::warn!(key, error = %err, "could not remove a stored object");
-        }
     }
 }
 

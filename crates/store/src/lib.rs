@@ -19,6 +19,7 @@ pub mod finished_goods;
 pub mod handled;
 pub mod health;
 pub mod hubs;
+pub mod import;
 pub mod integrations;
 pub mod invitations;
 pub mod jobs;

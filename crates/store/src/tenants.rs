@@ -230,3 +230,27 @@ pub async fn find_by_hub_token(conn: &mut Conn, token_hash: &str) -> StoreResult
             .await?;
     Ok(row.map(|(id,)| TenantId::from_stored(id)))
 }
+
+/// The farms whose subdomain is `name`, or failing that whose company name is `name`
+/// (case-insensitive): how an operator names a farm on the command line.
+pub async fn find_by_name(conn: &mut Conn, name: &str) -> StoreResult<Vec<Tenant>> {
+    let by_subdomain = sqlx::query_as::<_, Tenant>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tenants WHERE subdomain = $1"
+    ))
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !by_subdomain.is_empty() {
+        return Ok(by_subdomain);
+    }
+    Ok(sqlx::query_as::<_, Tenant>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tenants WHERE LOWER(company_name) = LOWER($1) ORDER BY created_at"
+    ))
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await?)
+}
