@@ -15,7 +15,7 @@ use bambu::rtsps::message::{self, Incoming, Message, Reader};
 use bambu::rtsps::{USERNAME, auth};
 use base64::Engine;
 use openh264::OpenH264API;
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, UsageType};
+use openh264::encoder::{Encoder, EncoderConfig, FrameRate, QpRange, RateControlMode, UsageType};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -266,8 +266,10 @@ impl Session {
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .max_frame_rate(FrameRate::from_hz(2.0))
-            .bitrate(BitRate::from_bps(400_000))
-            // A camera never drops a picture to save bits; the client waits for one.
+            // A fixed quality and never a skipped picture (a client waits for one): the
+            // rate controllers would warn on stderr that they need skipping to work.
+            .rate_control_mode(RateControlMode::Off)
+            .qp(QpRange::new(24, 32))
             .skip_frames(false);
         let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)?;
         let stream = encoder.encode(&self.yuv())?.to_vec();
