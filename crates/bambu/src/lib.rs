@@ -1,6 +1,7 @@
 //! The Bambu Lab LAN protocol, shared by the hub agent and the printer simulator.
 //!
 //! - [`camera`]: the P1/A1 camera's JPEG frames over TLS (auth packet, frame headers).
+//! - [`rtsps`]: the X1 camera's H.264 over RTSPS, read one picture at a time as a JPEG.
 //! - [`report`]: the `print` report, kept whole by deep-merging partial pushes.
 //! - [`command`]: request payloads (build and parse) and command responses.
 //! - [`tls`]: certificate pinning at first contact (printers present self-signed certificates).
@@ -21,6 +22,7 @@ pub mod ftps;
 pub mod model;
 pub mod mqtt;
 pub mod report;
+pub mod rtsps;
 pub mod tls;
 
 pub use command::{Command, ProjectFile, Request, Response};

@@ -24,7 +24,8 @@ use crate::store::{Store, StoreError};
 const RECENT_COMMANDS: usize = 4096;
 /// How long a pause, resume, stop or light command waits for the printer's answer.
 const CONTROL_ANSWER_WAIT: Duration = Duration::from_secs(5);
-/// How long a camera has to give one frame (connect, TLS, auth, the frame).
+/// How long a camera has to give one frame (connect, TLS, auth, the frame; for an X1
+/// also the RTSP requests, the wait for an IDR picture and its decoding).
 const CAMERA_WAIT: Duration = Duration::from_secs(5);
 
 /// The agent could not start.
@@ -165,31 +166,39 @@ impl Hub {
         self.run(command).await.map(|()| None)
     }
 
-    /// One frame from a P1/A1 printer's camera, over TLS with the printer's pinned
-    /// certificate (as MQTT and FTPS) and its access code.
+    /// One frame from a printer's camera, over TLS with the printer's pinned certificate
+    /// (as MQTT and FTPS) and its access code: a P1/A1 sends JPEG frames, an X1 streams
+    /// H.264 over RTSPS, of which one picture is decoded and made a JPEG.
     async fn camera_snapshot(&self, serial: &str) -> Result<CameraFrame, String> {
         let printer = self.printer(serial).ok_or_else(|| unknown(serial))?;
-        if bambu::Model::from_serial(serial).is_some_and(bambu::Model::is_x1_series) {
-            return Err(
-                "X1 printers stream their camera over RTSPS, which this hub does not read yet"
-                    .to_owned(),
-            );
-        }
         let settings = printer.settings.borrow().clone();
         let addr = tokio::net::lookup_host((settings.host.as_str(), settings.camera_port))
             .await
             .ok()
             .and_then(|mut addrs| addrs.next())
             .ok_or_else(|| format!("cannot resolve the printer's address {}", settings.host))?;
-        let jpeg = bambu::camera::fetch_frame(
-            addr,
-            &settings.access_code,
-            printer.tls.clone(),
-            CAMERA_WAIT,
-            MAX_CAMERA_FRAME_BYTES,
-        )
-        .await
-        .map_err(|error| error.to_string())?;
+        let tls = printer.tls.clone();
+        let jpeg = if streams_rtsps(serial) {
+            bambu::rtsps::fetch_frame(
+                addr,
+                &settings.access_code,
+                tls,
+                CAMERA_WAIT,
+                MAX_CAMERA_FRAME_BYTES,
+            )
+            .await
+            .map_err(|error| error.to_string())?
+        } else {
+            bambu::camera::fetch_frame(
+                addr,
+                &settings.access_code,
+                tls,
+                CAMERA_WAIT,
+                MAX_CAMERA_FRAME_BYTES,
+            )
+            .await
+            .map_err(|error| error.to_string())?
+        };
         use base64::Engine;
         Ok(CameraFrame {
             content_type: "image/jpeg".to_owned(),
@@ -312,7 +321,11 @@ impl Hub {
             host: String::new(),
             mqtt_port: bambu::mqtt::PORT,
             ftps_port: bambu::ftps::PORT,
-            camera_port: bambu::camera::PORT,
+            camera_port: if streams_rtsps(&serial) {
+                bambu::rtsps::PORT
+            } else {
+                bambu::camera::PORT
+            },
             access_code,
         };
         self.apply(&mut settings, &config);
@@ -350,6 +363,11 @@ impl Hub {
             settings.camera_port = local.camera_port.unwrap_or(settings.camera_port);
         }
     }
+}
+
+/// X1 printers (told by their serial) stream their camera over RTSPS on port 322.
+fn streams_rtsps(serial: &str) -> bool {
+    bambu::Model::from_serial(serial).is_some_and(bambu::Model::is_x1_series)
 }
 
 fn unknown(serial: &str) -> String {

@@ -57,7 +57,7 @@ pub struct PrinterOverride {
     /// Implicit-FTPS port (990 on printers).
     #[serde(default)]
     pub ftps_port: Option<u16>,
-    /// P1/A1 camera port (6000 on printers).
+    /// Camera port (6000 on P1/A1 printers, 322 on X1 for RTSPS).
     #[serde(default)]
     pub camera_port: Option<u16>,
 }

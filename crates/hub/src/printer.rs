@@ -41,7 +41,7 @@ pub struct PrinterSettings {
     pub mqtt_port: u16,
     /// Implicit-FTPS port.
     pub ftps_port: u16,
-    /// P1/A1 camera port (JPEG frames over TLS).
+    /// Camera port (JPEG frames over TLS on P1/A1, RTSPS on X1).
     pub camera_port: u16,
     /// LAN access code.
     pub access_code: String,

@@ -637,17 +637,75 @@ async fn a_camera_snapshot_answers_with_the_printers_frame_in_its_ack() {
     setup.agent.stop().await;
 }
 
+/// A JPEG's width and height, from its start-of-frame segment.
+fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
+    let mut at = 2;
+    while at + 9 <= jpeg.len() && jpeg[at] == 0xFF {
+        let marker = jpeg[at + 1];
+        if (0xC0..=0xC2).contains(&marker) {
+            let height = u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]]);
+            let width = u16::from_be_bytes([jpeg[at + 7], jpeg[at + 8]]);
+            return Some((width, height));
+        }
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_x1_camera_snapshot_is_refused_in_words() {
+async fn an_x1_camera_snapshot_is_a_jpeg_decoded_from_its_rtsps_stream() {
     let setup = Setup::start(Model::X1C, 1.0).await;
     setup.add_printer().await;
+    let mut took = Vec::new();
+    for n in 0..20 {
+        let id = format!("camera-x1-{n}");
+        let started = std::time::Instant::now();
+        setup.server.send(command(
+            &id,
+            HubCommand::CameraSnapshot {
+                printer_id: setup.serial(),
+            },
+        ));
+        assert_eq!(setup.server.wait_ack(&id, WAIT).await, (true, None));
+        took.push(started.elapsed());
+        let frame = acked_frame(&setup.server, &id).expect("a frame in the ack");
+        assert!(frame.starts_with(&[0xFF, 0xD8]) && frame.ends_with(&[0xFF, 0xD9]));
+        // The simulator's 320×180 progress picture, through H.264 and back.
+        assert_eq!(jpeg_size(&frame), Some((320, 180)));
+    }
+    took.sort();
+    println!(
+        "X1 snapshot through the hub (RTSPS, {} build): p50 {:?}, p99 {:?}, max {:?}",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        took[took.len() / 2],
+        took[took.len() * 99 / 100],
+        took[took.len() - 1]
+    );
+    // The target on loopback; the median, so one slow scheduling on a busy CI is no failure.
+    assert!(
+        took[took.len() / 2] < Duration::from_millis(500),
+        "{took:?}"
+    );
+
+    // A wrong access code: the camera's 401 named, no frame.
+    let mut update = add_printer("update-1", setup.printer(), "00000000");
+    if let HubCommand::ConfigurePrinter { action, .. } = &mut update.command {
+        *action = proto::hub::ConfigureAction::Update;
+    }
+    setup.server.send(update);
+    assert_eq!(setup.server.wait_ack("update-1", WAIT).await, (true, None));
     setup.server.send(command(
-        "camera-x1",
+        "camera-x1-wrong",
         HubCommand::CameraSnapshot {
             printer_id: setup.serial(),
         },
     ));
-    let (success, error) = setup.server.wait_ack("camera-x1", WAIT).await;
-    assert!(!success && error.expect("reason").contains("RTSPS"));
+    let (success, error) = setup.server.wait_ack("camera-x1-wrong", WAIT).await;
+    assert!(!success && error.expect("reason").contains("refused"));
+    assert_eq!(acked_frame(&setup.server, "camera-x1-wrong"), None);
     setup.agent.stop().await;
 }

@@ -686,9 +686,74 @@ async fn a_wrong_access_code_gets_no_picture_from_the_printers_camera() {
         matches!(refused, Err(bambu::camera::CameraError::Refused)),
         "{refused:?}"
     );
-    // X1 printers stream RTSPS instead: the simulator serves no JPEG camera for them.
+    // An X1 streams H.264 over RTSPS: one picture as a JPEG for its code, a refusal otherwise.
     let x1 = sim::Farm::start(sim::FarmConfig::uniform(bambu::model::Model::X1C, 1))
         .await
         .expect("simulator");
-    assert_eq!(x1.printers()[0].camera_addr(), None);
+    let printer = &x1.printers()[0];
+    let addr = printer.camera_addr().expect("an X1 has a camera");
+    let tls = bambu::tls::client_config(bambu::tls::CertPin::new()).expect("tls");
+    let frame = bambu::rtsps::fetch_frame(
+        addr,
+        printer.access_code(),
+        tls.clone(),
+        Duration::from_secs(5),
+        bambu::camera::MAX_FRAME,
+    )
+    .await
+    .expect("a picture");
+    assert!(frame.starts_with(&[0xFF, 0xD8]) && frame.ends_with(&[0xFF, 0xD9]));
+    let refused = bambu::rtsps::fetch_frame(
+        addr,
+        "00000000",
+        tls,
+        Duration::from_secs(5),
+        bambu::camera::MAX_FRAME,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(bambu::rtsps::RtspsError::Refused)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x1_printers_camera_is_seen_through_its_hub_as_a_jpeg() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = TestApp::spawn().await;
+    let printers = sim::Farm::start(sim::FarmConfig::uniform(bambu::model::Model::X1C, 1))
+        .await
+        .expect("simulator");
+    let setup = live::Farm::with_printers(&app, "xavi", printers).await;
+    let printer = setup.printer();
+    let printer_id = app
+        .add_printer(
+            &setup.owner,
+            &setup.farm,
+            json!({ "name": "X1C-01", "model": "X1C", "serial_number": printer.serial(),
+                    "access_code": printer.access_code(), "ip_address": "127.0.0.1",
+                    "nozzle_size": 0.4, "hub_id": setup.hub_id }),
+        )
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = live::RunningHub::start(setup.hub_config(&app, data.path()));
+    setup.printer_ready(&app, &printer_id).await;
+
+    let started = Instant::now();
+    let (status, kind, picture) = image(
+        &app,
+        &setup.owner,
+        &setup.farm,
+        &format!("/api/v1/printers/{printer_id}/camera/snapshot"),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&picture));
+    assert_eq!(kind, "image/jpeg");
+    assert!(picture.starts_with(&[0xFF, 0xD8]) && picture.ends_with(&[0xFF, 0xD9]));
+    println!(
+        "X1 camera snapshot through the hub: {took:?}, {} bytes",
+        picture.len()
+    );
+    agent.stop().await;
 }

@@ -20,8 +20,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The real camera sends a frame every one or two seconds.
 const FRAME_INTERVAL: Duration = Duration::from_secs(1);
 /// Frame size: small, the simulator is about the protocol, not the picture.
-const WIDTH: u16 = 320;
-const HEIGHT: u16 = 180;
+pub(crate) const WIDTH: u16 = 320;
+pub(crate) const HEIGHT: u16 = 180;
 
 pub(crate) async fn serve(
     printer: Arc<Printer>,
@@ -87,9 +87,22 @@ async fn connection(
     }
 }
 
-/// The picture of a printer in this state: a bed, the part growing layer by layer, and a
-/// progress bar along the bottom, coloured by state (green printing, amber paused, red failed).
+/// The picture of a printer in this state as a JPEG (see [`pixels`]).
 pub fn frame(status: &PrinterStatus) -> Vec<u8> {
+    let pixels = pixels(status);
+    let mut jpeg = Vec::with_capacity(8 * 1024);
+    let encoder = jpeg_encoder::Encoder::new(&mut jpeg, 70);
+    if let Err(error) = encoder.encode(&pixels, WIDTH, HEIGHT, jpeg_encoder::ColorType::Rgb) {
+        // Only a wrong buffer size fails, which the sizes in `pixels` rule out.
+        tracing::error!(%error, "camera frame not encoded");
+    }
+    jpeg
+}
+
+/// The picture of a printer in this state, `WIDTH` × `HEIGHT` RGB: a bed, the part growing
+/// layer by layer, and a progress bar along the bottom, coloured by state (green printing,
+/// amber paused, red failed). The P1 camera sends it as a JPEG, the X1 camera as H.264.
+pub(crate) fn pixels(status: &PrinterStatus) -> Vec<u8> {
     let (w, h) = (usize::from(WIDTH), usize::from(HEIGHT));
     let mut pixels = vec![0u8; w * h * 3];
     let percent = usize::from(status.percent.min(100));
@@ -129,13 +142,7 @@ pub fn frame(status: &PrinterStatus) -> Vec<u8> {
             pixels[at..at + 3].copy_from_slice(&rgb);
         }
     }
-    let mut jpeg = Vec::with_capacity(8 * 1024);
-    let encoder = jpeg_encoder::Encoder::new(&mut jpeg, 70);
-    if let Err(error) = encoder.encode(&pixels, WIDTH, HEIGHT, jpeg_encoder::ColorType::Rgb) {
-        // Only a wrong buffer size fails, which the sizes above rule out.
-        tracing::error!(%error, "camera frame not encoded");
-    }
-    jpeg
+    pixels
 }
 
 #[cfg(test)]

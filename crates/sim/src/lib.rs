@@ -26,6 +26,7 @@ mod certs;
 mod ftps_server;
 mod mqtt_server;
 mod printer;
+mod rtsps_server;
 mod storage;
 
 use std::collections::HashSet;
@@ -62,7 +63,8 @@ pub struct PrinterSpec {
     pub mqtt_port: u16,
     /// FTPS port; 0 lets the OS choose.
     pub ftps_port: u16,
-    /// Camera port (P1/A1 only: 6000 on a real printer); 0 lets the OS choose.
+    /// Camera port (6000 on a real P1/A1 for JPEG frames, 322 on an X1 for RTSPS); 0 lets
+    /// the OS choose.
     pub camera_port: u16,
 }
 
@@ -212,12 +214,9 @@ impl Farm {
                 TcpListener::bind(SocketAddr::new(config.bind_ip, spec.mqtt_port)).await?;
             let ftps_listener =
                 TcpListener::bind(SocketAddr::new(config.bind_ip, spec.ftps_port)).await?;
-            // X1 printers stream RTSPS instead, which the simulator does not serve.
-            let camera_listener = if spec.model.is_x1_series() {
-                None
-            } else {
-                Some(TcpListener::bind(SocketAddr::new(config.bind_ip, spec.camera_port)).await?)
-            };
+            // P1/A1 send JPEG frames on it, X1 printers H.264 over RTSPS.
+            let camera_listener =
+                TcpListener::bind(SocketAddr::new(config.bind_ip, spec.camera_port)).await?;
             let tls = certs::printer_tls(&serial)?;
             let info = PrinterInfo {
                 serial,
@@ -228,10 +227,7 @@ impl Farm {
                 ip: config.bind_ip,
                 mqtt_port: mqtt_listener.local_addr()?.port(),
                 ftps_port: ftps_listener.local_addr()?.port(),
-                camera_port: match &camera_listener {
-                    Some(listener) => Some(listener.local_addr()?.port()),
-                    None => None,
-                },
+                camera_port: Some(camera_listener.local_addr()?.port()),
             };
             let printer = Arc::new(printer::Printer::new(
                 info,
@@ -252,11 +248,19 @@ impl Farm {
                 TlsAcceptor::from(tls.ftps),
                 shutdown.subscribe(),
             ));
-            if let Some(listener) = camera_listener {
+            let camera_tls = TlsAcceptor::from(tls.mqtt.clone());
+            if spec.model.is_x1_series() {
+                tokio::spawn(rtsps_server::serve(
+                    printer.clone(),
+                    camera_listener,
+                    camera_tls,
+                    shutdown.subscribe(),
+                ));
+            } else {
                 tokio::spawn(camera_server::serve(
                     printer.clone(),
-                    listener,
-                    TlsAcceptor::from(tls.mqtt.clone()),
+                    camera_listener,
+                    camera_tls,
                     shutdown.subscribe(),
                 ));
             }

@@ -47,7 +47,7 @@ pub struct PrinterInfo {
     pub mqtt_port: u16,
     /// Implicit-FTPS port.
     pub ftps_port: u16,
-    /// The JPEG camera's TLS port (P1/A1; `None` for X1, whose camera is RTSPS).
+    /// The camera's TLS port: JPEG frames on P1/A1, H.264 over RTSPS on X1 (always set).
     pub camera_port: Option<u16>,
 }
 
@@ -881,7 +881,7 @@ impl PrinterHandle {
         SocketAddr::new(self.0.info.ip, self.0.info.ftps_port)
     }
 
-    /// The camera's TLS endpoint (P1/A1 only).
+    /// The camera's TLS endpoint (JPEG frames on P1/A1, RTSPS on X1).
     pub fn camera_addr(&self) -> Option<SocketAddr> {
         self.0
             .info
@@ -889,7 +889,7 @@ impl PrinterHandle {
             .map(|port| SocketAddr::new(self.0.info.ip, port))
     }
 
-    /// The JPEG the camera would send now.
+    /// The JPEG the P1/A1 camera would send now (an X1 shows the same picture in H.264).
     pub fn camera_frame(&self) -> Vec<u8> {
         crate::camera_server::frame(&self.0.camera_status())
     }

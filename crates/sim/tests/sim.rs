@@ -732,3 +732,28 @@ async fn run_prints_one_json_line_per_printer() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x1_camera_plays_h264_over_rtsps_for_its_access_code_only() -> Result<()> {
+    let farm = farm(FarmConfig::uniform(Model::X1C, 1)).await?;
+    let printer = &farm.printers()[0];
+    let addr = printer.camera_addr().context("an X1 has a camera")?;
+    let tls = client_config(CertPin::new())?;
+    let wait = Duration::from_secs(5);
+    let max = bambu::camera::MAX_FRAME;
+    let jpeg =
+        bambu::rtsps::fetch_frame(addr, printer.access_code(), tls.clone(), wait, max).await?;
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]));
+    // The start of frame says 320×180: the simulator's picture, through H.264 and back.
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .context("a baseline JPEG")?;
+    assert_eq!(&jpeg[sof + 5..sof + 9], &[0, 180, 1, 64]);
+    let refused = bambu::rtsps::fetch_frame(addr, "00000000", tls, wait, max).await;
+    assert!(
+        matches!(refused, Err(bambu::rtsps::RtspsError::Refused)),
+        "{refused:?}"
+    );
+    Ok(())
+}

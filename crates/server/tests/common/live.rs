@@ -149,9 +149,13 @@ impl Farm {
     /// Signs up `name` with a farm, starts one simulated printer at `time_scale` and
     /// registers a hub ("Rack A").
     pub async fn new(app: &TestApp, name: &str, time_scale: f64) -> Farm {
+        Farm::with_printers(app, name, simulated_printers(1, time_scale).await).await
+    }
+
+    /// Signs up `name` with a farm of these simulated printers and registers a hub.
+    pub async fn with_printers(app: &TestApp, name: &str, printers: sim::Farm) -> Farm {
         let (owner, farm) = app.signed_up_owner(name).await;
         let tenant = domain::TenantId::parse(&farm).expect("tenant id");
-        let printers = simulated_printers(1, time_scale).await;
         let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack A").await;
         Farm {
             hub_id,
