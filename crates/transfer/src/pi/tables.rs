@@ -470,60 +470,57 @@ impl<'a> Row<'a> {
     /// A reference to a row of `to`: its PrintFarm id, or NULL (reported) when the Pi's
     /// row is not imported.
     fn reference(&mut self, column: &'static str, to: Table) -> Option<String> {
-        let pi_ref = n::text(self.v(column)).0?;
-        if self.cx.knows(to, &pi_ref) {
-            let id = map_id(&self.cx.tenant, to, &pi_ref);
-            self.fields.push(Field {
-                column,
-                kind: Kind::Text,
-                value: Some(id.clone()),
-                insert_only: false,
-            });
-            Some(id)
-        } else {
-            let (table, pi_id) = (self.table, self.pi_id.clone());
-            self.cx.problem(
-                table,
-                &pi_id,
-                format!(
-                    "{column} names {} '{pi_ref}', which is not imported: left empty",
-                    to.as_str()
-                ),
-            );
+        if n::text(self.v(column)).0.is_none() {
             self.fields.push(Field {
                 column,
                 kind: Kind::Text,
                 value: None,
                 insert_only: false,
             });
-            None
+            return None;
         }
+        self.refer(column, to, false)
     }
 
     /// A reference the row cannot do without: `None` (the row is skipped, reported).
     fn required_reference(&mut self, column: &'static str, to: Table) -> Option<String> {
+        self.refer(column, to, true)
+    }
+
+    /// Maps `column`'s reference to `to`; one the import does not hold is reported, and
+    /// the field left empty (or, when `required`, the row skipped).
+    fn refer(&mut self, column: &'static str, to: Table, required: bool) -> Option<String> {
         let pi_ref = n::text(self.v(column)).0.unwrap_or_default();
-        if self.cx.knows(to, &pi_ref) {
-            let id = map_id(&self.cx.tenant, to, &pi_ref);
-            self.fields.push(Field {
-                column,
-                kind: Kind::Text,
-                value: Some(id.clone()),
-                insert_only: false,
-            });
-            Some(id)
-        } else {
+        let id = self
+            .cx
+            .knows(to, &pi_ref)
+            .then(|| map_id(&self.cx.tenant, to, &pi_ref));
+        if id.is_none() {
             let (table, pi_id) = (self.table, self.pi_id.clone());
+            let outcome = if required {
+                "row skipped"
+            } else {
+                "left empty"
+            };
             self.cx.problem(
                 table,
                 &pi_id,
                 format!(
-                    "{column} names {} '{pi_ref}', which is not imported: row skipped",
+                    "{column} names {} '{pi_ref}', which is not imported: {outcome}",
                     to.as_str()
                 ),
             );
-            None
+            if required {
+                return None;
+            }
         }
+        self.fields.push(Field {
+            column,
+            kind: Kind::Text,
+            value: id.clone(),
+            insert_only: false,
+        });
+        id
     }
 
     /// A user of the Pi's Supabase accounts: not in the Pi file, so left empty (reported).
