@@ -40,6 +40,45 @@ enum Command {
     Loadtest(loadtest::LoadtestArgs),
     /// Import a farm from the earlier Pi system (its tenant.db and print files folder).
     ImportPi(ImportPiArgs),
+    /// Write a farm (rows, print files, images) to a folder, to restore on any server.
+    Export(ExportArgs),
+    /// Restore a farm from a folder `printfarm export` wrote.
+    Import(ImportArgs),
+}
+
+/// Options of `printfarm export`.
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// The farm: its subdomain or name.
+    #[arg(long)]
+    farm: String,
+    /// A new folder to write it to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write the key of the export's secrets (default: OUT.key, beside the folder).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Options of `printfarm import`.
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The folder `printfarm export` wrote.
+    #[arg(long)]
+    from: PathBuf,
+    /// The export's key file (default: FROM.key, beside the folder).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Options of `printfarm import-pi` (the server's settings say which database and files).
@@ -286,6 +325,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if report.verification.is_some() && !report.verified() {
                 anyhow::bail!(
                     "the farm does not agree with the Pi database: see the verification above"
+                );
+            }
+            Ok(())
+        }
+        Command::Export(args) => {
+            let settings = args.server.settings()?;
+            let app = server::app::build_state(settings).await?;
+            let options = transfer::farm::ExportOptions {
+                farm: args.farm,
+                out: args.out,
+                key_file: args.key_file,
+                progress: !args.json && std::io::stderr().is_terminal(),
+            };
+            let report = transfer::farm::export(&app, &options).await;
+            app.store.close().await;
+            let report = report?;
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                write!(out, "{}", report.text())?;
+            }
+            Ok(())
+        }
+        Command::Import(args) => {
+            let settings = args.server.settings()?;
+            let app = server::app::build_state(settings).await?;
+            let options = transfer::farm::RestoreOptions {
+                from: args.from,
+                key_file: args.key_file,
+                progress: !args.json && std::io::stderr().is_terminal(),
+            };
+            let report = transfer::farm::restore(&app, &options).await;
+            app.store.close().await;
+            let report = report?;
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                write!(out, "{}", report.text())?;
+            }
+            if !report.verified() {
+                anyhow::bail!(
+                    "the farm here does not agree with the export: see the verification above"
                 );
             }
             Ok(())

@@ -28,7 +28,7 @@ use store::cameras::{Camera, CameraFields, CameraQuery, Seen};
 /// How long a camera has to deliver a whole snapshot.
 pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a stored URL with a credential starts with: the rest is the sealed URL.
-const SEALED_URL: &str = "sealed:";
+pub const SEALED_URL: &str = "sealed:";
 /// What stands for a URL's password in an answer.
 const URL_PASSWORD_MASK: &str = "***";
 /// The longest name kept.
@@ -37,7 +37,7 @@ const MAX_NAME: usize = 100;
 const MAX_TEXT: usize = 2000;
 
 /// What a secret of a camera is sealed to: the farm, the camera and the field.
-fn secret_context(tenant: &TenantId, camera: &str, field: &str) -> String {
+pub fn secret_context(tenant: &TenantId, camera: &str, field: &str) -> String {
     format!("tenant/{tenant}/camera/{camera}/{field}")
 }
 

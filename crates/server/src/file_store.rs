@@ -83,6 +83,19 @@ impl FileStore {
             .await
     }
 
+    /// The keys and sizes of the objects under `prefix` (a farm's `{tenant}/`), in key order.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, object_store::Error> {
+        use futures::TryStreamExt;
+        let mut objects: Vec<(String, u64)> = self
+            .objects
+            .list(Some(&ObjectPath::from(prefix)))
+            .map_ok(|meta| (meta.location.to_string(), meta.size))
+            .try_collect()
+            .await?;
+        objects.sort();
+        Ok(objects)
+    }
+
     /// Deletes an object; a missing one is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), object_store::Error> {
         match self.objects.delete(&ObjectPath::from(key)).await {

@@ -324,7 +324,7 @@ pub async fn regenerate_hub_token(
 }
 
 /// What a farm's hub token is sealed to.
-fn hub_token_context(tenant: &domain::TenantId) -> String {
+pub fn hub_token_context(tenant: &domain::TenantId) -> String {
     format!("tenant/{tenant}/hub-token")
 }
 

@@ -71,7 +71,8 @@ pub async fn find(conn: &mut Conn, id: &str) -> StoreResult<Hub> {
     )
 }
 
-fn key_context(hub_id: &str) -> String {
+/// What a hub's hello key is sealed to.
+pub fn key_context(hub_id: &str) -> String {
     format!("hub/{hub_id}/hello-key")
 }
 

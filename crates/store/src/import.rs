@@ -66,7 +66,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn cast(self) -> &'static str {
+    /// The SQL type its bound text is cast to.
+    pub fn cast(self) -> &'static str {
         match self {
             Kind::Text => "TEXT",
             Kind::Int => "BIGINT",

@@ -11,6 +11,7 @@ pub mod automation;
 pub mod cameras;
 pub mod catalogue;
 pub mod colours;
+pub mod copy;
 pub mod counters;
 pub mod error;
 pub mod failures;

@@ -1,9 +1,11 @@
-//! Moving farms onto PrintFarm: the legacy Pi import ([`pi`]) and its [`report`].
+//! Moving farms onto PrintFarm: the legacy Pi import ([`pi`]) and its [`report`], and
+//! the export and restore of any farm ([`farm`]).
 //!
 //! The importer writes through the store like the server does (one transaction, ids
 //! mapped the same way every run) and stores print files through the server's file code,
 //! so an imported farm is what the API would have made.
 
+pub mod farm;
 pub mod pi;
 pub mod report;
 

@@ -241,28 +241,40 @@ impl Report {
             let _ = writeln!(out, "  {} {}: {}", p.table, p.id, p.message);
         }
         if let Some(checks) = &self.verification {
-            let _ = writeln!(out, "\nVerification (the Pi against the farm)");
-            let _ = writeln!(out, "  {:<48} {:>8} {:>8}  ", "check", "pi", "farm");
-            for c in checks {
-                let _ = writeln!(
-                    out,
-                    "  {:<48} {:>8} {:>8}  {}",
-                    c.what,
-                    c.source,
-                    c.farm,
-                    if c.ok { "ok" } else { "DIFFERS" }
-                );
-            }
-            let _ = writeln!(
-                out,
-                "  {}",
-                if self.verified() {
-                    "all checks agree"
-                } else {
-                    "SOME CHECKS DIFFER"
-                }
-            );
+            out.push_str(&checks_text(
+                "Verification (the Pi against the farm)",
+                "pi",
+                checks,
+            ));
         }
         out
     }
+}
+
+/// Checks as a table under `title`, the source's figures headed `source`, and whether
+/// all agree.
+pub fn checks_text(title: &str, source: &str, checks: &[Check]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n{title}");
+    let _ = writeln!(out, "  {:<48} {:>8} {:>8}  ", "check", source, "farm");
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "  {:<48} {:>8} {:>8}  {}",
+            c.what,
+            c.source,
+            c.farm,
+            if c.ok { "ok" } else { "DIFFERS" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        if checks.iter().all(|c| c.ok) {
+            "all checks agree"
+        } else {
+            "SOME CHECKS DIFFER"
+        }
+    );
+    out
 }

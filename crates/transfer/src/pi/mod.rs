@@ -283,7 +283,7 @@ async fn run(
         );
     }
     let total: u64 = report.schema.tables.values().sum();
-    let bar = progress_bar(options.progress, total);
+    let bar = progress_bar(options.progress, total, "importing");
     let mut stored_objects: Vec<String> = Vec::new();
     let result = write_rows(
         app,
@@ -743,7 +743,12 @@ async fn remove_objects(app: &App, keys: &[String]) {
     }
 }
 
-fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
+/// A progress bar over `total` rows on the terminal, or a hidden one.
+pub(crate) fn progress_bar(
+    show: bool,
+    total: u64,
+    message: &'static str,
+) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
     }
@@ -753,7 +758,7 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message("importing");
+    bar.set_message(message);
     bar
 }
 

@@ -1,0 +1,478 @@
+//! `printfarm export` and `printfarm import --from`, run as the real commands: a farm
+//! made through the API and the Pi import on a SQLite server is exported, restored into
+//! an empty server on another database (PostgreSQL with PRINTFARM_TEST_DATABASE_URL),
+//! and both servers answer every list route the same.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(path)
+}
+
+/// Runs the printfarm command `args` on the server settings of `data` and `url`: its
+/// JSON report on success, its error text on failure.
+fn printfarm(args: &[&str], data: &Path, url: &str) -> Result<Value, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_printfarm"))
+        .args(args)
+        .args(["--json", "--data-dir"])
+        .arg(data)
+        .args(["--database-url", url])
+        .output()
+        .expect("run printfarm");
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).expect("a JSON report"))
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A server running in this process on `127.0.0.1:0`, stopped when dropped.
+struct Running {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    async fn start(data: &Path, url: &str) -> Running {
+        let mut settings = server::settings::Settings::load(None).expect("settings");
+        settings.listen = "127.0.0.1:0".parse().expect("addr");
+        settings.data_dir = data.to_path_buf();
+        settings.database_url = Some(url.to_string());
+        let server = server::Server::bind(settings).await.expect("server");
+        let addr = server.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server
+                .serve(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Running {
+            base: format!("http://{addr}"),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// A signed-in client of one server, in one farm.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    farm: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("x-tenant-id", &self.farm);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("request");
+        let status = answer.status().as_u16();
+        let body = answer.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!(status < 300, "POST {path}: {status} {answer}");
+        answer["data"].clone()
+    }
+
+    /// The bytes behind the download link `path` answers with.
+    async fn download(&self, path: &str) -> Vec<u8> {
+        let (status, link) = self.get(path).await;
+        assert_eq!(status, 200, "{path}: {link}");
+        let url = link["data"]["download_url"].as_str().expect("a link");
+        let at = url
+            .find("/api/v1/files/download/")
+            .expect("a download path");
+        let path = &url[at..];
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("x-tenant-id", &self.farm)
+            .send()
+            .await
+            .expect("request");
+        assert!(answer.status().is_success(), "GET {path}");
+        answer.bytes().await.expect("bytes").to_vec()
+    }
+}
+
+async fn sign_in(base: &str, email: &str, farm: &str) -> Client {
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{base}/api/v1/auth/sign-in/email"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("json");
+    let token = answer["data"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed in: {answer}"))
+        .to_string();
+    Client {
+        http,
+        base: base.to_string(),
+        token,
+        farm: farm.to_string(),
+    }
+}
+
+/// Every list route the old client reads (api-routes.txt's GETs without a parameter),
+/// and this server's own lists.
+const LIST_ROUTES: &[&str] = &[
+    "/api/v1/analytics/failures",
+    "/api/v1/analytics/inventory",
+    "/api/v1/analytics/overview",
+    "/api/v1/analytics/printers",
+    "/api/v1/analytics/production",
+    "/api/v1/analytics/revenue",
+    "/api/v1/assembly",
+    "/api/v1/assembly/stats",
+    "/api/v1/automation",
+    "/api/v1/automation/action-types",
+    "/api/v1/automation/trigger-types",
+    "/api/v1/cameras",
+    "/api/v1/colors",
+    "/api/v1/colors/filament-types",
+    "/api/v1/files",
+    "/api/v1/hubs",
+    "/api/v1/integrations",
+    "/api/v1/integrations/shopify/settings",
+    "/api/v1/integrations/shopify/status",
+    "/api/v1/inventory",
+    "/api/v1/inventory/alerts",
+    "/api/v1/inventory/stats",
+    "/api/v1/jobs",
+    "/api/v1/jobs/history",
+    "/api/v1/jobs/stats",
+    "/api/v1/materials/components",
+    "/api/v1/materials/filament",
+    "/api/v1/materials/packaging",
+    "/api/v1/materials/parts",
+    "/api/v1/orders",
+    "/api/v1/orders/stats",
+    "/api/v1/plates",
+    "/api/v1/printers",
+    "/api/v1/products",
+    "/api/v1/products/categories",
+    "/api/v1/products/components/all",
+    "/api/v1/skus",
+    "/api/v1/skus/low-stock",
+    "/api/v1/tenants",
+    "/api/v1/tenants/hub-token",
+    "/api/v1/wiki",
+    "/api/v1/wiki/categories",
+    "/api/v1/worklist",
+    "/api/v1/worklist/stats",
+    "/api/v1/notifications/channels",
+    "/api/v1/notifications/log",
+    "/api/v1/analytics/overview?period=365d",
+    "/api/v1/jobs?limit=100",
+    "/api/v1/assembly?limit=100",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_farm_exported_from_sqlite_restores_on_another_server_and_answers_the_same() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let source_dir = tempfile::tempdir().expect("dir");
+    let source_url = format!(
+        "sqlite://{}?mode=rwc",
+        source_dir.path().join("printfarm.db").display()
+    );
+    let target = store::testing::TestDatabase::new().await;
+    let target_dir = tempfile::tempdir().expect("dir");
+    let exports = tempfile::tempdir().expect("dir");
+
+    // The farm: an owner and an operator, the Pi fixture's catalogue, files and history,
+    // and through the API the things with secrets (the hub token, a camera's password, a
+    // webhook's secret), an order, a wiki page.
+    let a = Running::start(source_dir.path(), &source_url).await;
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{}/api/v1/auth/register", a.base))
+        .json(
+            &json!({ "email": "owner@example.com", "password": PASSWORD, "name": "Olga",
+                       "company_name": "Copy Farm" }),
+        )
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let farm = registered["data"]["tenant"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("registered: {registered}"))
+        .to_string();
+    let subdomain = registered["data"]["tenant"]["subdomain"]
+        .as_str()
+        .expect("subdomain")
+        .to_string();
+    let owner = sign_in(&a.base, "owner@example.com", &farm).await;
+    let pi_files = tempfile::tempdir().expect("dir");
+    std::fs::copy(
+        fixture("3mf/sample-d.3mf"),
+        pi_files
+            .path()
+            .join("3fab2973-5689-4ef9-9633-ab235b9be4ba.3mf"),
+    )
+    .expect("copy");
+    let pi = fixture("legacy-pi/tenant.db");
+    printfarm(
+        &[
+            "import-pi",
+            "--db",
+            pi.to_str().expect("path"),
+            "--files",
+            pi_files.path().to_str().expect("path"),
+            "--farm",
+            &subdomain,
+        ],
+        source_dir.path(),
+        &source_url,
+    )
+    .expect("the Pi import");
+    let (_, hub_token) = owner.get("/api/v1/tenants/hub-token").await;
+    let printers = owner.get("/api/v1/printers").await.1["data"].clone();
+    let printer = printers[0]["id"].as_str().expect("a printer").to_string();
+    let camera = owner
+        .post(
+            "/api/v1/cameras",
+            json!({ "name": "Rack A", "camera_type": "mjpeg", "printer_id": printer,
+                    "snapshot_url": "http://cam:s3cret-pass@192.0.2.20/snap.jpg" }),
+        )
+        .await;
+    owner
+        .post(
+            "/api/v1/notifications/channels",
+            json!({ "name": "Farm bot", "kind": "webhook", "url": "https://hooks.example.com/t/abc123",
+                    "events": ["order_received"] }),
+        )
+        .await;
+    owner
+        .post(
+            "/api/v1/orders",
+            json!({ "customer_name": "Ada Lovelace", "customer_email": "ada@example.com",
+                    "items": [{ "sku": "NOT-A-SKU", "product_name": "Mystery box", "quantity": 1, "unit_price": 300 }] }),
+        )
+        .await;
+    owner
+        .post(
+            "/api/v1/wiki",
+            json!({ "title": "Changing a nozzle", "content": "Heat it **first**.", "category": "Maintenance" }),
+        )
+        .await;
+    let files = owner.get("/api/v1/files").await.1["data"].clone();
+    let stored_file = files
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["content_sha256"].is_string()))
+        .and_then(|f| f["id"].as_str())
+        .expect("a file with contents")
+        .to_string();
+    let download = format!("/api/v1/files/{stored_file}/download-url");
+
+    // Export while the server runs: one snapshot.
+    let out = exports.path().join("copy-farm");
+    let out_arg = out.to_str().expect("path");
+    let exported = printfarm(
+        &["export", "--farm", &subdomain, "--out", out_arg],
+        source_dir.path(),
+        &source_url,
+    )
+    .expect("export");
+    assert_eq!(exported["farm"]["id"], farm.as_str());
+    assert_eq!(exported["tables"]["printers"], 2);
+    assert_eq!(exported["tables"]["print_jobs"], 3);
+    assert_eq!(exported["tables"]["users"], 1);
+    assert!(exported["objects"].as_u64() >= Some(2), "{exported}");
+    assert!(exported["sealed_secrets"].as_u64() >= Some(5), "{exported}");
+    assert!(
+        exported["unknown_tables"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "every table of the schema is copied or named: {exported}"
+    );
+    let key_file = exports.path().join("copy-farm.key");
+    assert!(key_file.is_file(), "the key beside the folder, not in it");
+    let folder_text: String = std::fs::read_dir(out.join("tables"))
+        .expect("tables")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .collect();
+    assert!(
+        !folder_text.contains("12345678"),
+        "no access code in the clear"
+    );
+    assert!(!folder_text.contains("s3cret-pass") && !folder_text.contains("abc123"));
+    let again = printfarm(
+        &["export", "--farm", &subdomain, "--out", out_arg],
+        source_dir.path(),
+        &source_url,
+    )
+    .expect_err("a folder in use");
+    assert!(again.contains("is not empty"), "{again}");
+
+    // Refused before anything is written: a wrong key, a damaged file.
+    let wrong_key = exports.path().join("wrong.key");
+    std::fs::write(&wrong_key, store::secrets::Cipher::generate_key()).expect("write");
+    let err = printfarm(
+        &[
+            "import",
+            "--from",
+            out_arg,
+            "--key-file",
+            wrong_key.to_str().expect("p"),
+        ],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect_err("wrong key");
+    assert!(err.contains("is not the key of this export"), "{err}");
+    let damaged = exports.path().join("damaged");
+    copy_dir(&out, &damaged);
+    let jobs = damaged.join("tables/print_jobs.jsonl");
+    let text = std::fs::read_to_string(&jobs).expect("read");
+    std::fs::write(&jobs, text.replacen("completed", "cancelled", 1)).expect("write");
+    let err = printfarm(
+        &[
+            "import",
+            "--from",
+            damaged.to_str().expect("p"),
+            "--key-file",
+            key_file.to_str().expect("p"),
+        ],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect_err("damaged");
+    assert!(
+        err.contains("print_jobs.jsonl is not the file the export wrote"),
+        "{err}"
+    );
+
+    let restored = printfarm(
+        &["import", "--from", out_arg],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect("restore");
+    let checks = restored["verification"].as_array().expect("checks");
+    assert!(
+        checks.len() > 30 && checks.iter().all(|c| c["ok"] == true),
+        "{checks:?}"
+    );
+    assert_eq!(restored["sealed_secrets"], exported["sealed_secrets"]);
+    let twice = printfarm(
+        &["import", "--from", out_arg],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect_err("the farm is there");
+    assert!(
+        twice.contains("has the farm") && twice.contains("nothing was restored"),
+        "{twice}"
+    );
+
+    // Both servers answer the same.
+    let b = Running::start(target_dir.path(), &target.url).await;
+    let copy = sign_in(&b.base, "owner@example.com", &farm).await;
+    let mut answered = 0;
+    for route in LIST_ROUTES {
+        let (status_a, body_a) = owner.get(route).await;
+        let (status_b, body_b) = copy.get(route).await;
+        assert_eq!(status_a, status_b, "{route}: {body_a} / {body_b}");
+        answered += usize::from(status_a == 200);
+        assert_eq!(timeless(body_a), timeless(body_b), "{route}");
+    }
+    // Only the shop's settings answer 404, for a farm without a shop.
+    assert_eq!(answered, LIST_ROUTES.len() - 1);
+    assert_eq!(
+        copy.get("/api/v1/tenants/hub-token").await.1,
+        hub_token,
+        "the sealed token opens with the new server's key"
+    );
+    let camera_path = format!("/api/v1/cameras/{}", camera["id"].as_str().expect("camera"));
+    assert_eq!(owner.get(&camera_path).await, copy.get(&camera_path).await);
+    assert_eq!(
+        owner.download(&download).await,
+        copy.download(&download).await,
+        "the print file's bytes"
+    );
+    for item in [
+        "/api/v1/jobs",
+        "/api/v1/products",
+        "/api/v1/skus",
+        "/api/v1/orders",
+    ] {
+        let list = owner.get(item).await.1["data"].clone();
+        for row in list.as_array().expect("a list").iter().take(5) {
+            let path = format!("{item}/{}", row["id"].as_str().expect("id"));
+            assert_eq!(owner.get(&path).await, copy.get(&path).await, "{path}");
+        }
+    }
+    b.stop().await;
+    a.stop().await;
+}
+
+/// An answer without the moment it was made (`generated_at`), which no two servers share.
+fn timeless(mut value: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("generated_at");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
