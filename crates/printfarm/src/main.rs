@@ -99,9 +99,13 @@ struct ImportPiArgs {
     /// Read, check and report everything; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Print the report as JSON (every change listed) instead of text.
+    /// Print the report as JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Where to list every value changed, one JSON line each (default: a new file under
+    /// the data directory's imports/).
+    #[arg(long)]
+    changes: Option<PathBuf>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -305,6 +309,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ImportPi(args) => {
             let settings = args.server.settings()?;
+            let changes_file = args.changes.unwrap_or_else(|| {
+                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+                settings
+                    .data_dir
+                    .join("imports")
+                    .join(format!("pi-{stamp}.changes.jsonl"))
+            });
             let app = server::app::build_state(settings).await?;
             let options = transfer::Options {
                 db: args.db,
@@ -313,6 +324,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 owner: args.owner,
                 dry_run: args.dry_run,
                 progress: !args.json && std::io::stderr().is_terminal(),
+                changes_file: Some(changes_file),
             };
             let report = transfer::import(&app, &options).await?;
             let mut out = std::io::stdout().lock();

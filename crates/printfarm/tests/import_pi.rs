@@ -177,8 +177,28 @@ async fn the_pi_fixture_imports_verifies_and_a_second_run_changes_nothing() {
     assert_eq!(first["files"]["unreadable"], 1);
     assert_eq!(first["files"]["missing"], 4);
     assert!(first["schema"]["not_imported"]["sync_logs"].is_string());
-    let changes = first["changes"].as_array().expect("changes");
+    // Every change is in the changes file, one JSON line each; the report counts them.
+    let listed = first["changes"]["file"].as_str().expect("a changes file");
+    let changes: Vec<Value> = std::fs::read_to_string(listed)
+        .expect("the changes file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(first["changes"]["total"], changes.len());
     let rule = |r: &str| changes.iter().filter(|c| c["rule"] == r).count();
+    let grouped = |r: &str| {
+        first["changes"]["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .filter(|g| g["rule"] == r)
+            .map(|g| g["count"].as_u64().unwrap_or(0) as usize)
+            .sum::<usize>()
+    };
+    assert_eq!(
+        grouped("printer models given as codes"),
+        rule("printer models given as codes")
+    );
     assert_eq!(rule("SKU code used by another SKU: numbered"), 2);
     assert_eq!(rule("printer models given as codes"), 3);
     assert!(rule("empty text is null") > 0);

@@ -189,20 +189,21 @@ pub async fn upsert(
     Ok(Outcome::Updated(changed.iter().map(|f| f.column).collect()))
 }
 
-/// The id of the farm's row of `table` whose `columns` hold `values`, other than
-/// `except`: who holds a unique key an imported row wants.
+/// The id of the farm's row of `table` whose `columns` (with their kinds) hold `values`,
+/// other than `except`: who holds a unique key an imported row wants. The values are cast
+/// to the columns' types, not the columns to text, so the unique index answers.
 pub async fn holder(
     conn: &mut Conn,
     tenant: &TenantId,
     table: Table,
-    columns: &[&'static str],
+    columns: &[(&'static str, Kind)],
     values: &[&str],
     except: &str,
 ) -> StoreResult<Option<String>> {
     let conditions: String = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!(" AND CAST({c} AS TEXT) = ${}", i + 3))
+        .map(|(i, (c, kind))| format!(" AND {c} = CAST(${} AS {})", i + 3, kind.cast()))
         .collect();
     let sql = format!(
         "SELECT id FROM {} WHERE tenant_id = $1 AND id <> $2{conditions} LIMIT 1",

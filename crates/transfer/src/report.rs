@@ -18,8 +18,9 @@ pub struct Report {
     pub schema: SchemaReport,
     /// Per PrintFarm table: what happened to its rows.
     pub tables: BTreeMap<String, TableCounts>,
-    /// Every value changed on the way in.
-    pub changes: Vec<ChangeLine>,
+    /// The values changed on the way in: how many, grouped, the first ones, and the file
+    /// that lists every one.
+    pub changes: ChangeSummary,
     /// Rows or files that could not come over whole, and why.
     pub problems: Vec<Problem>,
     /// The print files: stored, already there, missing.
@@ -86,6 +87,116 @@ pub struct ChangeLine {
     pub to: Option<String>,
     /// The rule.
     pub rule: String,
+}
+
+/// Changes kept in the report itself; the rest are in the changes file only, so memory
+/// does not grow with a Pi's oddities (100,000 jobs with hex colours).
+const KEPT_CHANGES: usize = 1_000;
+
+/// The changes of a run as the report holds them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChangeSummary {
+    /// How many values were changed.
+    pub total: u64,
+    /// Per table, column and rule: how many, and the first.
+    pub groups: Vec<ChangeGroup>,
+    /// The first changes, one by one.
+    pub first: Vec<ChangeLine>,
+    /// The JSON-lines file listing every change, when one was written.
+    pub file: Option<String>,
+}
+
+/// Changes of one kind.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChangeGroup {
+    /// The Pi table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// The rule.
+    pub rule: String,
+    /// How many values.
+    pub count: u64,
+    /// The first of them.
+    pub example: ChangeLine,
+}
+
+/// Every change of a run as it happens: written to the changes file, counted per kind,
+/// the first [`KEPT_CHANGES`] kept.
+#[derive(Debug, Default)]
+pub struct ChangeLog {
+    summary: ChangeSummary,
+    groups: BTreeMap<(String, String, String), ChangeGroup>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    /// Why the file could not be written (reported once, the run goes on).
+    file_error: Option<String>,
+}
+
+impl ChangeLog {
+    /// A log that writes every change to `path` (made, or emptied) when given.
+    pub fn new(path: Option<&std::path::Path>) -> ChangeLog {
+        let mut log = ChangeLog::default();
+        if let Some(path) = path {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match std::fs::File::create(path) {
+                Ok(file) => {
+                    log.file = Some(std::io::BufWriter::new(file));
+                    log.summary.file = Some(path.display().to_string());
+                }
+                Err(e) => log.file_error = Some(format!("{}: {e}", path.display())),
+            }
+        }
+        log
+    }
+
+    /// Records one change.
+    pub fn push(&mut self, line: ChangeLine) {
+        use std::io::Write;
+        self.summary.total += 1;
+        if let Some(file) = &mut self.file {
+            let written = serde_json::to_writer(&mut *file, &line)
+                .map_err(std::io::Error::other)
+                .and_then(|()| file.write_all(b"\n"));
+            if let Err(e) = written {
+                self.file_error = Some(e.to_string());
+                self.file = None;
+                self.summary.file = None;
+            }
+        }
+        self.groups
+            .entry((line.table.clone(), line.column.clone(), line.rule.clone()))
+            .and_modify(|g| g.count += 1)
+            .or_insert_with(|| ChangeGroup {
+                table: line.table.clone(),
+                column: line.column.clone(),
+                rule: line.rule.clone(),
+                count: 1,
+                example: line.clone(),
+            });
+        if self.summary.first.len() < KEPT_CHANGES {
+            self.summary.first.push(line);
+        }
+    }
+
+    /// The changes so far, as a report holds them.
+    pub fn iter(&self) -> impl Iterator<Item = &ChangeLine> {
+        self.summary.first.iter()
+    }
+
+    /// Flushes the file and gives the summary (and why the file is incomplete, if it is).
+    pub fn finish(mut self) -> (ChangeSummary, Option<String>) {
+        use std::io::Write;
+        if let Some(mut file) = self.file.take()
+            && let Err(e) = file.flush()
+        {
+            self.file_error = Some(e.to_string());
+            self.summary.file = None;
+        }
+        self.summary.groups = self.groups.into_values().collect();
+        (self.summary, self.file_error)
+    }
 }
 
 /// A row or file that did not come over whole.
@@ -199,13 +310,10 @@ impl Report {
             "\nPrint files: {} stored, {} unchanged, {} missing, {} unreadable",
             f.stored, f.unchanged, f.missing, f.unreadable
         );
-        let _ = writeln!(
-            out,
-            "\nValues changed on the way in: {}",
-            self.changes.len()
-        );
-        if self.changes.len() <= LISTED_CHANGES {
-            for c in &self.changes {
+        let c = &self.changes;
+        let _ = writeln!(out, "\nValues changed on the way in: {}", c.total);
+        if c.total as usize <= LISTED_CHANGES && c.first.len() as u64 == c.total {
+            for c in &c.first {
                 let _ = writeln!(
                     out,
                     "  {}.{} of {}: '{}' -> {} ({})",
@@ -219,22 +327,21 @@ impl Report {
                 );
             }
         } else {
-            let mut groups: BTreeMap<(&str, &str, &str), (usize, &ChangeLine)> = BTreeMap::new();
-            for c in &self.changes {
-                groups
-                    .entry((&c.table, &c.column, &c.rule))
-                    .or_insert((0, c))
-                    .0 += 1;
-            }
-            for ((table, column, rule), (n, first)) in groups {
+            for g in &c.groups {
                 let _ = writeln!(
                     out,
-                    "  {table}.{column}: {n} × {rule} (e.g. '{}' -> {})",
-                    first.from,
-                    first.to.as_deref().unwrap_or("NULL")
+                    "  {}.{}: {} × {} (e.g. '{}' -> {})",
+                    g.table,
+                    g.column,
+                    g.count,
+                    g.rule,
+                    g.example.from,
+                    g.example.to.as_deref().unwrap_or("NULL")
                 );
             }
-            let _ = writeln!(out, "  (every change, one by one: --json)");
+        }
+        if let Some(file) = &c.file {
+            let _ = writeln!(out, "  every change, one by one: {file}");
         }
         let _ = writeln!(out, "\nProblems: {}", self.problems.len());
         for p in &self.problems {

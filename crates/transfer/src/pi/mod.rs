@@ -41,6 +41,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Draw a progress bar on the terminal.
     pub progress: bool,
+    /// Where every value changed is listed, one JSON line each.
+    pub changes_file: Option<PathBuf>,
 }
 
 /// Why an import did not run.
@@ -274,6 +276,7 @@ async fn run(
     };
     let tenant_id = tenant.tenant_id();
     let mut cx = Context::new(&tenant.id, &now);
+    cx.changes = crate::report::ChangeLog::new(options.changes_file.as_deref());
     // Print files are referred to by products, which come first; their ids are all known.
     if source.tables.contains_key(Table::PrintFiles.as_str()) {
         let ids = source.column(Table::PrintFiles.as_str(), "id").await?;
@@ -303,7 +306,15 @@ async fn run(
         remove_objects(app, &stored_objects).await;
         return Err(error);
     }
-    report.changes = std::mem::take(&mut cx.changes);
+    let (changes, unwritten) = std::mem::take(&mut cx.changes).finish();
+    report.changes = changes;
+    if let Some(why) = unwritten {
+        cx.problems.push(Problem {
+            table: String::new(),
+            id: String::new(),
+            message: format!("the changes file is incomplete: {why}"),
+        });
+    }
     report.problems = std::mem::take(&mut cx.problems);
     let change = server::audit::Change {
         action: "farm.imported",
@@ -313,7 +324,7 @@ async fn run(
             "source": report.source,
             "tables": report.tables,
             "files": report.files,
-            "changes": report.changes.len(),
+            "changes": report.changes.total,
             "problems": report.problems.len(),
         })),
         ..server::audit::Change::default()
@@ -460,8 +471,15 @@ async fn refuse_taken_keys(
 ) -> Result<(), ImportError> {
     for (columns, values) in &planned.unique {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let typed: Vec<(&'static str, Kind)> = columns
+            .iter()
+            .map(|c| {
+                let kind = planned.fields.iter().find(|f| f.column == *c);
+                (*c, kind.map_or(Kind::Text, |f| f.kind))
+            })
+            .collect();
         if let Some(holder) =
-            store::import::holder(tx, tenant, table, columns, &values, &planned.id).await?
+            store::import::holder(tx, tenant, table, &typed, &values, &planned.id).await?
         {
             return Err(ImportError::Conflict {
                 table: table.as_str().to_string(),

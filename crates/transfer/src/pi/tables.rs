@@ -7,7 +7,7 @@ use store::import::{Field, Kind, Table};
 
 use super::normalise::{self as n, Normalised};
 use super::source::{PiRow, PiValue};
-use crate::report::{ChangeLine, Problem};
+use crate::report::{ChangeLine, ChangeLog, Problem};
 
 /// One Pi table the importer reads.
 #[derive(Debug, Clone, Copy)]
@@ -277,7 +277,7 @@ pub struct Context {
     /// Unique keys taken within this import: (table, key) → Pi id.
     pub taken: HashMap<(Table, String), String>,
     /// Every value rewritten.
-    pub changes: Vec<ChangeLine>,
+    pub changes: ChangeLog,
     /// Rows that did not come over whole.
     pub problems: Vec<Problem>,
     /// Rows kept for the spot check after the import, per table.
@@ -295,7 +295,7 @@ impl Context {
             imported: HashMap::new(),
             sku_codes: HashMap::new(),
             taken: HashMap::new(),
-            changes: Vec::new(),
+            changes: ChangeLog::default(),
             problems: Vec::new(),
             samples: HashMap::new(),
             seen: Default::default(),
