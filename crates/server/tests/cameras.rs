@@ -755,5 +755,25 @@ async fn an_x1_printers_camera_is_seen_through_its_hub_as_a_jpeg() {
         "X1 camera snapshot through the hub: {took:?}, {} bytes",
         picture.len()
     );
+    // The figure for the 500 ms target (printed, not asserted: a loaded machine
+    // must not fail the suite): each snapshot is a new RTSPS session and a decoded frame.
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _, _) = image(
+            &app,
+            &setup.owner,
+            &setup.farm,
+            &format!("/api/v1/printers/{printer_id}/camera/snapshot"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "20 X1 snapshots through the hub: median {:?}, slowest {:?}",
+        times[10], times[19]
+    );
     agent.stop().await;
 }
