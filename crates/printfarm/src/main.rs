@@ -392,6 +392,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(smtp) = settings.smtp.as_mut() {
                 smtp.password = smtp.password.as_ref().map(|_| "***".into());
             }
+            settings.object_store_secret_key = settings
+                .object_store_secret_key
+                .as_ref()
+                .map(|_| "***".into());
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(())
         }

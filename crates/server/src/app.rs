@@ -185,7 +185,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
     if sealed > 0 {
         tracing::info!(hubs = sealed, "hub keys sealed with the encryption key");
     }
-    let files = FileStore::local(&settings.data_dir.join("files")).context("file store")?;
+    let location = crate::file_store::Location::parse(
+        settings.object_store.as_deref(),
+        &settings.data_dir.join("files"),
+    )?;
+    let files = FileStore::open(
+        &location,
+        settings.object_store_access_key.as_deref(),
+        settings.object_store_secret_key.as_deref(),
+    )
+    .context("file store")?;
     let mailer = Mailer::from_settings(&settings)?;
     let public_url = settings.public_url();
     let public_origin = origin_of(&public_url)

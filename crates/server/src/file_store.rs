@@ -1,5 +1,6 @@
-//! The file store behind print files and thumbnails: a local directory by default
-//! (the `object_store` crate, so S3-compatible stores slot in for scale-out).
+//! The file store behind print files and thumbnails: a local directory by default, or an
+//! S3-compatible bucket that several server nodes share (the `object_store` crate for
+//! both). Downloads still go through the server's own signed links, never the bucket's.
 
 use bytes::Bytes;
 use object_store::local::LocalFileSystem;
@@ -12,9 +13,131 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct FileStore {
     objects: Arc<dyn ObjectStore>,
+    /// `local` or `s3`, for the health report.
+    kind: &'static str,
+}
+
+/// Why the object store setting cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("object_store: {0}")]
+pub struct StoreSettingError(String);
+
+/// Where the objects are, from the `object_store` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local directory.
+    Local(std::path::PathBuf),
+    /// An S3-compatible bucket.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// A key prefix inside it ("" for none).
+        prefix: String,
+        /// The service's URL (none: AWS itself).
+        endpoint: Option<String>,
+        /// The region (none: from the environment, else `us-east-1`).
+        region: Option<String>,
+    },
+}
+
+impl Location {
+    /// The location a setting names: `None` is `local_dir`; `s3://BUCKET[/PREFIX]?endpoint=..&region=..`.
+    pub fn parse(setting: Option<&str>, local_dir: &Path) -> Result<Location, StoreSettingError> {
+        let Some(text) = setting.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(Location::Local(local_dir.to_path_buf()));
+        };
+        if let Some(path) = text.strip_prefix("file://") {
+            return Ok(Location::Local(std::path::PathBuf::from(path)));
+        }
+        let url = url::Url::parse(text)
+            .map_err(|e| StoreSettingError(format!("'{text}' is not a URL: {e}")))?;
+        if url.scheme() != "s3" {
+            return Err(StoreSettingError(format!(
+                "'{}' is not a store this server knows: use s3://BUCKET or leave it out for local files",
+                url.scheme()
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(StoreSettingError(
+                "keys do not belong in the URL: use object_store_access_key and object_store_secret_key".into(),
+            ));
+        }
+        let bucket = url
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| StoreSettingError("s3:// needs a bucket: s3://BUCKET".into()))?
+            .to_string();
+        let prefix = url.path().trim_matches('/').to_string();
+        let (mut endpoint, mut region) = (None, None);
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "endpoint" => endpoint = Some(value.into_owned()),
+                "region" => region = Some(value.into_owned()),
+                other => {
+                    return Err(StoreSettingError(format!(
+                        "unknown option '{other}' (known: endpoint, region)"
+                    )));
+                }
+            }
+        }
+        Ok(Location::S3 {
+            bucket,
+            prefix,
+            endpoint,
+            region,
+        })
+    }
 }
 
 impl FileStore {
+    /// The store at `location`; `access_key` and `secret_key` for a bucket (else the
+    /// `AWS_*` environment variables).
+    pub fn open(
+        location: &Location,
+        access_key: Option<&str>,
+        secret_key: Option<&str>,
+    ) -> Result<FileStore, object_store::Error> {
+        match location {
+            Location::Local(dir) => FileStore::local(dir),
+            Location::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                region,
+            } => {
+                let mut builder =
+                    object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(endpoint) = endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                if let Some(region) = region {
+                    builder = builder.with_region(region);
+                }
+                if let Some(key) = access_key {
+                    builder = builder.with_access_key_id(key);
+                }
+                if let Some(secret) = secret_key {
+                    builder = builder.with_secret_access_key(secret);
+                }
+                let s3 = builder.build()?;
+                let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(
+                        s3,
+                        ObjectPath::from(prefix.as_str()),
+                    ))
+                };
+                Ok(FileStore {
+                    objects,
+                    kind: "s3",
+                })
+            }
+        }
+    }
+
     /// A store in a local directory (created if missing).
     pub fn local(dir: &Path) -> Result<FileStore, object_store::Error> {
         std::fs::create_dir_all(dir).map_err(|e| object_store::Error::Generic {
@@ -24,7 +147,13 @@ impl FileStore {
         let local = LocalFileSystem::new_with_prefix(dir)?;
         Ok(FileStore {
             objects: Arc::new(local),
+            kind: "local",
         })
+    }
+
+    /// `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     /// Stores a small object from memory.
@@ -120,5 +249,40 @@ impl FileStore {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_setting_names_a_local_folder_or_a_bucket() {
+        let here = Path::new("/srv/pf/files");
+        assert_eq!(
+            Location::parse(None, here).expect("local"),
+            Location::Local(here.into())
+        );
+        assert_eq!(
+            Location::parse(
+                Some("s3://farm-files/prod?endpoint=http://127.0.0.1:9000&region=auto"),
+                here
+            )
+            .expect("s3"),
+            Location::S3 {
+                bucket: "farm-files".into(),
+                prefix: "prod".into(),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: Some("auto".into()),
+            }
+        );
+        for bad in [
+            "gs://bucket",
+            "s3://key:secret@bucket",
+            "s3://bucket?colour=red",
+            "not a url",
+        ] {
+            assert!(Location::parse(Some(bad), here).is_err(), "{bad}");
+        }
     }
 }

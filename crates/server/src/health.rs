@@ -61,8 +61,8 @@ pub async fn detailed(State(app): State<App>) -> Response {
             Err(e) => json!({ "status": "down", "dialect": dialect, "error": e.to_string() }),
         },
         "file_store": match &files {
-            Ok(()) => json!({ "status": "ok", "latency_ms": files_ms }),
-            Err(e) => json!({ "status": "down", "error": e.to_string() }),
+            Ok(()) => json!({ "status": "ok", "kind": app.files.kind(), "latency_ms": files_ms }),
+            Err(e) => json!({ "status": "down", "kind": app.files.kind(), "error": e.to_string() }),
         },
         "queue": match &queue {
             Ok((pending, dead)) => json!({ "status": "ok", "pending": pending, "dead_letters": dead }),

@@ -21,6 +21,14 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Base64 of 32 bytes for secrets at rest; defaults to a key file in the data directory.
     pub encryption_key: Option<String>,
+    /// Where print files, thumbnails and pictures are kept: none for `<data_dir>/files/`, or
+    /// an S3-compatible bucket, `s3://BUCKET[/PREFIX]?endpoint=URL&region=NAME` (AWS S3,
+    /// Cloudflare R2, MinIO, ...). Several server nodes share one bucket.
+    pub object_store: Option<String>,
+    /// The bucket's access key id (else `AWS_ACCESS_KEY_ID`).
+    pub object_store_access_key: Option<String>,
+    /// The bucket's secret key (else `AWS_SECRET_ACCESS_KEY`); never shown.
+    pub object_store_secret_key: Option<String>,
     /// Other origins whose browsers may call the API with cookies (CORS and CSRF).
     pub trusted_origins: Vec<String>,
     /// Outgoing mail; without it, mail is written to `<data_dir>/outbox/`.
@@ -145,6 +153,9 @@ impl Default for Settings {
             data_dir: PathBuf::from("printfarm-data"),
             database_url: None,
             encryption_key: None,
+            object_store: None,
+            object_store_access_key: None,
+            object_store_secret_key: None,
             trusted_origins: Vec::new(),
             smtp: None,
             mail_from: "PrintFarm <no-reply@printfarm.local>".into(),
@@ -266,6 +277,9 @@ const VARIABLES: &[&str] = &[
     "DATA_DIR",
     "DATABASE_URL",
     "ENCRYPTION_KEY",
+    "OBJECT_STORE",
+    "OBJECT_STORE_ACCESS_KEY",
+    "OBJECT_STORE_SECRET_KEY",
     "TRUSTED_ORIGINS",
     "SMTP__",
     "MAIL_FROM",

@@ -30,8 +30,9 @@ pub struct TestApp {
     pub state: server::App,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
-    /// Dropped last: the database outlives the server using it.
-    _database: TestDatabase,
+    /// Dropped last: the database outlives the server using it (none for a second node,
+    /// which uses the first one's).
+    _database: Option<TestDatabase>,
 }
 
 /// An answer: status, JSON body (or Null), headers.
@@ -115,6 +116,29 @@ impl TestApp {
             ..Settings::default()
         };
         adjust(&mut settings);
+        TestApp::start(settings, data_dir, Some(database)).await
+    }
+
+    /// Another server node of this one's: the same database, encryption key and settings
+    /// (its object store too), its own data directory and port.
+    pub async fn another_node(&self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = self.state.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().expect("address");
+        settings.data_dir = data_dir.path().join("data");
+        if settings.encryption_key.is_none() {
+            let key = self.state.settings.data_dir.join("encryption.key");
+            settings.encryption_key =
+                Some(std::fs::read_to_string(key).expect("the first node's key"));
+        }
+        TestApp::start(settings, data_dir, None).await
+    }
+
+    async fn start(
+        settings: Settings,
+        data_dir: TempDir,
+        database: Option<TestDatabase>,
+    ) -> TestApp {
         let server = server::Server::bind(settings).await.expect("server starts");
         let addr = server.local_addr().expect("bound");
         let state = server.app();
@@ -592,7 +616,7 @@ impl TestApp {
             state,
             shutdown: Some(shutdown),
             served: Some(served),
-            _database: database,
+            _database: Some(database),
         }
     }
 
