@@ -13,6 +13,8 @@ use store::printers::Printer;
 
 /// How often every auto-dispatching farm is looked at, whatever woke the dispatcher.
 const SWEEP: Duration = Duration::from_secs(15);
+/// Starts of one pass under way at once.
+const STARTS_AT_ONCE: usize = 32;
 
 /// What one dispatch pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -45,22 +47,41 @@ pub async fn run(app: &App, tenant: &TenantId) -> Result<Pass, FarmError> {
         })
         .collect();
     let mut pass = Pass::default();
+    let mut planned = Vec::new();
     for (index, printer) in printers.iter().enumerate() {
         let Some(job_id) =
             domain::dispatch::next_job_for(&fleet[index], &queued).map(|j| j.id.clone())
         else {
             continue;
         };
-        match start_queued(app, tenant, &job_id, printer).await {
-            Ok(()) => {
-                pass.started.push((job_id.clone(), printer.id.clone()));
-                queued.retain(|j| j.id != job_id);
-                fleet[index].bed_cleared = false;
-                fleet[index].status = domain::printers::PrinterStatus::Printing;
-            }
+        queued.retain(|j| j.id != job_id);
+        fleet[index].bed_cleared = false;
+        fleet[index].status = domain::printers::PrinterStatus::Printing;
+        planned.push((job_id, printer));
+    }
+    // A start waits for its hub to fetch the file and hand it to the printer: the starts
+    // of a pass run side by side, so the last printer does not wait for every upload before
+    // its own (50 idle printers after a restart, 50 MB files: minutes, one after another).
+    let turns = std::sync::Arc::new(tokio::sync::Semaphore::new(STARTS_AT_ONCE));
+    let mut starts = tokio::task::JoinSet::new();
+    for (job_id, printer) in planned {
+        let (app, tenant, printer, turns) =
+            (app.clone(), tenant.clone(), printer.clone(), turns.clone());
+        starts.spawn(async move {
+            let _turn = turns.acquire_owned().await;
+            let started = start_queued(&app, &tenant, &job_id, &printer).await;
+            (job_id, printer.id, started)
+        });
+    }
+    while let Some(joined) = starts.join_next().await {
+        let Ok((job_id, printer_id, started)) = joined else {
+            continue;
+        };
+        match started {
+            Ok(()) => pass.started.push((job_id, printer_id)),
             // Another dispatcher won this bed or this job; the next pass sees the truth.
             Err(err) => {
-                tracing::info!(tenant_id = %tenant, %job_id, printer_id = %printer.id, error = %err, "dispatch skipped a start")
+                tracing::info!(tenant_id = %tenant, %job_id, %printer_id, error = %err, "dispatch skipped a start")
             }
         }
     }
