@@ -159,6 +159,12 @@ struct ServerArgs {
     /// The URL people reach the server at.
     #[arg(long)]
     public_url: Option<String>,
+    /// Where print files live: s3://BUCKET[/PREFIX]?endpoint=URL&region=R (default: the data directory).
+    #[arg(long)]
+    object_store: Option<String>,
+    /// The NATS server several nodes share: nats://HOST:4222 (default: one node, in process).
+    #[arg(long)]
+    bus: Option<String>,
     /// Log format: text or json.
     #[arg(long, value_parser = ["text", "json"])]
     log_format: Option<String>,
@@ -178,6 +184,12 @@ impl ServerArgs {
         }
         if let Some(url) = &self.public_url {
             settings.public_url = Some(url.clone());
+        }
+        if let Some(location) = &self.object_store {
+            settings.object_store = Some(location.clone());
+        }
+        if let Some(url) = &self.bus {
+            settings.bus = Some(url.clone());
         }
         if let Some(format) = &self.log_format {
             settings.log_format = if format == "json" {

@@ -66,6 +66,8 @@ pub struct AppState {
     pub link_uploads: crate::links::UploadsInFlight,
     /// This server node's id (new at every start): which hub sockets it holds, and its lease.
     pub node_id: String,
+    /// The bus several nodes share, if any.
+    pub bus: Option<crate::bus::Bus>,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -201,12 +203,39 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         .with_context(|| format!("public_url '{public_url}' is not a URL"))?;
     let (_, docs) = routes().into_parts();
     let hub_link = Arc::new(crate::hubs::HubLink::default());
+    let node_id = uuid::Uuid::new_v4().to_string();
+    let realtime = Arc::new(crate::realtime::Realtime::default());
+    let bus = match &settings.bus {
+        Some(url) => Some(crate::bus::Bus::new(
+            crate::bus::connect(url, &node_id).await?,
+            url,
+        )),
+        None => None,
+    };
+    if bus.is_some() && settings.object_store.is_none() {
+        tracing::warn!(
+            "several nodes (bus) with print files on this node's disk: set object_store to a bucket they share"
+        );
+    }
+    let hubs: Arc<dyn crate::hubs::HubCommands> = match &bus {
+        Some(bus) => {
+            crate::bus::farm_events::relay(&realtime, bus.client().clone(), node_id.clone())
+                .await?;
+            crate::bus::NatsHubCommands::start(
+                hub_link.clone(),
+                bus.client().clone(),
+                node_id.clone(),
+            )
+            .await?
+        }
+        None => hub_link.clone(),
+    };
     let farm = Farm {
         queue: Arc::new(crate::queue::DatabaseQueue::new(store.clone())),
         store,
         cipher,
-        hubs: hub_link.clone(),
-        realtime: Arc::default(),
+        hubs,
+        realtime,
         status_writer: Arc::default(),
         background: Arc::default(),
         links: crate::links::LinkSigner::new(&key),
@@ -231,7 +260,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         }),
-        node_id: uuid::Uuid::new_v4().to_string(),
+        node_id,
+        bus,
         started: Instant::now(),
         routes: docs,
         settings,
@@ -376,8 +406,8 @@ async fn forget_cached_reads(
     let response = next.run(req).await;
     // After the change: a read that began before it holds an older generation.
     match &farm {
-        Some(farm) => app.realtime.answers.farm_changed(farm),
-        None => app.realtime.answers.anything_changed(),
+        Some(farm) => app.realtime.farm_changed(farm),
+        None => app.realtime.anything_changed(),
     }
     response
 }

@@ -50,7 +50,12 @@ pub async fn detailed(State(app): State<App>) -> Response {
         Ok(mut conn) => store::health::queue_depth(&mut conn).await,
         Err(e) => Err(e),
     };
-    let healthy = db.is_ok() && files.is_ok() && queue.is_ok();
+    let bus = match &app.bus {
+        Some(bus) => Some((bus.address(), bus.check().await)),
+        None => None,
+    };
+    let bus_ok = bus.as_ref().is_none_or(|(_, check)| check.is_ok());
+    let healthy = db.is_ok() && files.is_ok() && queue.is_ok() && bus_ok;
     let dialect = match app.store.dialect() {
         store::Dialect::Sqlite => "sqlite",
         store::Dialect::Postgres => "postgres",
@@ -68,10 +73,16 @@ pub async fn detailed(State(app): State<App>) -> Response {
             Ok((pending, dead)) => json!({ "status": "ok", "pending": pending, "dead_letters": dead }),
             Err(e) => json!({ "status": "down", "error": e.to_string() }),
         },
+        "bus": match &bus {
+            None => json!({ "status": "ok", "kind": "in_process" }),
+            Some((address, Ok(ms))) => json!({ "status": "ok", "kind": "nats", "address": address, "latency_ms": ms }),
+            Some((address, Err(e))) => json!({ "status": "down", "kind": "nats", "address": address, "error": e.to_string() }),
+        },
     });
     let report = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
+        "node_id": app.node_id,
         "uptime_seconds": uptime(&app),
         "checks": checks,
     });

@@ -8,6 +8,7 @@ pub mod assembly;
 pub mod audit;
 pub mod auth;
 pub mod automation;
+pub mod bus;
 pub mod cameras;
 pub mod colours;
 pub mod connections;

@@ -284,9 +284,24 @@ async fn send_batches(
     }
 }
 
+/// What this node tells the other nodes sharing a bus: its farm events, and that cached
+/// answers went stale. One node keeps none (`Realtime` then relays nothing).
+///
+/// The relay sits beside [`FarmEvents`], not behind it: an event from another node must
+/// also land in this node's newest statuses and cache, which live here, so the bus hands
+/// it to [`Realtime::receive`] rather than straight to the listeners.
+pub trait EventRelay: Send + Sync + 'static {
+    /// Sends `event` to the other nodes.
+    fn event(&self, event: &Arc<FarmEvent>);
+    /// Tells the other nodes that the farm's cached answers (every farm's: `None`) are stale.
+    fn stale(&self, tenant: Option<&TenantId>);
+}
+
 /// Farm events and the printers' newest live status, for the whole server.
 pub struct Realtime {
     events: Box<dyn FarmEvents>,
+    /// The other nodes, when several share a bus.
+    relay: OnceLock<Arc<dyn EventRelay>>,
     /// The newest status event of each printer, per farm, for clients that just connected
     /// or fell behind (shared, serialised at most once).
     statuses: Mutex<HashMap<TenantId, Newest>>,
@@ -331,6 +346,7 @@ impl Realtime {
     pub fn new(events: Box<dyn FarmEvents>) -> Realtime {
         Realtime {
             events,
+            relay: OnceLock::new(),
             statuses: Mutex::default(),
             dashboards: Arc::default(),
             answers: crate::read_cache::ReadCache::default(),
@@ -341,10 +357,46 @@ impl Realtime {
         self.statuses.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes a message of the farm to its listeners; a printer status is also kept as
-    /// the printer's newest.
+    /// Sends this node's events and cache changes to the other nodes from now on (set once).
+    pub fn relay_to(&self, relay: Arc<dyn EventRelay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Publishes a message of the farm to its listeners, here and on the other nodes; a
+    /// printer status is also kept as the printer's newest.
     pub fn publish(&self, tenant: &TenantId, message: ServerMessage) {
         let event = Arc::new(FarmEvent::new(tenant.clone(), message));
+        if let Some(relay) = self.relay.get() {
+            relay.event(&event);
+        }
+        self.deliver(event);
+    }
+
+    /// An event another node published: kept and delivered here, not relayed again.
+    pub fn receive(&self, tenant: &TenantId, message: ServerMessage) {
+        self.deliver(Arc::new(FarmEvent::new(tenant.clone(), message)));
+    }
+
+    /// Something in `tenant` changed: its cached answers are stale, here and on the other nodes.
+    pub fn farm_changed(&self, tenant: &TenantId) {
+        self.answers.farm_changed(tenant);
+        if let Some(relay) = self.relay.get() {
+            relay.stale(Some(tenant));
+        }
+    }
+
+    /// Something changed in a farm not known here: every cached answer is stale, everywhere.
+    pub fn anything_changed(&self) {
+        self.answers.anything_changed();
+        if let Some(relay) = self.relay.get() {
+            relay.stale(None);
+        }
+    }
+
+    /// Keeps a status as its printer's newest (any other event makes the farm's cached
+    /// answers stale) and hands the event to this node's listeners.
+    fn deliver(&self, event: Arc<FarmEvent>) {
+        let tenant = &event.tenant;
         if let Some(printer) = event.printer_key().filter(|_| event.is_status()) {
             // A status changes no cached answer (those are read from the database, which
             // the status writer changes, and it says so): no cache lock per report.

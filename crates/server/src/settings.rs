@@ -29,6 +29,9 @@ pub struct Settings {
     pub object_store_access_key: Option<String>,
     /// The bucket's secret key (else `AWS_SECRET_ACCESS_KEY`); never shown.
     pub object_store_secret_key: Option<String>,
+    /// The NATS server several nodes share (`nats://host:4222`): hub commands reach the
+    /// node holding the hub's socket. None: one node, everything in process.
+    pub bus: Option<String>,
     /// Other origins whose browsers may call the API with cookies (CORS and CSRF).
     pub trusted_origins: Vec<String>,
     /// Outgoing mail; without it, mail is written to `<data_dir>/outbox/`.
@@ -156,6 +159,7 @@ impl Default for Settings {
             object_store: None,
             object_store_access_key: None,
             object_store_secret_key: None,
+            bus: None,
             trusted_origins: Vec::new(),
             smtp: None,
             mail_from: "PrintFarm <no-reply@printfarm.local>".into(),
@@ -280,6 +284,7 @@ const VARIABLES: &[&str] = &[
     "OBJECT_STORE",
     "OBJECT_STORE_ACCESS_KEY",
     "OBJECT_STORE_SECRET_KEY",
+    "BUS",
     "TRUSTED_ORIGINS",
     "SMTP__",
     "MAIL_FROM",

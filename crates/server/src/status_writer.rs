@@ -82,7 +82,7 @@ impl StatusWriter {
             *farms.entry(&status.tenant).or_default() |= ready;
         }
         for (tenant, ready) in farms {
-            farm.realtime.answers.farm_changed(tenant);
+            farm.realtime.farm_changed(tenant);
             if ready {
                 farm.wake_dispatcher(tenant);
             }

@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const ACK_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Why a command did not run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", content = "reason", rename_all = "snake_case")]
 pub enum CommandError {
     /// No socket from this hub is open.
     #[error("the hub is offline")]
