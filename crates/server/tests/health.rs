@@ -28,6 +28,11 @@ async fn health_endpoints_report_each_dependency() {
     assert_eq!(checks["file_store"]["status"], "ok");
     assert_eq!(checks["queue"]["pending"], 0);
     assert_eq!(checks["queue"]["dead_letters"], 0);
+    assert_eq!(
+        checks["bus"]["kind"], "in_process",
+        "one node: nothing to reach"
+    );
+    assert!(detailed.data()["node_id"].is_string());
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod jobs;
 mod live;
 mod mail;
 mod materials;
+mod nodes;
 mod object_store;
 mod old_client;
 mod orders;

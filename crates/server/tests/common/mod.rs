@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod chrome;
 pub mod live;
+pub mod proxy;
 pub mod sinks;
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -29,6 +30,8 @@ pub struct TestApp {
     /// The server's state, for tests that look behind the API.
     pub state: server::App,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Ends a server on a runtime of its own at once, without its graceful shutdown.
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
     /// Dropped last: the database outlives the server using it (none for a second node,
     /// which uses the first one's).
@@ -123,6 +126,12 @@ impl TestApp {
     /// (its object store too), its own data directory and port.
     pub async fn another_node(&self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = self.node_settings(&data_dir);
+        TestApp::start(settings, data_dir, None).await
+    }
+
+    /// This node's settings for another node with its data in `data_dir`.
+    fn node_settings(&self, data_dir: &TempDir) -> Settings {
         let mut settings = self.state.settings.clone();
         settings.listen = "127.0.0.1:0".parse().expect("address");
         settings.data_dir = data_dir.path().join("data");
@@ -131,7 +140,7 @@ impl TestApp {
             settings.encryption_key =
                 Some(std::fs::read_to_string(key).expect("the first node's key"));
         }
-        TestApp::start(settings, data_dir, None).await
+        settings
     }
 
     async fn start(
@@ -160,6 +169,7 @@ impl TestApp {
             data_dir,
             state,
             shutdown: Some(tx),
+            kill: None,
             served: Some(served),
             _database: database,
         }
@@ -546,16 +556,20 @@ impl TestApp {
 /// ends with everything the server still runs — hub and dashboard sockets included —
 /// as a process exit would. Returns its address, its state, the stop signal and a task
 /// that ends once the runtime is gone.
-async fn serve_apart(
-    settings: Settings,
-) -> anyhow::Result<(
-    std::net::SocketAddr,
-    server::App,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-)> {
+/// A server started on a runtime of its own: its address, state, and how to stop it
+/// gracefully, kill it, and wait until it is gone.
+struct Apart {
+    addr: std::net::SocketAddr,
+    state: server::App,
+    stop: tokio::sync::oneshot::Sender<()>,
+    kill: tokio::sync::oneshot::Sender<()>,
+    gone: tokio::task::JoinHandle<()>,
+}
+
+async fn serve_apart(settings: Settings) -> anyhow::Result<Apart> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
     let (gone_tx, gone_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -563,32 +577,44 @@ async fn serve_apart(
             .enable_all()
             .build()
             .expect("server runtime");
-        runtime.block_on(async move {
+        let killed = runtime.block_on(async move {
             let server = match server::Server::bind(settings).await {
                 Ok(server) => server,
                 Err(err) => {
                     let _ = ready_tx.send(Err(err));
-                    return;
+                    return false;
                 }
             };
             let addr = server.local_addr().expect("bound");
             let _ = ready_tx.send(Ok((addr, server.app())));
-            let _ = server
-                .serve(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
+            let serve = server.serve(async {
+                let _ = stop_rx.await;
+            });
+            tokio::select! {
+                _ = serve => false,
+                _ = kill_rx => true,
+            }
         });
-        // Hub sockets are closed by the graceful shutdown (they write their hubs offline);
-        // anything still open when the runtime ends dies as in a process exit.
-        runtime.shutdown_timeout(Duration::from_secs(5));
+        match killed {
+            // As a process killed: every task and socket dropped where it stands.
+            true => runtime.shutdown_background(),
+            // Hub sockets are closed by the graceful shutdown (they write their hubs
+            // offline); anything still open when the runtime ends dies as in a process exit.
+            false => runtime.shutdown_timeout(Duration::from_secs(5)),
+        }
         let _ = gone_tx.send(());
     });
     let (addr, state) = ready_rx.await.expect("server thread")?;
     let gone = tokio::spawn(async move {
         let _ = gone_rx.await;
     });
-    Ok((addr, state, stop_tx, gone))
+    Ok(Apart {
+        addr,
+        state,
+        stop: stop_tx,
+        kill: kill_tx,
+        gone,
+    })
 }
 
 impl TestApp {
@@ -605,18 +631,42 @@ impl TestApp {
             shopify_api_url: Some("http://127.0.0.1:1".into()),
             ..Settings::default()
         };
-        let (addr, state, shutdown, served) = serve_apart(settings).await.expect("server starts");
+        let apart = serve_apart(settings).await.expect("server starts");
+        TestApp::apart(apart, data_dir, Some(database))
+    }
+
+    fn apart(apart: Apart, data_dir: TempDir, database: Option<TestDatabase>) -> TestApp {
         TestApp {
-            base: format!("http://{addr}"),
+            base: format!("http://{}", apart.addr),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
             data_dir,
-            state,
-            shutdown: Some(shutdown),
-            served: Some(served),
-            _database: Some(database),
+            state: apart.state,
+            shutdown: Some(apart.stop),
+            kill: Some(apart.kill),
+            served: Some(apart.gone),
+            _database: database,
+        }
+    }
+
+    /// Another node like [`TestApp::another_node`], on a runtime of its own, so that
+    /// [`TestApp::kill`] can end it as a process killed.
+    pub async fn another_node_apart(&self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = self.node_settings(&data_dir);
+        let apart = serve_apart(settings).await.expect("server starts");
+        TestApp::apart(apart, data_dir, None)
+    }
+
+    /// Ends a server from [`TestApp::another_node_apart`] or [`TestApp::spawn_apart`] at
+    /// once, as `kill -9` would: no graceful shutdown, its sockets dropped, its lease left.
+    pub async fn kill(mut self) {
+        let kill = self.kill.take().expect("kill works on a server apart");
+        let _ = kill.send(());
+        if let Some(handle) = self.served.take() {
+            let _ = handle.await;
         }
     }
 
@@ -640,7 +690,7 @@ impl TestApp {
         settings.listen = addr;
         // The port was just released; something else may hold it for a moment.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let (_, state, shutdown, served) = loop {
+        let apart = loop {
             match serve_apart(settings.clone()).await {
                 Ok(started) => break started,
                 Err(err) => {
@@ -652,9 +702,10 @@ impl TestApp {
                 }
             }
         };
-        self.state = state;
-        self.shutdown = Some(shutdown);
-        self.served = Some(served);
+        self.state = apart.state;
+        self.shutdown = Some(apart.stop);
+        self.kill = Some(apart.kill);
+        self.served = Some(apart.gone);
         self
     }
 }
