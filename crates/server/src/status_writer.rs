@@ -91,17 +91,17 @@ impl StatusWriter {
     }
 
     async fn write(&self, farm: &Farm, batch: &[(String, Pending)]) -> StoreResult<()> {
+        let rows: Vec<store::printers::ReportedRow<'_>> = batch
+            .iter()
+            .map(|(printer, status)| store::printers::ReportedRow {
+                tenant: &status.tenant,
+                id: printer,
+                reported: &status.reported,
+                at: &status.at,
+            })
+            .collect();
         let mut tx = farm.store.begin().await?;
-        for (printer, status) in batch {
-            store::printers::apply_reported(
-                &mut tx,
-                &status.tenant,
-                printer,
-                &status.reported,
-                &status.at,
-            )
-            .await?;
-        }
+        store::printers::apply_reported(&mut tx, &rows).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 }

