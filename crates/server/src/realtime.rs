@@ -372,9 +372,12 @@ impl Realtime {
         self.deliver(event);
     }
 
-    /// An event another node published: kept and delivered here, not relayed again.
-    pub fn receive(&self, tenant: &TenantId, message: ServerMessage) {
-        self.deliver(Arc::new(FarmEvent::new(tenant.clone(), message)));
+    /// An event another node published, with the text it was sent as: kept and delivered
+    /// here, not relayed again.
+    pub fn receive(&self, tenant: &TenantId, message: ServerMessage, text: String) {
+        let event = FarmEvent::new(tenant.clone(), message);
+        let _ = event.text.set(text.into());
+        self.deliver(Arc::new(event));
     }
 
     /// Something in `tenant` changed: its cached answers are stale, here and on the other nodes.

@@ -502,3 +502,70 @@ async fn three_dispatchers_racing_start_each_of_1000_jobs_once_on_50_printers() 
     b.stop().await;
     a.stop().await;
 }
+
+/// The figure: how many printer statuses a second the status writer gets into the
+/// database in its batches (one transaction per flush), with 5,000 printers changing state
+/// at every flush. Printed, not asserted:
+/// `cargo test -p server --test suite nodes::measure_batched_status_writes -- --ignored --nocapture`
+/// (with `PRINTFARM_TEST_DATABASE_URL` for PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it by name"]
+async fn measure_batched_status_writes() {
+    const PRINTERS: usize = 5000;
+    const FLUSHES: usize = 20;
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("wanda").await;
+    let tenant = domain::TenantId::parse(&farm).expect("tenant");
+    let mut ids = Vec::with_capacity(PRINTERS);
+    for chunk in (0..PRINTERS).collect::<Vec<_>>().chunks(16) {
+        let added = futures::future::join_all(chunk.iter().map(|n| {
+            app.add_printer(
+                &owner,
+                &farm,
+                json!({ "name": format!("P-{n:05}"), "model": "P1S",
+                        "serial_number": format!("01P00A{n:09}") }),
+            )
+        }))
+        .await;
+        ids.extend(added);
+    }
+    let writer = &app.state.status_writer;
+    let mut rates = Vec::with_capacity(FLUSHES);
+    for flush in 0..FLUSHES {
+        let status = if flush % 2 == 0 {
+            domain::printers::PrinterStatus::Printing
+        } else {
+            domain::printers::PrinterStatus::Idle
+        };
+        for id in &ids {
+            writer.record(
+                &tenant,
+                id,
+                store::printers::Reported {
+                    status,
+                    is_connected: true,
+                    connection_error: None,
+                    filament_type: Some("PLA".into()),
+                    colour_hex: None,
+                },
+            );
+        }
+        let started = Instant::now();
+        let written = writer.flush(&app.state.farm).await.expect("flush");
+        // The node's own writer may have flushed some of them first.
+        let elapsed = started.elapsed().as_secs_f64();
+        if written == PRINTERS {
+            rates.push(written as f64 / elapsed);
+        }
+    }
+    rates.sort_by(f64::total_cmp);
+    assert!(!rates.is_empty(), "no whole flush was measured");
+    println!(
+        "batched status writes: median {:.0}/s, slowest flush {:.0}/s, fastest {:.0}/s ({} flushes of {PRINTERS} printers)",
+        rates[rates.len() / 2],
+        rates[0],
+        rates[rates.len() - 1],
+        rates.len()
+    );
+    app.stop().await;
+}

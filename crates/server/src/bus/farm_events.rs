@@ -6,7 +6,8 @@
 //! Events leave through a bounded channel drained by one task, so publishing stays
 //! synchronous and cheap on the hot path. Whatever gathered while the last message went
 //! out leaves together: one bus message per farm carries many events (up to
-//! [`MAX_MESSAGE`] bytes), and of the statuses of one printer only the newest.
+//! [`MAX_MESSAGE`] bytes), and of the statuses of one printer only the newest. Each event
+//! travels as the text dashboards receive, which the other nodes send on as it came.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Weak};
 use domain::TenantId;
 use futures::StreamExt;
 use proto::dashboard::ServerMessage;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::realtime::{EventRelay, FarmEvent, Realtime};
@@ -45,15 +46,28 @@ enum Outgoing {
     Stale(Option<TenantId>),
 }
 
-/// A bus message as received: the node it came from, its farm's events in order, and
-/// whether the farm's cached answers are stale.
-#[derive(Debug, Deserialize)]
-struct Relayed {
+/// The first line of a bus message: the node it came from, and whether the farm's cached
+/// answers are stale. Each further line is one event, as dashboards receive it (compact
+/// JSON has no raw newline), so a node reads each event once and sends on the same text.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
     node: String,
     #[serde(default)]
     stale: bool,
-    #[serde(default)]
-    events: Vec<ServerMessage>,
+}
+
+/// A bus message read: its header and its events with their text.
+fn read(payload: &[u8]) -> Result<(Header, Vec<(ServerMessage, String)>), String> {
+    let mut lines = payload.split(|b| *b == b'\n');
+    let header: Header = serde_json::from_slice(lines.next().unwrap_or_default())
+        .map_err(|e| format!("header: {e}"))?;
+    let mut events = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let text = std::str::from_utf8(line).map_err(|e| format!("event: {e}"))?;
+        let message = serde_json::from_str(text).map_err(|e| format!("event: {e}"))?;
+        events.push((message, text.to_string()));
+    }
+    Ok((header, events))
 }
 
 /// [`EventRelay`] over NATS.
@@ -115,7 +129,7 @@ pub async fn relay(
     Ok(relay)
 }
 
-/// One farm's bus message being written: `{"node":…,"stale":…,"events":[…]}`.
+/// One farm's bus message being written: its events, one per line.
 struct Draft {
     events: Vec<u8>,
     count: usize,
@@ -123,15 +137,27 @@ struct Draft {
 }
 
 impl Draft {
+    fn new() -> Draft {
+        Draft {
+            events: Vec::new(),
+            count: 0,
+            stale: false,
+        }
+    }
+
+    fn push(&mut self, text: &[u8]) {
+        self.events.push(b'\n');
+        self.events.extend_from_slice(text);
+        self.count += 1;
+    }
+
     fn body(&self, node_id: &str) -> Vec<u8> {
-        let mut body = Vec::with_capacity(self.events.len() + 96);
-        body.extend_from_slice(br#"{"node":""#);
-        body.extend_from_slice(node_id.as_bytes());
-        body.extend_from_slice(br#"","stale":"#);
-        body.extend_from_slice(if self.stale { b"true" } else { b"false" });
-        body.extend_from_slice(br#","events":["#);
+        let header = Header {
+            node: node_id.to_string(),
+            stale: self.stale,
+        };
+        let mut body = serde_json::to_vec(&header).unwrap_or_default();
         body.extend_from_slice(&self.events);
-        body.extend_from_slice(b"]}");
         body
     }
 }
@@ -164,42 +190,24 @@ async fn send_out(
         }
         let mut drafts: HashMap<TenantId, Draft> = HashMap::new();
         for (tenant, event) in kept.into_iter().rev() {
-            let draft = drafts.entry(tenant.clone()).or_insert_with(|| Draft {
-                events: Vec::new(),
-                count: 0,
-                stale: false,
-            });
+            let draft = drafts.entry(tenant.clone()).or_insert_with(Draft::new);
             let Some(event) = event else {
                 draft.stale = true;
                 continue;
             };
             let text = event.text().as_bytes();
             if draft.count > 0 && draft.events.len() + text.len() > MAX_MESSAGE {
-                let full = std::mem::replace(
-                    draft,
-                    Draft {
-                        events: Vec::new(),
-                        count: 0,
-                        stale: false,
-                    },
-                );
+                let full = std::mem::replace(draft, Draft::new());
                 publish(&client, farm_subject(&tenant), full.body(&node_id)).await;
             }
-            if draft.count > 0 {
-                draft.events.push(b',');
-            }
-            draft.events.extend_from_slice(text);
-            draft.count += 1;
+            draft.push(text);
         }
         for (tenant, draft) in drafts {
             publish(&client, farm_subject(&tenant), draft.body(&node_id)).await;
         }
         if all_stale {
-            let body = Draft {
-                events: Vec::new(),
-                count: 0,
-                stale: true,
-            };
+            let mut body = Draft::new();
+            body.stale = true;
             publish(&client, ALL_STALE.to_string(), body.body(&node_id)).await;
         }
     }
@@ -221,27 +229,27 @@ async fn take_in(
         let Some(realtime) = realtime.upgrade() else {
             return;
         };
-        let relayed = match serde_json::from_slice::<Relayed>(&message.payload) {
-            Ok(relayed) => relayed,
+        let (header, events) = match read(&message.payload) {
+            Ok(read) => read,
             Err(error) => {
                 tracing::warn!(subject = %message.subject, %error, "an unreadable farm event on the bus");
                 continue;
             }
         };
-        if relayed.node == node_id {
+        if header.node == node_id {
             continue;
         }
         let Some(tenant) = farm_of(&message.subject) else {
-            if relayed.stale {
+            if header.stale {
                 realtime.answers.anything_changed();
             }
             continue;
         };
-        if relayed.stale {
+        if header.stale {
             realtime.answers.farm_changed(&tenant);
         }
-        for event in relayed.events {
-            realtime.receive(&tenant, event);
+        for (event, text) in events {
+            realtime.receive(&tenant, event, text);
         }
     }
 }
@@ -278,16 +286,16 @@ mod tests {
                 is_online: true,
             },
         );
-        let mut draft = Draft {
-            events: status.text().as_bytes().to_vec(),
-            count: 1,
-            stale: true,
-        };
-        draft.events.push(b',');
-        draft.events.extend_from_slice(hub.text().as_bytes());
-        let read: Relayed = serde_json::from_slice(&draft.body("node-a")).unwrap();
-        assert_eq!(read.node, "node-a");
-        assert!(read.stale);
-        assert_eq!(read.events, vec![status.message, hub.message]);
+        let mut draft = Draft::new();
+        draft.stale = true;
+        draft.push(status.text().as_bytes());
+        draft.push(hub.text().as_bytes());
+        let (header, events) = read(&draft.body("node-a")).unwrap();
+        assert_eq!(header.node, "node-a");
+        assert!(header.stale);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].0, status.message);
+        assert_eq!(events[0].1, status.text().as_str(), "sent on as it came");
+        assert_eq!(events[1].0, hub.message);
     }
 }
