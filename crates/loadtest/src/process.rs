@@ -291,6 +291,16 @@ impl ServerProcess {
     /// Starts the server on 127.0.0.1 (a port the OS picks) and waits until it listens.
     /// `database_url` replaces the fresh SQLite database when given.
     pub async fn start(children: &Children, database_url: Option<&str>) -> Result<ServerProcess> {
+        ServerProcess::start_with(children, database_url, "").await
+    }
+
+    /// Starts the server like [`ServerProcess::start`] with `settings` (TOML lines) added
+    /// to its settings file: one node of several (its bus and shared encryption key).
+    pub async fn start_with(
+        children: &Children,
+        database_url: Option<&str>,
+        settings: &str,
+    ) -> Result<ServerProcess> {
         let dir = tempfile::Builder::new()
             .prefix("printfarm-loadtest-")
             .disable_cleanup(children.keep_dir)
@@ -300,7 +310,7 @@ impl ServerProcess {
         let data_arg = data.to_string_lossy().into_owned();
         // Every account of the run signs up from 127.0.0.1: lift the per-address limit.
         let config = dir.path().join("printfarm.toml");
-        std::fs::write(&config, "sign_ups_per_ip = 1000000\n")
+        std::fs::write(&config, format!("sign_ups_per_ip = 1000000\n{settings}"))
             .map_err(Error::io(format!("write {}", config.display())))?;
         let config_arg = config.to_string_lossy().into_owned();
         let mut args = vec![

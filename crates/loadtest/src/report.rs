@@ -180,6 +180,13 @@ impl LiveReport {
             l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
         );
         let m = &f.server_memory;
+        if f.nodes > 1 {
+            let _ = writeln!(
+                out,
+                "  {} server nodes on one database and bus (memory: the first node's; CPU: all nodes')",
+                f.nodes
+            );
+        }
         let _ = writeln!(
             out,
             "  server memory: {:.1} MiB with every socket open, peak {:.1} MiB under load, {:.1} MiB at the end (high-water {:.1} MiB, set-up included)",

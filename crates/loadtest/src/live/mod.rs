@@ -169,7 +169,9 @@ pub struct LiveFigures {
     /// The first such problem, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_hub_problem: Option<String>,
-    /// The server's resident memory.
+    /// Server nodes (processes) the load was spread over.
+    pub nodes: usize,
+    /// The (first) server's resident memory.
     pub server_memory: MemoryFigures,
     /// Cores the server used in the window (CPU seconds per second).
     pub server_cpu_cores: f64,
@@ -276,30 +278,81 @@ pub async fn run_on_fresh_server(
     database_url: Option<&str>,
     plan: &Plan,
 ) -> Result<LiveFigures> {
-    let mut server = ServerProcess::start(children, database_url).await?;
-    note!(
-        "server listening on {} (pid {}); its log and data are in {}",
-        server.addr(),
-        server.pid(),
-        server.dir().display()
-    );
-    let figures = run(&mut server, plan).await;
-    server.stop().await;
+    run_on_fresh_nodes(children, database_url, None, plan).await
+}
+
+/// Several server nodes sharing one database and one bus.
+#[derive(Debug, Clone)]
+pub struct Nodes {
+    /// How many.
+    pub count: usize,
+    /// The NATS server they share.
+    pub bus: String,
+}
+
+/// Runs `plan` against fresh server processes: one, or `nodes` on one database and bus,
+/// with hub h on node h mod N and dashboard d on node d + 1 mod N (so that most of what a
+/// dashboard receives crossed the bus).
+pub async fn run_on_fresh_nodes(
+    children: &crate::process::Children,
+    database_url: Option<&str>,
+    nodes: Option<&Nodes>,
+    plan: &Plan,
+) -> Result<LiveFigures> {
+    let mut servers = Vec::new();
+    match nodes {
+        None => servers.push(ServerProcess::start(children, database_url).await?),
+        Some(nodes) => {
+            let Some(database_url) = database_url.filter(|u| u.starts_with("postgres")) else {
+                return Err(Error::Invalid(
+                    "several nodes share one PostgreSQL database: give --database-url postgres://…"
+                        .into(),
+                ));
+            };
+            let bus = format!("bus = {:?}\n", nodes.bus);
+            let first = ServerProcess::start_with(children, Some(database_url), &bus).await?;
+            // The others seal and sign with the first node's key.
+            let key_file = first.dir().join("data").join("encryption.key");
+            let key = std::fs::read_to_string(&key_file)
+                .map_err(Error::io(format!("read {}", key_file.display())))?;
+            let shared = format!("{bus}encryption_key = {:?}\n", key.trim());
+            servers.push(first);
+            for _ in 1..nodes.count.max(1) {
+                servers
+                    .push(ServerProcess::start_with(children, Some(database_url), &shared).await?);
+            }
+        }
+    }
+    for server in &servers {
+        note!(
+            "server listening on {} (pid {}); its log and data are in {}",
+            server.addr(),
+            server.pid(),
+            server.dir().display()
+        );
+    }
+    let figures = run(&mut servers, plan).await;
+    for server in servers {
+        server.stop().await;
+    }
     figures
 }
 
 /// Sets the farm up, runs it under load and measures.
-pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures> {
+pub async fn run(servers: &mut [ServerProcess], plan: &Plan) -> Result<LiveFigures> {
     plan.validate()?;
     check_open_files(plan.hubs + plan.dashboards)?;
     let clock = Clock::start();
-    let api = Api::new(server.base_url())?;
+    let first = servers
+        .first()
+        .ok_or_else(|| Error::Invalid("no server to run against".into()))?;
+    let api = Api::new(first.base_url())?;
     let setup_started = Instant::now();
     let accounts = set_up_accounts(&api, plan.farms).await?;
     let hubs = set_up_hubs(&api, &accounts, plan).await?;
     set_up_printers(&api, &accounts, &hubs, plan).await?;
     let setup_s = setup_started.elapsed().as_secs_f64();
-    server.check_running()?;
+    check_running(servers)?;
 
     let shared = Arc::new(Shared {
         clock,
@@ -309,11 +362,11 @@ pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures>
     let (phase, phase_rx) = watch::channel(Phase::Connecting);
     // Dropping a JoinSet aborts its tasks, so an early return leaves nothing running.
     let connected_started = Instant::now();
-    let mut hub_tasks = connect_hubs(server, &hubs, plan, &shared, &phase_rx).await?;
+    let mut hub_tasks = connect_hubs(servers, &hubs, plan, &shared, &phase_rx).await?;
     let hubs_connect_s = connected_started.elapsed().as_secs_f64();
     let dashboards_started = Instant::now();
     let mut dashboard_tasks =
-        connect_dashboards(server, &accounts, plan, &shared, &phase_rx).await?;
+        connect_dashboards(servers, &accounts, plan, &shared, &phase_rx).await?;
     let dashboards_connect_s = dashboards_started.elapsed().as_secs_f64();
 
     let go = Instant::now() + LEAD_IN;
@@ -326,7 +379,8 @@ pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures>
     // Set before the phase changes, so no task sees `Reporting` without the window.
     let _ = shared.window.set(window);
     // The start figure is the server with every socket open, before any report.
-    let mut memory = MemoryWatch::start(server.pid());
+    let pids: Vec<u32> = servers.iter().map(ServerProcess::pid).collect();
+    let mut memory = MemoryWatch::start(pids[0]);
     phase.send_replace(Phase::Reporting { go });
     note!(
         "reporting {:.0} statuses/s from {} printers to {} dashboards: {:.0} s warm-up, then {:.0} s measured",
@@ -336,14 +390,14 @@ pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures>
         plan.warmup.as_secs_f64(),
         plan.duration.as_secs_f64()
     );
-    watch_until(server, window_start, &mut memory).await?;
+    watch_until(servers, window_start, &mut memory).await?;
     let cpu_before = (
-        cpu_seconds(server.pid()),
+        servers_cpu_seconds(&pids),
         cpu_seconds(std::process::id()),
         Instant::now(),
     );
-    watch_until(server, window_end, &mut memory).await?;
-    let cpu_seconds_now = (cpu_seconds(server.pid()), cpu_seconds(std::process::id()));
+    watch_until(servers, window_end, &mut memory).await?;
+    let cpu_seconds_now = (servers_cpu_seconds(&pids), cpu_seconds(std::process::id()));
     let elapsed = cpu_before.2.elapsed().as_secs_f64();
     let cores = |before: Option<f64>, after: Option<f64>| match (before, after) {
         (Some(b), Some(a)) if elapsed > 0.0 => (a - b) / elapsed,
@@ -401,6 +455,7 @@ pub async fn run(server: &mut ServerProcess, plan: &Plan) -> Result<LiveFigures>
         hubs_lost: sent.lost,
         hub_errors: sent.errors,
         first_hub_problem: sent.first_problem,
+        nodes: servers.len(),
         server_memory,
         server_cpu_cores,
         loadgen_cpu_cores,
@@ -423,15 +478,27 @@ async fn drain(shared: &Shared) {
     );
 }
 
-/// Waits until `until`, checking every half second that the server still runs and
-/// sampling its memory.
+/// The CPU seconds of every server process, added up.
+fn servers_cpu_seconds(pids: &[u32]) -> Option<f64> {
+    pids.iter().map(|pid| cpu_seconds(*pid)).sum()
+}
+
+/// Fails when any server process has ended.
+fn check_running(servers: &mut [ServerProcess]) -> Result<()> {
+    servers
+        .iter_mut()
+        .try_for_each(ServerProcess::check_running)
+}
+
+/// Waits until `until`, checking every half second that the servers still run and
+/// sampling the (first) server's memory.
 async fn watch_until(
-    server: &mut ServerProcess,
+    servers: &mut [ServerProcess],
     until: Instant,
     memory: &mut MemoryWatch,
 ) -> Result<()> {
     loop {
-        server.check_running()?;
+        check_running(servers)?;
         memory.sample();
         let now = Instant::now();
         if now >= until {
@@ -506,7 +573,7 @@ async fn set_up_printers(
 
 /// Opens every hub socket (hello and welcome) and leaves each hub's task running.
 async fn connect_hubs(
-    server: &mut ServerProcess,
+    servers: &mut [ServerProcess],
     hubs: &[RegisteredHub],
     plan: &Plan,
     shared: &Arc<Shared>,
@@ -539,7 +606,7 @@ async fn connect_hubs(
             offset: plan.report_interval.mul_f64(h as f64 / slots),
         };
         tasks.spawn(hubs::run(
-            server.addr(),
+            servers[h % servers.len()].addr(),
             spec,
             shared.clone(),
             phase.clone(),
@@ -575,7 +642,7 @@ async fn connect_hubs(
         }
         if last_note.elapsed() >= Duration::from_secs(5) {
             last_note = Instant::now();
-            server.check_running()?;
+            check_running(servers)?;
             note!("  {welcomed}/{} hubs welcomed", hubs.len());
         }
     }
@@ -584,16 +651,18 @@ async fn connect_hubs(
 
 /// Opens, authenticates and subscribes every dashboard, then hands them to a few reader tasks.
 async fn connect_dashboards(
-    server: &ServerProcess,
+    servers: &[ServerProcess],
     accounts: &[Account],
     plan: &Plan,
     shared: &Arc<Shared>,
     phase: &watch::Receiver<Phase>,
 ) -> Result<JoinSet<Result<dashboards::Stats>>> {
     note!("opening {} dashboard sockets", plan.dashboards);
-    let addr = server.addr();
     let sockets: Vec<dashboards::Socket> = futures::stream::iter(0..plan.dashboards)
-        .map(|d| dashboards::connect(addr, &accounts[d % accounts.len()]))
+        .map(|d| {
+            let addr = servers[(d + 1) % servers.len()].addr();
+            dashboards::connect(addr, &accounts[d % accounts.len()])
+        })
         .buffer_unordered(DASHBOARD_CONCURRENCY)
         .try_collect()
         .await?;

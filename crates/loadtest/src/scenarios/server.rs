@@ -56,6 +56,13 @@ pub struct ServerOptions {
     /// The server's database (default: a fresh SQLite file in a temporary directory).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Server nodes sharing the database (PostgreSQL) and `--bus`; hubs and dashboards are
+    /// spread over them, each dashboard on another node than most of its farm's hubs.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// The NATS server the nodes share (with `--nodes` above 1).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub bus: String,
 }
 
 /// Runs the scenario against a fresh server.
@@ -71,8 +78,22 @@ pub async fn run(options: &ServerOptions, children: &Children) -> Result<LiveRep
         gcode_state: !options.no_gcode_state,
         batch: options.batch,
     };
-    let figures =
-        live::run_on_fresh_server(children, options.database_url.as_deref(), &plan).await?;
+    let nodes = (options.nodes > 1).then(|| live::Nodes {
+        count: options.nodes,
+        bus: options.bus.clone(),
+    });
+    if !options.bus.starts_with("nats://127.") && nodes.is_some() {
+        return Err(crate::error::Error::Invalid(
+            "the load test talks to loopback only: --bus must be nats://127.…".into(),
+        ));
+    }
+    let figures = live::run_on_fresh_nodes(
+        children,
+        options.database_url.as_deref(),
+        nodes.as_ref(),
+        &plan,
+    )
+    .await?;
     let smaller = figures.printers < TARGET_PRINTERS || figures.hubs < TARGET_HUBS;
     let scale = "50,000 printers over 5,000 hub sockets";
     let checks = vec![
