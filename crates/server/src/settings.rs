@@ -300,6 +300,8 @@ const VARIABLES: &[&str] = &[
     "HEADER_TIMEOUT_SECS",
     "PARALLEL_3MF_READS",
     "SHOPIFY_API_URL",
+    "NOTIFICATION_ATTEMPTS",
+    "WEBHOOKS_TO_PRIVATE_ADDRESSES",
 ];
 
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's
