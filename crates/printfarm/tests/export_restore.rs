@@ -46,6 +46,8 @@ impl Running {
         settings.listen = "127.0.0.1:0".parse().expect("addr");
         settings.data_dir = data.to_path_buf();
         settings.database_url = Some(url.to_string());
+        // A webhook's one try fails for good at once: nothing changes after the export.
+        settings.notification_attempts = 1;
         let server = server::Server::bind(settings).await.expect("server");
         let addr = server.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -280,7 +282,7 @@ async fn a_farm_exported_from_sqlite_restores_on_another_server_and_answers_the_
     owner
         .post(
             "/api/v1/notifications/channels",
-            json!({ "name": "Farm bot", "kind": "webhook", "url": "https://hooks.example.com/t/abc123",
+            json!({ "name": "Farm bot", "kind": "webhook", "url": "http://127.0.0.1:9/t/abc123",
                     "events": ["order_received"] }),
         )
         .await;
@@ -305,6 +307,17 @@ async fn a_farm_exported_from_sqlite_restores_on_another_server_and_answers_the_
         .expect("a file with contents")
         .to_string();
     let download = format!("/api/v1/files/{stored_file}/download-url");
+
+    // The webhook's one try made (refused on loopback): a dead letter, changed no more.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = owner.get("/api/v1/notifications/log").await.1;
+        if log["data"][0]["status"] == "dead" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never tried: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Export while the server runs: one snapshot.
     let out = exports.path().join("copy-farm");
