@@ -17,6 +17,31 @@ fn bus() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// The first of several nodes on `bus`, keeping print files in a bucket of the local S3
+/// server when there is one (as `.ci/run` has), else on its own disk (the nodes share the
+/// public URL, the first node's, so its links lead there).
+async fn first_node(bus: String) -> TestApp {
+    let bucket = common::s3_bucket().await;
+    TestApp::spawn_with(|s| {
+        s.bus = Some(bus);
+        if let Some(bucket) = &bucket {
+            bucket.use_in(s);
+        }
+    })
+    .await
+}
+
+/// Turns the printer's light on or off through `node`.
+async fn light(node: &TestApp, setup: &live::Farm, printer_id: &str, on: bool) -> common::Answer {
+    setup
+        .post(
+            node,
+            &format!("/api/v1/printers/{printer_id}/light"),
+            json!({ "on": on }),
+        )
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_sent_through_one_node_reaches_a_hub_on_another_and_its_ack_comes_back() {
     let Some(bus) = bus() else {
@@ -24,7 +49,7 @@ async fn a_command_sent_through_one_node_reaches_a_hub_on_another_and_its_ack_co
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let a = TestApp::spawn_with(|s| s.bus = Some(bus)).await;
+    let a = first_node(bus).await;
     let b = a.another_node().await;
     let c = a.another_node().await;
     // Each node has its own id and reports the bus among its dependencies.
@@ -61,37 +86,11 @@ async fn a_command_sent_through_one_node_reaches_a_hub_on_another_and_its_ack_co
     assert!(!a.state.hub_link.is_connected(&setup.hub_id));
 
     // Node A learns from the bus that the hub is connected elsewhere.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let hub = a
-            .get(
-                &format!("/api/v1/hubs/{}", setup.hub_id),
-                &setup.owner.token,
-                Some(&setup.farm),
-            )
-            .await;
-        hub.expect(200);
-        if hub.data()["connected"] == true {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node A never saw the hub: {:?}",
-            hub.body
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    setup.hub_connected(&a, true).await;
 
     // A command through node A: the hub on node B acknowledges it, and the printer's
     // report (through node B, written to the shared database) shows the light on.
-    let lit = a
-        .post(
-            &format!("/api/v1/printers/{printer_id}/light"),
-            &setup.owner.token,
-            Some(&setup.farm),
-            json!({ "on": true }),
-        )
-        .await;
+    let lit = light(&a, &setup, &printer_id, true).await;
     assert!(lit.status.is_success(), "{:?}", lit.body);
 
     // A request whose ack carries data: a camera picture through node C.
@@ -116,14 +115,7 @@ async fn a_command_sent_through_one_node_reaches_a_hub_on_another_and_its_ack_co
     let mut times = Vec::new();
     for _ in 0..50 {
         let started = Instant::now();
-        let answer = a
-            .post(
-                &format!("/api/v1/printers/{printer_id}/light"),
-                &setup.owner.token,
-                Some(&setup.farm),
-                json!({ "on": times.len() % 2 == 0 }),
-            )
-            .await;
+        let answer = light(&a, &setup, &printer_id, times.len() % 2 == 0).await;
         assert!(answer.status.is_success());
         times.push(started.elapsed());
     }
@@ -135,29 +127,8 @@ async fn a_command_sent_through_one_node_reaches_a_hub_on_another_and_its_ack_co
 
     // The hub gone: node A says so once node B tells the bus, and a command is refused.
     agent.stop().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let hub = a
-            .get(
-                &format!("/api/v1/hubs/{}", setup.hub_id),
-                &setup.owner.token,
-                Some(&setup.farm),
-            )
-            .await;
-        if hub.data()["connected"] == false {
-            break;
-        }
-        assert!(Instant::now() < deadline, "node A still sees the hub");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let refused = a
-        .post(
-            &format!("/api/v1/printers/{printer_id}/light"),
-            &setup.owner.token,
-            Some(&setup.farm),
-            json!({ "on": false }),
-        )
-        .await;
+    setup.hub_connected(&a, false).await;
+    let refused = light(&a, &setup, &printer_id, false).await;
     assert!(refused.status.is_client_error() || refused.status.is_server_error());
     c.stop().await;
     b.stop().await;
@@ -230,7 +201,7 @@ async fn a_print_outlives_the_node_holding_its_hub_and_a_dashboard_on_a_third_no
         eprintln!("PRINTFARM_TEST_NATS_URL is not set: skipped (.ci/run sets it)");
         return;
     };
-    let a = TestApp::spawn_with(|s| s.bus = Some(bus)).await;
+    let a = first_node(bus).await;
     // Node B on a runtime of its own, to be killed as a process is.
     let b = a.another_node_apart().await;
     let c = a.another_node().await;
@@ -343,7 +314,7 @@ async fn three_dispatchers_racing_start_each_of_1000_jobs_once_on_50_printers() 
         return;
     };
     let started = Instant::now();
-    let a = TestApp::spawn_with(|s| s.bus = Some(bus)).await;
+    let a = first_node(bus).await;
     let b = a.another_node().await;
     let c = a.another_node().await;
     let nodes = [&a, &b, &c];

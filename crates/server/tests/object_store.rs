@@ -6,22 +6,6 @@ use crate::common;
 use common::{As, TestApp, fixture};
 use reqwest::Method;
 
-/// The local S3 server, with a new bucket of this test's (`None`: no server set).
-async fn bucket() -> Option<(String, String)> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = std::env::var("PRINTFARM_TEST_S3_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    let name = format!("pf-{}", uuid::Uuid::new_v4().simple());
-    let made = reqwest::Client::new()
-        .put(format!("{url}/{name}"))
-        .send()
-        .await
-        .expect("the S3 server at PRINTFARM_TEST_S3_URL answers");
-    assert!(made.status().is_success(), "bucket made: {}", made.status());
-    Some((url, name))
-}
-
 async fn image(app: &TestApp, token: &str, farm: &str, path: &str) -> (u16, Vec<u8>) {
     let answer = app
         .request(Method::GET, path, As::Bearer(token))
@@ -55,18 +39,11 @@ fn walk(dir: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn a_file_uploaded_through_one_node_downloads_through_another_from_the_bucket() {
-    let Some((endpoint, bucket)) = bucket().await else {
+    let Some(bucket) = common::s3_bucket().await else {
         eprintln!("PRINTFARM_TEST_S3_URL is not set: skipped (.ci/run sets it)");
         return;
     };
-    let a = TestApp::spawn_with(|s| {
-        s.object_store = Some(format!(
-            "s3://{bucket}/farms?endpoint={endpoint}&region=us-east-1"
-        ));
-        s.object_store_access_key = Some("test".into());
-        s.object_store_secret_key = Some("test".into());
-    })
-    .await;
+    let a = TestApp::spawn_with(|s| bucket.use_in(s)).await;
     let b = a.another_node().await;
     let (owner, farm) = a.signed_up_owner("sian").await;
     let id = a.upload_fixture(&owner, &farm, "sample-a.3mf").await;
@@ -112,7 +89,8 @@ async fn a_file_uploaded_through_one_node_downloads_through_another_from_the_buc
     assert_eq!((local_objects(&a), local_objects(&b)), (0, 0));
     let listed = reqwest::Client::new()
         .get(format!(
-            "{endpoint}/{bucket}?list-type=2&prefix=farms/{farm}/"
+            "{}/{}?list-type=2&prefix=farms/{farm}/",
+            bucket.endpoint, bucket.name
         ))
         .send()
         .await

@@ -16,6 +16,42 @@ use std::time::Duration;
 use store::testing::TestDatabase;
 use tempfile::TempDir;
 
+/// A new bucket of the local S3 server (`PRINTFARM_TEST_S3_URL`, which `.ci/run` starts).
+pub struct S3Bucket {
+    /// The server, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The bucket's name.
+    pub name: String,
+}
+
+impl S3Bucket {
+    /// Keeps print files in this bucket (the local server takes any keys).
+    pub fn use_in(&self, settings: &mut Settings) {
+        settings.object_store = Some(format!(
+            "s3://{}/farms?endpoint={}&region=us-east-1",
+            self.name, self.endpoint
+        ));
+        settings.object_store_access_key = Some("test".into());
+        settings.object_store_secret_key = Some("test".into());
+    }
+}
+
+/// A new bucket of this test's on the local S3 server; `None` when no server is set.
+pub async fn s3_bucket() -> Option<S3Bucket> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let endpoint = std::env::var("PRINTFARM_TEST_S3_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!("pf-{}", uuid::Uuid::new_v4().simple());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{name}"))
+        .send()
+        .await
+        .expect("the S3 server at PRINTFARM_TEST_S3_URL answers");
+    assert!(made.status().is_success(), "bucket made: {}", made.status());
+    Some(S3Bucket { endpoint, name })
+}
+
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery";
 
