@@ -408,6 +408,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .object_store_secret_key
                 .as_ref()
                 .map(|_| "***".into());
+            settings.metrics_token = settings.metrics_token.as_ref().map(|_| "***".into());
+            settings.hub_provisioning_key =
+                settings.hub_provisioning_key.as_ref().map(|_| "***".into());
+            settings.bus = settings.bus.as_deref().map(redact_url);
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(())
         }

@@ -68,6 +68,8 @@ pub struct AppState {
     pub node_id: String,
     /// The bus several nodes share, if any.
     pub bus: Option<crate::bus::Bus>,
+    /// Request counts and latencies, for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// When the server started.
     pub started: Instant,
     /// The route table, for the OpenAPI document.
@@ -262,6 +264,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
         }),
         node_id,
         bus,
+        metrics: crate::metrics::Metrics::default(),
         started: Instant::now(),
         routes: docs,
         settings,
@@ -307,8 +310,10 @@ pub fn router(app: App) -> Router {
     routes
         // The dashboard's pages: not API operations, so not in the route table's document.
         .merge(crate::web::router())
+        .route("/metrics", axum::routing::get(crate::metrics::scrape))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), crate::metrics::track))
         .layer(from_fn_with_state(app.clone(), auth::session::resolve))
         .layer(from_fn_with_state(app.clone(), auth::session::csrf_guard))
         .layer(DefaultBodyLimit::max(limit))

@@ -33,6 +33,7 @@ pub mod markdown;
 pub mod materials;
 pub mod members;
 pub mod memory;
+pub mod metrics;
 pub mod nodes;
 pub mod notify;
 pub mod orders;

@@ -464,6 +464,15 @@ impl Realtime {
             .unwrap_or_default()
     }
 
+    /// Printers whose newest status (from any node) says they are connected.
+    pub fn printers_connected(&self) -> usize {
+        self.statuses()
+            .values()
+            .flat_map(|farm| farm.values())
+            .filter(|event| status_of(event).is_some_and(|s| s.is_connected == Some(true)))
+            .count()
+    }
+
     /// Counts a dashboard of `tenant` as connected while the guard lives.
     pub fn dashboard_connected(&self, tenant: &TenantId) -> DashboardGuard {
         *self

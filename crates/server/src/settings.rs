@@ -29,6 +29,8 @@ pub struct Settings {
     pub object_store_access_key: Option<String>,
     /// The bucket's secret key (else `AWS_SECRET_ACCESS_KEY`); never shown.
     pub object_store_secret_key: Option<String>,
+    /// The bearer token Prometheus scrapes `/metrics` with; without it `/metrics` is off.
+    pub metrics_token: Option<String>,
     /// The NATS server several nodes share (`nats://host:4222`): hub commands reach the
     /// node holding the hub's socket. None: one node, everything in process.
     pub bus: Option<String>,
@@ -160,6 +162,7 @@ impl Default for Settings {
             object_store_access_key: None,
             object_store_secret_key: None,
             bus: None,
+            metrics_token: None,
             trusted_origins: Vec::new(),
             smtp: None,
             mail_from: "PrintFarm <no-reply@printfarm.local>".into(),
@@ -285,6 +288,7 @@ const VARIABLES: &[&str] = &[
     "OBJECT_STORE_ACCESS_KEY",
     "OBJECT_STORE_SECRET_KEY",
     "BUS",
+    "METRICS_TOKEN",
     "TRUSTED_ORIGINS",
     "SMTP__",
     "MAIL_FROM",

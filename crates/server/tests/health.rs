@@ -106,3 +106,104 @@ async fn every_operation_has_a_unique_id_a_summary_and_an_access_rule() {
     }
     assert!(operations >= 70, "{operations} operations documented");
 }
+
+/// The value of the sample `name{labels}` in a Prometheus text answer.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_are_off_without_a_token_and_count_requests_by_route_for_the_scraper() {
+    let off = TestApp::spawn().await;
+    let answer = off
+        .request(Method::GET, "/metrics", As::Nobody)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 404, "no metrics_token: off");
+    off.stop().await;
+
+    let app = TestApp::spawn_with(|s| s.metrics_token = Some("scrape-me-0123456789".into())).await;
+    let (owner, farm) = app.signed_up_owner("mona").await;
+    for _ in 0..3 {
+        app.get("/api/v1/printers", &owner.token, Some(&farm))
+            .await
+            .expect(200);
+    }
+    app.get("/api/v1/printers/not-a-printer", &owner.token, Some(&farm))
+        .await
+        .expect(404);
+    // A dead letter in the print-events queue shows as one.
+    let mut conn = app.state.store.conn().await.expect("database");
+    sqlx::query(
+        "INSERT INTO queue_messages (id, queue, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ('m-1', 'print-events', '{}', 'dead', 5, 5, $1, $1, $1)",
+    )
+    .bind(store::now_text())
+    .execute(&mut *conn)
+    .await
+    .expect("a dead message");
+    drop(conn);
+
+    for wrong in [None, Some("Bearer nope")] {
+        let mut request = app.request(Method::GET, "/metrics", As::Nobody);
+        if let Some(wrong) = wrong {
+            request = request.header("authorization", wrong);
+        }
+        let answer = request.send().await.expect("answer");
+        assert_eq!(answer.status(), 401);
+        let body = answer.text().await.expect("text");
+        assert!(!body.contains("printfarm_"), "no figures without the token");
+    }
+    let answer = app
+        .request(Method::GET, "/metrics", As::Nobody)
+        .header("authorization", "Bearer scrape-me-0123456789")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = answer.text().await.expect("text");
+    let route = r#"method="GET",route="/api/v1/printers/{printer_id}""#;
+    assert_eq!(
+        sample(
+            &text,
+            r#"printfarm_http_requests_total{method="GET",route="/api/v1/printers",status="200"}"#
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!(r#"printfarm_http_requests_total{{{route},status="404"}}"#)
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("printfarm_http_request_duration_seconds_count{{{route}}}")
+        ),
+        Some(1.0)
+    );
+    assert!(!text.contains("not-a-printer"), "ids are never labels");
+    assert_eq!(
+        sample(&text, r#"printfarm_queue_dead{queue="print-events"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"printfarm_queue_due{queue="notifications"}"#),
+        Some(0.0)
+    );
+    assert_eq!(sample(&text, "printfarm_hub_sockets"), Some(0.0));
+    assert!(sample(&text, "printfarm_database_pool_connections").is_some_and(|n| n >= 1.0));
+    assert!(text.trim_end().ends_with("# EOF"));
+    app.stop().await;
+}

@@ -9,6 +9,15 @@ pub mod session;
 pub mod throttle;
 
 pub use member::{Member, roles};
+
+/// Compares two secrets in constant time (their hashes, so lengths tell nothing either).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (store::secrets::token_hash(a), store::secrets::token_hash(b));
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
 pub use session::{AuthUser, Authenticated, Credential};
 
 /// The area's API routes, with who may call each (merged into the one table in `app`).

@@ -170,6 +170,14 @@ impl HubLink {
         }
     }
 
+    /// Hub sockets open on this node.
+    pub fn connected(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|(_, tx)| !tx.is_closed())
+            .count()
+    }
+
     /// Whether a socket from the hub is open.
     pub fn is_connected(&self, hub_id: &str) -> bool {
         self.lock()

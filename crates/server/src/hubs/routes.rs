@@ -62,15 +62,6 @@ pub struct RegisterBody {
     name: Option<String>,
 }
 
-/// Compares two secrets in constant time.
-fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (token_hash(a), token_hash(b));
-    a.bytes()
-        .zip(b.bytes())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
 /// POST /api/v1/hubs/register — a new hub id and secret (the secret is in this answer only).
 ///
 /// A farm admin registers a hub for their farm (claimed at once); a hub factory
@@ -83,7 +74,7 @@ pub async fn register(State(app): State<App>, req: Request) -> Result<Envelope<V
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let tenant = match (&key, &app.settings.hub_provisioning_key) {
-        (Some(given), Some(expected)) if same_secret(given, expected) => None,
+        (Some(given), Some(expected)) if crate::auth::same_secret(given, expected) => None,
         (Some(_), _) => {
             return Err(ApiError::forbidden(
                 "BAD_PROVISIONING_KEY",
@@ -176,7 +167,7 @@ pub async fn claim(
     if body
         .secret
         .as_deref()
-        .is_some_and(|secret| !same_secret(&token_hash(secret), &hex::encode(stored)))
+        .is_some_and(|secret| !crate::auth::same_secret(&token_hash(secret), &hex::encode(stored)))
     {
         return Err(ApiError::forbidden(
             "BAD_HUB_SECRET",

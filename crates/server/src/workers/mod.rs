@@ -89,7 +89,7 @@ fn worker_name() -> String {
 /// The queues the worker reads, first first: print events before automation, then
 /// notifications, then Shopify work, so a farm's own prints never wait behind a shop's
 /// backlog or a slow webhook receiver.
-const QUEUES: [&str; 4] = [
+pub const QUEUES: [&str; 4] = [
     crate::jobs::PRINT_EVENTS,
     crate::automation::AUTOMATION,
     crate::notify::NOTIFICATIONS,
