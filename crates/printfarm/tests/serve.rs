@@ -95,3 +95,42 @@ fn serve_starts_with_no_settings_in_an_empty_directory_and_stops_on_sigterm() {
     assert!(status.success(), "a clean exit: {status}");
     drop(stdout);
 }
+
+#[test]
+fn config_shows_the_settings_in_effect_without_a_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_printfarm"))
+        .args(["config", "--bus", "nats://relay:bus-pass-123@127.0.0.1:4222"])
+        .current_dir(dir.path())
+        .env("PRINTFARM_ENCRYPTION_KEY", "key-secret-123")
+        .env("PRINTFARM_HUB_PROVISIONING_KEY", "provisioning-secret-123")
+        .env("PRINTFARM_METRICS_TOKEN", "metrics-secret-123")
+        .env("PRINTFARM_OBJECT_STORE_SECRET_KEY", "bucket-secret-123")
+        .env(
+            "PRINTFARM_DATABASE_URL",
+            "postgres://farm:db-secret-123@127.0.0.1/farm",
+        )
+        .env("PRINTFARM_NOTIFICATION_ATTEMPTS", "3")
+        .output()
+        .expect("printfarm config");
+    assert!(output.status.success(), "{output:?}");
+    let shown = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(!shown.contains("secret-123"), "a secret shown: {shown}");
+    assert!(!shown.contains("bus-pass-123"), "{shown}");
+    let settings: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    for key in [
+        "encryption_key",
+        "hub_provisioning_key",
+        "metrics_token",
+        "object_store_secret_key",
+    ] {
+        assert_eq!(settings[key], "***", "{key}");
+    }
+    assert_eq!(settings["notification_attempts"], 3, "the variable is read");
+    assert!(
+        settings["bus"]
+            .as_str()
+            .is_some_and(|b| b.ends_with("@127.0.0.1:4222")),
+        "{shown}"
+    );
+}
