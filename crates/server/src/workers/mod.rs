@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use store::queue::{AfterFailure, Message};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 /// How long a claimed message is ours before another worker may take it.
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
@@ -102,19 +103,35 @@ async fn run_one(app: &App, worker: &str) -> Result<bool, store::StoreError> {
         let Some(message) = app.queue.claim(queue, worker, LEASE).await? else {
             continue;
         };
-        let handled = match queue {
-            crate::shopify::SHOPIFY_SYNC => {
-                crate::shopify::sync::handle(app, &message, worker).await
+        // Every line logged while handling it names the message, its farm and its job.
+        let job_id = serde_json::from_str::<serde_json::Value>(&message.payload)
+            .ok()
+            .and_then(|p| p["job_id"].as_str().map(str::to_string));
+        let span = tracing::info_span!(
+            "message",
+            queue = %message.queue,
+            message_id = %message.id,
+            tenant_id = message.tenant_id.as_deref().unwrap_or("-"),
+            job_id = job_id.as_deref().unwrap_or("-"),
+        );
+        async {
+            let handled = match queue {
+                crate::shopify::SHOPIFY_SYNC => {
+                    crate::shopify::sync::handle(app, &message, worker).await
+                }
+                crate::automation::AUTOMATION => {
+                    crate::automation::engine::handle(app, &message, worker).await
+                }
+                crate::notify::NOTIFICATIONS => crate::notify::deliver(app, &message, worker).await,
+                _ => print_events::handle(app, &message, worker).await,
+            };
+            if let Err(err) = handled {
+                record_failure(app, &message, worker, &err).await?;
             }
-            crate::automation::AUTOMATION => {
-                crate::automation::engine::handle(app, &message, worker).await
-            }
-            crate::notify::NOTIFICATIONS => crate::notify::deliver(app, &message, worker).await,
-            _ => print_events::handle(app, &message, worker).await,
-        };
-        if let Err(err) = handled {
-            record_failure(app, &message, worker, &err).await?;
+            Ok::<(), store::StoreError>(())
         }
+        .instrument(span)
+        .await?;
         return Ok(true);
     }
     Ok(false)
