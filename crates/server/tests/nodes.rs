@@ -442,12 +442,21 @@ async fn three_dispatchers_racing_start_each_of_1000_jobs_once_on_50_printers() 
             .expect("print events");
     drop(conn);
     let mut starts: std::collections::HashMap<String, usize> = Default::default();
+    let mut moves: std::collections::HashMap<String, Vec<String>> = Default::default();
     for (payload,) in payloads {
         let event: Value = serde_json::from_str(&payload).expect("json");
+        let job = event["job_id"].as_str().unwrap_or_default().to_string();
+        moves.entry(job.clone()).or_default().push(format!(
+            "{} {}→{} on {} at {}",
+            event["event"], event["from"], event["to"], event["printer_id"], event["at"]
+        ));
         if event["to"] == "processing" {
-            *starts
-                .entry(event["job_id"].as_str().unwrap_or_default().to_string())
-                .or_default() += 1;
+            *starts.entry(job).or_default() += 1;
+        }
+    }
+    for (job, n) in &starts {
+        if *n > 1 {
+            println!("job {job} started {n} times: {:#?}", moves[job]);
         }
     }
     assert_eq!(starts.len(), RACE_JOBS, "every job started");

@@ -700,6 +700,15 @@ impl Farm {
             progress,
             failure_reason,
         } = moving;
+        // Every move goes through here, so here it is checked: a caller holding an older
+        // copy of the job (processing, say, when it thought queued) must not record a move
+        // the job cannot make, such as a second start.
+        if domain::jobs::transition(job.status, to).is_err() {
+            return Err(job_changed(&format!(
+                "the job is {} and can't move to {to}; reload it and try again",
+                job.status
+            )));
+        }
         let record = record_of_move(
             job.status,
             to,
