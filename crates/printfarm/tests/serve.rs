@@ -100,7 +100,11 @@ fn serve_starts_with_no_settings_in_an_empty_directory_and_stops_on_sigterm() {
 fn config_shows_the_settings_in_effect_without_a_secret() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = Command::new(env!("CARGO_BIN_EXE_printfarm"))
-        .args(["config", "--bus", "nats://relay:bus-pass-123@127.0.0.1:4222"])
+        .args([
+            "config",
+            "--bus",
+            "nats://relay:bus-pass-123@127.0.0.1:4222",
+        ])
         .current_dir(dir.path())
         .env("PRINTFARM_ENCRYPTION_KEY", "key-secret-123")
         .env("PRINTFARM_HUB_PROVISIONING_KEY", "provisioning-secret-123")
