@@ -225,20 +225,6 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Hides a URL's password.
-fn redact_url(url: &str) -> String {
-    match url.split_once("://").and_then(|(scheme, rest)| {
-        rest.split_once('@')
-            .map(|(cred, host)| (scheme, cred, host))
-    }) {
-        Some((scheme, cred, host)) if cred.contains(':') => {
-            let user = cred.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One TLS stack, one crypto provider for the whole process.
@@ -256,7 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = args.settings()?;
             server::telemetry::init(settings.log_format);
             let started = std::time::Instant::now();
-            let database = redact_url(&settings.database_url());
+            let database = server::settings::redact_url(&settings.database_url());
             let server = server::Server::bind(settings).await?;
             let addr = server.local_addr()?;
             let public_url = server.app().settings.public_url();
@@ -277,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             println!(
                 "migrations applied to {}",
-                redact_url(&settings.database_url())
+                server::settings::redact_url(&settings.database_url())
             );
             Ok(())
         }
@@ -400,7 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => {
             let mut settings = args.settings()?;
             settings.encryption_key = settings.encryption_key.as_ref().map(|_| "***".into());
-            settings.database_url = Some(redact_url(&settings.database_url()));
+            settings.database_url = Some(server::settings::redact_url(&settings.database_url()));
             if let Some(smtp) = settings.smtp.as_mut() {
                 smtp.password = smtp.password.as_ref().map(|_| "***".into());
             }
@@ -411,7 +397,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.metrics_token = settings.metrics_token.as_ref().map(|_| "***".into());
             settings.hub_provisioning_key =
                 settings.hub_provisioning_key.as_ref().map(|_| "***".into());
-            settings.bus = settings.bus.as_deref().map(redact_url);
+            settings.bus = settings.bus.as_deref().map(server::settings::redact_url);
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(())
         }
@@ -421,22 +407,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_shown_without_their_password() {
-        assert_eq!(
-            redact_url("postgres://pf:s3cret@db/printfarm"),
-            "postgres://pf:***@db/printfarm"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
-        assert_eq!(
-            redact_url("sqlite://printfarm-data/printfarm.db?mode=rwc"),
-            "sqlite://printfarm-data/printfarm.db?mode=rwc"
-        );
-    }
 
     #[test]
     fn the_command_line_is_well_formed() {

@@ -277,6 +277,21 @@ impl Settings {
     }
 }
 
+/// A URL with its password hidden (`scheme://user:***@host`), for logs, `printfarm config`
+/// and health reports.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| {
+        rest.split_once('@')
+            .map(|(cred, host)| (scheme, cred, host))
+    }) {
+        Some((scheme, cred, host)) if cred.contains(':') => {
+            let user = cred.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Top-level settings that may come from `PRINTFARM_<NAME>` variables.
 const VARIABLES: &[&str] = &[
     "LISTEN",
@@ -372,6 +387,22 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact_url("postgres://pf:s3cret@db/printfarm"),
+            "postgres://pf:***@db/printfarm"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://printfarm-data/printfarm.db?mode=rwc"),
+            "sqlite://printfarm-data/printfarm.db?mode=rwc"
+        );
+    }
 
     #[test]
     fn with_no_settings_the_server_uses_its_data_directory() {

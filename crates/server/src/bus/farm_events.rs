@@ -132,7 +132,6 @@ pub async fn relay(
 /// One farm's bus message being written: its events, one per line.
 struct Draft {
     events: Vec<u8>,
-    count: usize,
     stale: bool,
 }
 
@@ -140,7 +139,6 @@ impl Draft {
     fn new() -> Draft {
         Draft {
             events: Vec::new(),
-            count: 0,
             stale: false,
         }
     }
@@ -148,7 +146,6 @@ impl Draft {
     fn push(&mut self, text: &[u8]) {
         self.events.push(b'\n');
         self.events.extend_from_slice(text);
-        self.count += 1;
     }
 
     fn body(&self, node_id: &str) -> Vec<u8> {
@@ -196,7 +193,7 @@ async fn send_out(
                 continue;
             };
             let text = event.text().as_bytes();
-            if draft.count > 0 && draft.events.len() + text.len() > MAX_MESSAGE {
+            if !draft.events.is_empty() && draft.events.len() + text.len() > MAX_MESSAGE {
                 let full = std::mem::replace(draft, Draft::new());
                 publish(&client, farm_subject(&tenant), full.body(&node_id)).await;
             }

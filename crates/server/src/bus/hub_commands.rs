@@ -54,13 +54,32 @@ struct Presence {
     connected: bool,
 }
 
+/// Tells the other nodes that `node_id` holds (or no longer holds) the hub's socket.
+async fn announce_presence(
+    client: &async_nats::Client,
+    hub_id: &str,
+    node_id: &str,
+    connected: bool,
+) {
+    let word = Presence {
+        hub_id: hub_id.to_string(),
+        node_id: node_id.to_string(),
+        connected,
+    };
+    if let Ok(body) = serde_json::to_vec(&word)
+        && let Err(error) = client.publish(PRESENCE, body.into()).await
+    {
+        tracing::warn!(hub_id, %error, "could not announce a hub on the bus");
+    }
+}
+
 /// Hub commands through NATS, with this node's own sockets in `local`.
 pub struct NatsHubCommands {
     local: Arc<HubLink>,
     client: async_nats::Client,
     node_id: String,
     /// Hubs other nodes hold: hub id → (node id, last announced).
-    remote: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    remote: Mutex<HashMap<String, (String, Instant)>>,
     /// Hubs this node answers for: hub id → (socket generation, the answering task).
     serving: Mutex<HashMap<String, (u64, tokio::task::JoinHandle<()>)>>,
 }
@@ -84,7 +103,7 @@ impl NatsHubCommands {
             local,
             client,
             node_id,
-            remote: Arc::default(),
+            remote: Mutex::default(),
             serving: Mutex::default(),
         });
         let bus = |e: async_nats::SubscribeError| super::BusError(e.to_string());
@@ -114,16 +133,7 @@ impl NatsHubCommands {
     }
 
     async fn publish_presence(&self, hub_id: &str, connected: bool) {
-        let word = Presence {
-            hub_id: hub_id.to_string(),
-            node_id: self.node_id.clone(),
-            connected,
-        };
-        if let Ok(body) = serde_json::to_vec(&word)
-            && let Err(error) = self.client.publish(PRESENCE, body.into()).await
-        {
-            tracing::warn!(hub_id, %error, "could not announce a hub on the bus");
-        }
+        announce_presence(&self.client, hub_id, &self.node_id, connected).await;
     }
 
     /// Asks the node holding the hub to run `command`; `HubOffline` when none answers.
@@ -295,14 +305,7 @@ impl HubCommands for NatsHubCommands {
                 }
             };
             // Announced only once this node answers on the hub's subject.
-            let word = Presence {
-                hub_id: hub.clone(),
-                node_id,
-                connected: true,
-            };
-            if let Ok(body) = serde_json::to_vec(&word) {
-                let _ = client.publish(PRESENCE, body.into()).await;
-            }
+            announce_presence(&client, &hub, &node_id, true).await;
             answer_for(local, client, hub, requests).await;
         });
         if let Some((_, old)) = self
@@ -323,16 +326,13 @@ impl HubCommands for NatsHubCommands {
         {
             task.abort();
             drop(serving);
-            let client = self.client.clone();
-            let word = Presence {
-                hub_id: hub_id.to_string(),
-                node_id: self.node_id.clone(),
-                connected: false,
-            };
+            let (client, hub, node_id) = (
+                self.client.clone(),
+                hub_id.to_string(),
+                self.node_id.clone(),
+            );
             tokio::spawn(async move {
-                if let Ok(body) = serde_json::to_vec(&word) {
-                    let _ = client.publish(PRESENCE, body.into()).await;
-                }
+                announce_presence(&client, &hub, &node_id, false).await;
             });
         }
     }

@@ -40,13 +40,9 @@ impl Bus {
         &self.client
     }
 
-    /// The server's address without credentials.
+    /// The server's address with its password hidden.
     pub fn address(&self) -> String {
-        let rest = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, r)| r);
-        rest.rsplit('@').next().unwrap_or(rest).to_string()
+        crate::settings::redact_url(&self.url)
     }
 
     /// A round trip to the NATS server, in milliseconds.
