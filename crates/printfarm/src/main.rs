@@ -24,8 +24,8 @@ enum Command {
     Serve(ServerArgs),
     /// Apply database migrations and exit.
     Migrate(ServerArgs),
-    /// Print the settings in effect (secrets hidden) and exit.
-    Config(ServerArgs),
+    /// Print the settings in effect (secrets hidden), or the reference of every setting, and exit.
+    Config(ConfigArgs),
     /// A live demo farm in one process: server, hub and 12 simulated printers printing.
     Demo(DemoArgs),
     /// Run the hub agent on a farm's LAN (settings in a TOML file readable only by you).
@@ -44,6 +44,50 @@ enum Command {
     Export(ExportArgs),
     /// Restore a farm from a folder `printfarm export` wrote.
     Import(ImportArgs),
+    /// Back up the whole installation (database, file store, key) into a new folder, while it runs.
+    Backup(BackupArgs),
+    /// Restore a backup onto a stopped installation, and bring its schema up to this release.
+    Restore(RestoreArgs),
+}
+
+/// Options of `printfarm backup`.
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// A new (or empty) folder to write the backup to.
+    #[arg(long)]
+    to: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Options of `printfarm restore`.
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The folder `printfarm backup` wrote.
+    #[arg(long)]
+    from: PathBuf,
+    /// Overwrite a database (and key file) that already holds a PrintFarm.
+    #[arg(long)]
+    replace: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Options of `printfarm config`.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Print the configuration reference (Markdown: every setting, its variable, its
+    /// default) instead of the settings in effect.
+    #[arg(long)]
+    reference: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Options of `printfarm export`.
@@ -325,12 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 changes_file: Some(changes_file),
             };
             let report = transfer::import(&app, &options).await?;
-            let mut out = std::io::stdout().lock();
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                write!(out, "{}", report.text())?;
-            }
+            print_report(args.json, &report, &report.text())?;
             app.store.close().await;
             if report.verification.is_some() && !report.verified() {
                 anyhow::bail!(
@@ -351,12 +390,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = transfer::farm::export(&app, &options).await;
             app.store.close().await;
             let report = report?;
-            let mut out = std::io::stdout().lock();
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                write!(out, "{}", report.text())?;
-            }
+            print_report(args.json, &report, &report.text())?;
             Ok(())
         }
         Command::Import(args) => {
@@ -370,12 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = transfer::farm::restore(&app, &options).await;
             app.store.close().await;
             let report = report?;
-            let mut out = std::io::stdout().lock();
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                write!(out, "{}", report.text())?;
-            }
+            print_report(args.json, &report, &report.text())?;
             if !report.verified() {
                 anyhow::bail!(
                     "the farm here does not agree with the export: see the verification above"
@@ -383,7 +412,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Config(args) => {
+        Command::Backup(args) => {
+            let settings = args.server.settings()?;
+            let report = transfer::backup::backup(&settings, &args.to).await?;
+            print_report(args.json, &report, &report.text())
+        }
+        Command::Restore(args) => {
+            let settings = args.server.settings()?;
+            let report = transfer::backup::restore(&settings, &args.from, args.replace).await?;
+            print_report(args.json, &report, &report.text())
+        }
+        Command::Config(ConfigArgs {
+            reference: true, ..
+        }) => {
+            print!("{}", server::settings::reference::markdown());
+            Ok(())
+        }
+        Command::Config(ConfigArgs { server: args, .. }) => {
             let mut settings = args.settings()?;
             settings.encryption_key = settings.encryption_key.as_ref().map(|_| "***".into());
             settings.database_url = Some(server::settings::redact_url(&settings.database_url()));
@@ -402,6 +447,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints a command's report: JSON, or its words.
+fn print_report(json: bool, report: &impl serde::Serialize, text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        write!(out, "{text}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
-//! `printfarm export` and `printfarm import --from`, run as the real commands: a farm
-//! made through the API and the Pi import on a SQLite server is exported, restored into
-//! an empty server on another database (PostgreSQL with PRINTFARM_TEST_DATABASE_URL),
-//! and both servers answer every list route the same.
+//! Moving farms and installations, run as the real commands.
+//!
+//! - `printfarm export` and `printfarm import --from`: a farm made through the API and the
+//!   Pi import on a SQLite server is exported, restored into an empty server on another
+//!   database (PostgreSQL with PRINTFARM_TEST_DATABASE_URL), and both servers answer every
+//!   list route the same.
+//! - `printfarm backup` and `printfarm restore`: an installation backed up while it runs
+//!   (on PostgreSQL with PRINTFARM_TEST_DATABASE_URL, else SQLite) restores onto an empty
+//!   one that answers the same; every unsafe restore is refused before anything changes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,8 +24,19 @@ fn fixture(path: &str) -> PathBuf {
 /// Runs the printfarm command `args` on the server settings of `data` and `url`: its
 /// JSON report on success, its error text on failure.
 fn printfarm(args: &[&str], data: &Path, url: &str) -> Result<Value, String> {
+    printfarm_with(args, data, url, &[])
+}
+
+/// [`printfarm`] with environment variables `env` set.
+fn printfarm_with(
+    args: &[&str],
+    data: &Path,
+    url: &str,
+    env: &[(&str, &str)],
+) -> Result<Value, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_printfarm"))
         .args(args)
+        .envs(env.iter().copied())
         .args(["--json", "--data-dir"])
         .arg(data)
         .args(["--database-url", url])
@@ -154,6 +170,56 @@ async fn sign_in(base: &str, email: &str, farm: &str) -> Client {
     }
 }
 
+/// A farm registered through the API and filled by the Pi import (its catalogue, two
+/// printers, three jobs, a print file with contents): its id and subdomain.
+async fn farm_from_the_pi(base: &str, data: &Path, url: &str) -> (String, String) {
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(
+            &json!({ "email": "owner@example.com", "password": PASSWORD, "name": "Olga",
+                       "company_name": "Copy Farm" }),
+        )
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let farm = registered["data"]["tenant"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("registered: {registered}"))
+        .to_string();
+    let subdomain = registered["data"]["tenant"]["subdomain"]
+        .as_str()
+        .expect("subdomain")
+        .to_string();
+    let pi_files = tempfile::tempdir().expect("dir");
+    std::fs::copy(
+        fixture("3mf/sample-d.3mf"),
+        pi_files
+            .path()
+            .join("3fab2973-5689-4ef9-9633-ab235b9be4ba.3mf"),
+    )
+    .expect("copy");
+    let pi = fixture("legacy-pi/tenant.db");
+    printfarm(
+        &[
+            "import-pi",
+            "--db",
+            pi.to_str().expect("path"),
+            "--files",
+            pi_files.path().to_str().expect("path"),
+            "--farm",
+            &subdomain,
+        ],
+        data,
+        url,
+    )
+    .expect("the Pi import");
+    (farm, subdomain)
+}
+
 /// Every list route the old client reads (api-routes.txt's GETs without a parameter),
 /// and this server's own lists.
 const LIST_ROUTES: &[&str] = &[
@@ -224,51 +290,8 @@ async fn a_farm_exported_from_sqlite_restores_on_another_server_and_answers_the_
     // and through the API the things with secrets (the hub token, a camera's password, a
     // webhook's secret), an order, a wiki page.
     let a = Running::start(source_dir.path(), &source_url).await;
-    let http = reqwest::Client::new();
-    let registered: Value = http
-        .post(format!("{}/api/v1/auth/register", a.base))
-        .json(
-            &json!({ "email": "owner@example.com", "password": PASSWORD, "name": "Olga",
-                       "company_name": "Copy Farm" }),
-        )
-        .send()
-        .await
-        .expect("register")
-        .json()
-        .await
-        .expect("json");
-    let farm = registered["data"]["tenant"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("registered: {registered}"))
-        .to_string();
-    let subdomain = registered["data"]["tenant"]["subdomain"]
-        .as_str()
-        .expect("subdomain")
-        .to_string();
+    let (farm, subdomain) = farm_from_the_pi(&a.base, source_dir.path(), &source_url).await;
     let owner = sign_in(&a.base, "owner@example.com", &farm).await;
-    let pi_files = tempfile::tempdir().expect("dir");
-    std::fs::copy(
-        fixture("3mf/sample-d.3mf"),
-        pi_files
-            .path()
-            .join("3fab2973-5689-4ef9-9633-ab235b9be4ba.3mf"),
-    )
-    .expect("copy");
-    let pi = fixture("legacy-pi/tenant.db");
-    printfarm(
-        &[
-            "import-pi",
-            "--db",
-            pi.to_str().expect("path"),
-            "--files",
-            pi_files.path().to_str().expect("path"),
-            "--farm",
-            &subdomain,
-        ],
-        source_dir.path(),
-        &source_url,
-    )
-    .expect("the Pi import");
     let (_, hub_token) = owner.get("/api/v1/tenants/hub-token").await;
     let printers = owner.get("/api/v1/printers").await.1["data"].clone();
     let printer = printers[0]["id"].as_str().expect("a printer").to_string();
@@ -488,4 +511,140 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_backed_up_while_it_runs_restores_onto_an_empty_one_that_answers_the_same()
+{
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let source = store::testing::TestDatabase::new().await;
+    let source_dir = tempfile::tempdir().expect("dir");
+    let backups = tempfile::tempdir().expect("dir");
+    let a = Running::start(source_dir.path(), &source.url).await;
+    let (farm, _) = farm_from_the_pi(&a.base, source_dir.path(), &source.url).await;
+    let owner = sign_in(&a.base, "owner@example.com", &farm).await;
+    let (_, hub_token) = owner.get("/api/v1/tenants/hub-token").await;
+    let files = owner.get("/api/v1/files").await.1["data"].clone();
+    let stored_file = files
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["content_sha256"].is_string()))
+        .and_then(|f| f["id"].as_str())
+        .expect("a file with contents")
+        .to_string();
+    let download = format!("/api/v1/files/{stored_file}/download-url");
+
+    // Backed up while the server runs.
+    let folder = backups.path().join("nightly");
+    let folder_arg = folder.to_str().expect("path");
+    let report = printfarm(
+        &["backup", "--to", folder_arg],
+        source_dir.path(),
+        &source.url,
+    )
+    .expect("backup");
+    let latest = store::backup::latest_migration();
+    assert_eq!(report["database"]["schema_version"], latest);
+    assert!(report["objects"].as_u64() >= Some(2), "{report}");
+    assert_eq!(report["key_included"], true);
+    let again = printfarm(
+        &["backup", "--to", folder_arg],
+        source_dir.path(),
+        &source.url,
+    )
+    .expect_err("the folder is in use");
+    assert!(again.contains("is not empty"), "{again}");
+    let manifest = std::fs::read_to_string(folder.join("backup.json")).expect("manifest");
+    let key = std::fs::read_to_string(source_dir.path().join("encryption.key")).expect("key");
+    assert!(
+        !manifest.contains(key.trim()),
+        "the manifest names the key, never holds it"
+    );
+
+    // Refused, and nothing changed: onto the running server, with a damaged object, with
+    // the wrong key in the settings.
+    let running = printfarm(
+        &["restore", "--from", folder_arg, "--replace"],
+        source_dir.path(),
+        &source.url,
+    )
+    .expect_err("a server runs there");
+    assert!(running.contains("a server is running"), "{running}");
+    let target = store::testing::TestDatabase::empty().await;
+    let target_dir = tempfile::tempdir().expect("dir");
+    let damaged = backups.path().join("damaged");
+    copy_dir(&folder, &damaged);
+    let object = manifest_object(&damaged);
+    let mut bytes = std::fs::read(&object).expect("object");
+    bytes[0] ^= 0xff;
+    std::fs::write(&object, bytes).expect("write");
+    let err = printfarm(
+        &["restore", "--from", damaged.to_str().expect("path")],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect_err("damaged");
+    assert!(err.contains("is not the object"), "{err}");
+    let other_key = store::secrets::Cipher::generate_key();
+    let err = printfarm_with(
+        &["restore", "--from", folder_arg],
+        target_dir.path(),
+        &target.url,
+        &[("PRINTFARM_ENCRYPTION_KEY", &other_key)],
+    )
+    .expect_err("the wrong key");
+    assert!(err.contains("is not the backup's"), "{err}");
+    let untouched = store::backup::inspect(&target.url, &store::now_text())
+        .await
+        .expect("inspect");
+    assert_eq!(untouched.tables, 0, "a refused restore writes nothing");
+
+    // Restored onto an empty installation.
+    let restored = printfarm(
+        &["restore", "--from", folder_arg],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect("restore");
+    assert_eq!(restored["schema_version_after"], latest);
+    assert_eq!(restored["objects"], report["objects"]);
+    let rows: std::collections::HashMap<String, i64> =
+        serde_json::from_value(restored["rows"].clone())
+            .map(|pairs: Vec<(String, i64)>| pairs.into_iter().collect())
+            .expect("rows");
+    assert_eq!(rows["printers"], 2);
+    assert_eq!(rows["print_jobs"], 3);
+    let twice = printfarm(
+        &["restore", "--from", folder_arg],
+        target_dir.path(),
+        &target.url,
+    )
+    .expect_err("the installation is there");
+    assert!(twice.contains("--replace"), "{twice}");
+
+    // It answers as the original did: the same rows, the file's bytes, the sealed token.
+    let b = Running::start(target_dir.path(), &target.url).await;
+    let copy = sign_in(&b.base, "owner@example.com", &farm).await;
+    for route in LIST_ROUTES {
+        let (status_a, body_a) = owner.get(route).await;
+        let (status_b, body_b) = copy.get(route).await;
+        assert_eq!(status_a, status_b, "{route}");
+        assert_eq!(timeless(body_a), timeless(body_b), "{route}");
+    }
+    assert_eq!(copy.get("/api/v1/tenants/hub-token").await.1, hub_token);
+    assert_eq!(
+        owner.download(&download).await,
+        copy.download(&download).await,
+        "the print file's bytes"
+    );
+    b.stop().await;
+    a.stop().await;
+}
+
+/// The file of the first object a backup folder's manifest lists.
+fn manifest_object(folder: &Path) -> PathBuf {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("backup.json")).expect("manifest"))
+            .expect("json");
+    let key = manifest["objects"][0]["key"].as_str().expect("an object");
+    folder.join("objects").join(key)
 }

@@ -15,7 +15,7 @@ use crate::{
 };
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
@@ -189,16 +189,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<App> {
     if sealed > 0 {
         tracing::info!(hubs = sealed, "hub keys sealed with the encryption key");
     }
-    let location = crate::file_store::Location::parse(
-        settings.object_store.as_deref(),
-        &settings.data_dir.join("files"),
-    )?;
-    let files = FileStore::open(
-        &location,
-        settings.object_store_access_key.as_deref(),
-        settings.object_store_secret_key.as_deref(),
-    )
-    .context("file store")?;
+    let files = FileStore::from_settings(&settings).context("file store")?;
     let mailer = Mailer::from_settings(&settings)?;
     let public_url = settings.public_url();
     let public_origin = origin_of(&public_url)
@@ -306,7 +297,13 @@ pub fn router(app: App) -> Router {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-    });
+    })
+    // The access log: one line per answer, with its status and time, in the request's span.
+    .on_response(
+        tower_http::trace::DefaultOnResponse::new()
+            .level(tracing::Level::INFO)
+            .latency_unit(tower_http::LatencyUnit::Millis),
+    );
     routes
         // The dashboard's pages: not API operations, so not in the route table's document.
         .merge(crate::web::router())
@@ -324,6 +321,7 @@ pub fn router(app: App) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(from_fn_with_state(app.clone(), forget_cached_reads))
         .layer(axum::middleware::from_fn(server_timing))
+        .layer(from_fn_with_state(app.clone(), security_headers))
         .with_state(app)
 }
 
@@ -417,6 +415,27 @@ async fn forget_cached_reads(
     response
 }
 
+/// Headers every answer carries (pages add their CSP): no content sniffing, and, when the
+/// server is reached over HTTPS, HSTS, so a browser never tries plain HTTP with its cookie.
+async fn security_headers(
+    State(app): State<App>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    let https = app.settings.public_url.as_deref();
+    if https.is_some_and(|url| url.starts_with("https://")) {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
 /// Adds `Server-Timing: app;dur=<ms>`: the time from the request's head to the answer's head,
 /// reading the request body included. Benchmarks read the server's own time from it, and a
 /// browser's network panel shows it.
@@ -436,21 +455,28 @@ async fn server_timing(req: Request, next: axum::middleware::Next) -> axum::resp
 pub struct Server {
     app: App,
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<crate::tls::Certificate>>,
 }
 
 impl Server {
     /// Prepares everything and binds the listen address (port 0 picks a free one).
     pub async fn bind(mut settings: Settings) -> anyhow::Result<Server> {
         let listen = settings.listen;
+        // A certificate that does not load stops the start, before anything is bound.
+        let tls = crate::tls::Certificate::from_settings(
+            settings.tls_certificate.as_deref(),
+            settings.tls_private_key.as_deref(),
+        )?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listen on {listen}"))?;
         if settings.public_url.is_none() {
             // Port 0 picks a port only now: links must name the real one.
-            settings.public_url = Some(format!("http://{}", listener.local_addr()?));
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            settings.public_url = Some(format!("{scheme}://{}", listener.local_addr()?));
         }
         let app = build_state(settings).await?;
-        Ok(Server { app, listener })
+        Ok(Server { app, listener, tls })
     }
 
     /// The bound address.
@@ -475,12 +501,15 @@ impl Server {
         let status_writer = crate::status_writer::spawn(app.clone(), stop_rx.clone());
         let lease = crate::nodes::spawn(app.clone(), stop_rx.clone());
         let schedule = crate::automation::schedule::spawn(app.clone(), stop_rx.clone());
+        let reloader = self.tls.as_ref().map(|c| c.spawn_reloader(stop_rx.clone()));
         let dispatcher = crate::dispatch::spawn(app.clone(), stop_rx);
         let limits = crate::connections::ConnectionLimits {
             max_connections: app.settings.max_connections,
             header_timeout: Duration::from_secs(app.settings.header_timeout_secs.max(1)),
         };
-        crate::connections::serve(self.listener, router(self.app), limits, shutdown).await;
+        let acceptor = self.tls.as_ref().map(|c| c.acceptor()).transpose()?;
+        crate::connections::serve(self.listener, router(self.app), limits, acceptor, shutdown)
+            .await;
         // Hub sockets were upgraded, so axum does not wait for them: close them and let each
         // write its hub offline while the database is still open.
         app.hub_link
@@ -493,6 +522,9 @@ impl Server {
         let _ = dispatcher.await;
         let _ = status_writer.await;
         let _ = lease.await;
+        if let Some(reloader) = reloader {
+            let _ = reloader.await;
+        }
         app.store.close().await;
         Ok(())
     }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::{Service, ServiceExt};
 
 /// How connections are bounded.
@@ -79,11 +80,13 @@ impl AsyncWrite for Counted {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets every request in
-/// flight finish (upgraded sockets are the app's to close) and returns.
+/// flight finish (upgraded sockets are the app's to close) and returns. With `tls`, every
+/// connection is HTTPS; its handshake has the header deadline too.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let places = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -115,27 +118,24 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let Ok(service) = make_service.call(remote).await;
         let service = service.map_request(|req: Request<Incoming>| req.map(axum::body::Body::new));
-        let io = TokioIo::new(Counted {
+        let counted = Counted {
             stream,
             _place: place,
-        });
-        let connection = http
-            .serve_connection(io, TowerToHyperService::new(service))
-            .with_upgrades();
-        let mut stop = stop_rx.clone();
+        };
+        let http = http.clone();
+        let stop = stop_rx.clone();
+        let tls = tls.clone();
+        let deadline = limits.header_timeout;
         tokio::spawn(async move {
-            let mut connection = pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(err) = result {
-                        tracing::trace!(%remote, error = %err, "connection ended with an error");
+            match tls {
+                None => serve_connection(&http, counted, service, stop, remote).await,
+                Some(tls) => match tokio::time::timeout(deadline, tls.accept(counted)).await {
+                    Ok(Ok(stream)) => serve_connection(&http, stream, service, stop, remote).await,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%remote, error = %err, "a TLS handshake failed")
                     }
-                    return;
-                }
-                _ = stop.changed() => connection.as_mut().graceful_shutdown(),
-            }
-            if let Err(err) = connection.await {
-                tracing::trace!(%remote, error = %err, "connection ended with an error");
+                    Err(_) => tracing::debug!(%remote, "a TLS handshake took too long"),
+                },
             }
         });
     }
@@ -143,6 +143,42 @@ pub async fn serve(
     drop(stop_rx);
     let _ = stop_tx.send(());
     stop_tx.closed().await;
+}
+
+/// Serves one connection's requests until it ends, or gracefully once `stop` changes.
+async fn serve_connection<I, S>(
+    http: &hyper::server::conn::http1::Builder,
+    io: I,
+    service: S,
+    mut stop: watch::Receiver<()>,
+    remote: SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<
+            Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let connection = http
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(err) = result {
+                tracing::trace!(%remote, error = %err, "connection ended with an error");
+            }
+            return;
+        }
+        _ = stop.changed() => connection.as_mut().graceful_shutdown(),
+    }
+    if let Err(err) = connection.await {
+        tracing::trace!(%remote, error = %err, "connection ended with an error");
+    }
 }
 
 /// Accept errors are the listener's (out of file descriptors, say), not one client's:

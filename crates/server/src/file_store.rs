@@ -90,6 +90,19 @@ impl Location {
 }
 
 impl FileStore {
+    /// The store the settings name: their `object_store`, else `<data_dir>/files/`.
+    pub fn from_settings(settings: &crate::settings::Settings) -> anyhow::Result<FileStore> {
+        let location = Location::parse(
+            settings.object_store.as_deref(),
+            &settings.data_dir.join("files"),
+        )?;
+        Ok(FileStore::open(
+            &location,
+            settings.object_store_access_key.as_deref(),
+            settings.object_store_secret_key.as_deref(),
+        )?)
+    }
+
     /// The store at `location`; `access_key` and `secret_key` for a bucket (else the
     /// `AWS_*` environment variables).
     pub fn open(
@@ -212,12 +225,14 @@ impl FileStore {
             .await
     }
 
-    /// The keys and sizes of the objects under `prefix` (a farm's `{tenant}/`), in key order.
+    /// The keys and sizes of the objects under `prefix` (a farm's `{tenant}/`; empty for
+    /// every object), in key order.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, object_store::Error> {
         use futures::TryStreamExt;
+        let prefix = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
         let mut objects: Vec<(String, u64)> = self
             .objects
-            .list(Some(&ObjectPath::from(prefix)))
+            .list(prefix.as_ref())
             .map_ok(|meta| (meta.location.to_string(), meta.size))
             .try_collect()
             .await?;

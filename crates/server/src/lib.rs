@@ -50,6 +50,7 @@ pub mod skus;
 pub mod status_writer;
 pub mod telemetry;
 pub mod tenants;
+pub mod tls;
 pub mod web;
 pub mod wiki;
 pub mod workers;

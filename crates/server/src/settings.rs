@@ -7,15 +7,27 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Everything the server can be told.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+pub mod reference;
+
+/// Everything the server can be told. Its doc comments are the configuration reference
+/// (`printfarm config --reference`, [`reference`]).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on.
+    #[schema(value_type = String)]
     pub listen: SocketAddr,
     /// The URL people and hubs reach the server at (links in emails, Secure cookies when https).
     pub public_url: Option<String>,
+    /// A PEM file with the certificate chain to serve HTTPS with, directly (no proxy in
+    /// front); read again when it changes, so a renewed certificate needs no restart.
+    #[schema(value_type = Option<String>)]
+    pub tls_certificate: Option<PathBuf>,
+    /// The PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    #[schema(value_type = Option<String>)]
+    pub tls_private_key: Option<PathBuf>,
     /// Where the SQLite database, files, key and mail outbox live.
+    #[schema(value_type = String)]
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; defaults to a SQLite file in the data directory.
     pub database_url: Option<String>,
@@ -37,10 +49,12 @@ pub struct Settings {
     /// Other origins whose browsers may call the API with cookies (CORS and CSRF).
     pub trusted_origins: Vec<String>,
     /// Outgoing mail; without it, mail is written to `<data_dir>/outbox/`.
+    #[schema(inline)]
     pub smtp: Option<SmtpSettings>,
     /// The sender of outgoing mail.
     pub mail_from: String,
     /// `text` or `json`.
+    #[schema(inline)]
     pub log_format: LogFormat,
     /// The largest request body accepted, in bytes (larger gets 413).
     pub max_body_bytes: usize,
@@ -52,6 +66,7 @@ pub struct Settings {
     pub sign_ups_per_ip: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for client addresses in
     /// rate limits and audit rows); requests from anyone else use the peer address.
+    #[schema(value_type = Vec<String>)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest print file accepted, in bytes (larger gets 413).
     pub max_upload_bytes: u64,
@@ -78,12 +93,13 @@ pub struct Settings {
     pub webhooks_to_private_addresses: bool,
     /// A public demo account the sign-in page offers with one click (`printfarm demo` sets
     /// it; a real farm leaves it out).
+    #[schema(inline)]
     pub demo_sign_in: Option<DemoSignIn>,
 }
 
 /// The demo account shown on the sign-in page. Its password is public by design: it opens
 /// a farm of simulated printers and nothing else.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemoSignIn {
     /// The demo account's email.
@@ -93,7 +109,7 @@ pub struct DemoSignIn {
 }
 
 /// How logs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -104,13 +120,14 @@ pub enum LogFormat {
 }
 
 /// An SMTP relay.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     /// Host name.
     pub host: String,
-    /// Port (default 587).
+    /// Port.
     #[serde(default = "default_smtp_port")]
+    #[schema(default = 587)]
     pub port: u16,
     /// User name, if the relay needs one.
     pub username: Option<String>,
@@ -118,6 +135,7 @@ pub struct SmtpSettings {
     pub password: Option<String>,
     /// `starttls` (default), `tls` (implicit) or `none` (local relays only).
     #[serde(default)]
+    #[schema(inline, default = "starttls")]
     pub security: SmtpSecurity,
 }
 
@@ -134,7 +152,7 @@ impl std::fmt::Debug for SmtpSettings {
 }
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Upgrade a plain connection with STARTTLS.
@@ -155,6 +173,8 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             public_url: None,
+            tls_certificate: None,
+            tls_private_key: None,
             data_dir: PathBuf::from("printfarm-data"),
             database_url: None,
             encryption_key: None,
@@ -211,13 +231,15 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
         }
+        let mut variables = config::Environment::with_prefix("PRINTFARM")
+            .prefix_separator("_")
+            .separator("__")
+            .list_separator(",");
+        for key in reference::list_keys() {
+            variables = variables.with_list_parse_key(&key);
+        }
         builder = builder.add_source(
-            config::Environment::with_prefix("PRINTFARM")
-                .prefix_separator("_")
-                .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("trusted_origins")
-                .with_list_parse_key("trusted_proxies")
+            variables
                 .try_parsing(true)
                 .source(Some(server_variables(std::env::vars()))),
         );
@@ -292,43 +314,13 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Top-level settings that may come from `PRINTFARM_<NAME>` variables.
-const VARIABLES: &[&str] = &[
-    "LISTEN",
-    "PUBLIC_URL",
-    "DATA_DIR",
-    "DATABASE_URL",
-    "ENCRYPTION_KEY",
-    "OBJECT_STORE",
-    "OBJECT_STORE_ACCESS_KEY",
-    "OBJECT_STORE_SECRET_KEY",
-    "BUS",
-    "METRICS_TOKEN",
-    "TRUSTED_ORIGINS",
-    "SMTP__",
-    "MAIL_FROM",
-    "LOG_FORMAT",
-    "MAX_BODY_BYTES",
-    "LOGIN_ATTEMPTS_PER_IP",
-    "LOGIN_FAILURES_PER_ACCOUNT",
-    "SIGN_UPS_PER_IP",
-    "TRUSTED_PROXIES",
-    "HUB_PROVISIONING_KEY",
-    "MAX_UPLOAD_BYTES",
-    "MAX_CONNECTIONS",
-    "HEADER_TIMEOUT_SECS",
-    "PARALLEL_3MF_READS",
-    "SHOPIFY_API_URL",
-    "NOTIFICATION_ATTEMPTS",
-    "WEBHOOKS_TO_PRIVATE_ADDRESSES",
-];
-
 /// Keeps the server's own `PRINTFARM_*` variables; others (the test suite's
 /// `PRINTFARM_TEST_DATABASE_URL`, the hub's) are not the server's to refuse.
 fn server_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    let variables = reference::variables();
     vars.filter(|(key, _)| {
         key.strip_prefix("PRINTFARM_").is_some_and(|name| {
-            VARIABLES
+            variables
                 .iter()
                 .any(|v| name == *v || (v.ends_with("__") && name.starts_with(v)))
         })

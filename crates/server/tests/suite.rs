@@ -14,6 +14,7 @@ mod e2e_faults;
 mod files;
 mod health;
 mod hostile;
+mod https;
 mod hubs;
 mod invitations;
 mod isolation;

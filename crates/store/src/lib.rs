@@ -8,6 +8,7 @@ pub mod api_tokens;
 pub mod assembly;
 pub mod audit;
 pub mod automation;
+pub mod backup;
 pub mod cameras;
 pub mod catalogue;
 pub mod colours;
@@ -97,16 +98,7 @@ impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and applies migrations.
     pub async fn open(url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
-        let dialect = if url.starts_with("sqlite:") {
-            Dialect::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Dialect::Postgres
-        } else {
-            return Err(StoreError::Config(format!(
-                "database URL must start with sqlite: or postgres: (got '{}')",
-                url.split(':').next().unwrap_or_default()
-            )));
-        };
+        let dialect = backup::dialect_of(url)?;
         let options = AnyPoolOptions::new()
             .max_connections(match dialect {
                 // Each SQLite connection is a thread that every query hops to: more of them

@@ -12,13 +12,28 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Makes one; panics (it is for tests) when PostgreSQL is asked for but unreachable.
+    /// Makes one with every migration applied; panics (it is for tests) when PostgreSQL is
+    /// asked for but unreachable.
     pub async fn new() -> TestDatabase {
+        TestDatabase::make(true).await
+    }
+
+    /// Makes one with nothing in it (a SQLite file not yet made): a restore's target, or
+    /// a database an older release's migrations build up.
+    pub async fn empty() -> TestDatabase {
+        TestDatabase::make(false).await
+    }
+
+    async fn make(migrated: bool) -> TestDatabase {
         match std::env::var("PRINTFARM_TEST_DATABASE_URL") {
             Ok(admin) if !admin.is_empty() => {
                 use sqlx::Connection;
                 let name = format!("printfarm_test_{}", uuid::Uuid::new_v4().simple());
-                let template = migrated_template(&admin).await;
+                let template = if migrated {
+                    migrated_template(&admin).await
+                } else {
+                    "template0".to_string()
+                };
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .expect("PRINTFARM_TEST_DATABASE_URL must reach a PostgreSQL server");

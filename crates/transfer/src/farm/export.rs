@@ -228,7 +228,7 @@ pub async fn export(app: &App, options: &ExportOptions) -> Result<ExportReport, 
     drop(conn);
     bar.finish_and_clear();
 
-    let objects = copy_objects(app, &tenant, out).await?;
+    let objects = copy_objects(&app.files, &format!("{tenant}/"), out).await?;
     let listed: BTreeSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
     for key in &referenced_objects {
         if !listed.contains(key.as_str()) {
@@ -347,15 +347,16 @@ fn write_row(
     writer.write_all(b"\n")
 }
 
-/// Copies every object under the farm's prefix into the folder, each with its SHA-256.
-async fn copy_objects(
-    app: &App,
-    tenant: &domain::TenantId,
+/// Copies every object under `prefix` (a farm's `{tenant}/`, or all of them) into the
+/// folder's `objects/`, each with its SHA-256.
+pub(crate) async fn copy_objects(
+    files: &server::file_store::FileStore,
+    prefix: &str,
     out: &Path,
 ) -> Result<Vec<ObjectLine>, CopyError> {
     use tokio::io::AsyncWriteExt;
     let mut lines = Vec::new();
-    for (key, _) in app.files.list(&format!("{tenant}/")).await? {
+    for (key, _) in files.list(prefix).await? {
         let Some(path) = object_path(out, &key) else {
             continue;
         };
@@ -364,7 +365,7 @@ async fn copy_objects(
                 .await
                 .map_err(|e| CopyError::Io(dir.to_path_buf(), e))?;
         }
-        let (_, mut stream) = app.files.stream(&key).await?;
+        let (_, mut stream) = files.stream(&key).await?;
         let mut file = tokio::fs::File::create(&path)
             .await
             .map_err(|e| CopyError::Io(path.clone(), e))?;

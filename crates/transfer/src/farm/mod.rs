@@ -23,8 +23,10 @@
 mod export;
 mod restore;
 
+pub(crate) use export::copy_objects;
 pub use export::{ExportOptions, ExportReport, export};
 pub use restore::{RestoreOptions, RestoreReport, restore};
+pub(crate) use restore::{check_objects, store_objects};
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +68,9 @@ pub enum CopyError {
     /// An exported file does not match the manifest.
     #[error("{0}; nothing was restored")]
     Damaged(String),
+    /// A tool or setting the copy needs is missing or failed (pg_dump, the file store).
+    #[error("{0}")]
+    Tool(String),
     /// The database refused.
     #[error("the database: {0}")]
     Store(#[from] StoreError),
@@ -516,7 +521,7 @@ fn from_json(value: &serde_json::Value) -> Option<String> {
 }
 
 /// The key file's identity as the manifest records it.
-fn key_id(key: &str) -> String {
+pub(crate) fn key_id(key: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(key.trim().as_bytes()))[..16].to_string()
 }
@@ -541,7 +546,7 @@ fn object_path(folder: &Path, key: &str) -> Option<PathBuf> {
 }
 
 /// SHA-256 of a file, read in parts.
-async fn file_sha256(path: &Path) -> Result<(String, u64), CopyError> {
+pub(crate) async fn file_sha256(path: &Path) -> Result<(String, u64), CopyError> {
     use sha2::Digest;
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path)

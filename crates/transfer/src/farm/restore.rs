@@ -17,8 +17,8 @@ use store::copy::{Column, Scope};
 use store::secrets::Cipher;
 
 use super::{
-    CopyError, FORMAT, FORMAT_VERSION, FarmLine, Manifest, Rekey, TABLES, TableFile, TableSecrets,
-    TableSpec, file_sha256, from_json, key_id, kind_from, object_path,
+    CopyError, FORMAT, FORMAT_VERSION, FarmLine, Manifest, ObjectLine, Rekey, TABLES, TableFile,
+    TableSecrets, TableSpec, file_sha256, from_json, key_id, kind_from, object_path,
 };
 use crate::report::Check;
 
@@ -163,7 +163,7 @@ pub async fn restore(app: &App, options: &RestoreOptions) -> Result<RestoreRepor
     )
     .await;
     let written = match written {
-        Ok(()) => store_objects(app, from, &manifest, &mut stored).await,
+        Ok(()) => store_objects(&app.files, from, &manifest.objects, &mut stored).await,
         Err(error) => Err(error),
     };
     bar.finish_and_clear();
@@ -328,20 +328,29 @@ async fn check_files(from: &Path, manifest: &Manifest) -> Result<(), CopyError> 
             )));
         }
     }
-    let prefix = format!("{}/", manifest.farm.id);
-    for object in &manifest.objects {
+    check_objects(from, &manifest.objects, &format!("{}/", manifest.farm.id)).await
+}
+
+/// Checks that each object's file is there with the size and SHA-256 the folder's manifest
+/// gives, and that its key is under `prefix` and stays in the folder.
+pub(crate) async fn check_objects(
+    from: &Path,
+    objects: &[ObjectLine],
+    prefix: &str,
+) -> Result<(), CopyError> {
+    for object in objects {
         let path = object_path(from, &object.key)
-            .filter(|_| object.key.starts_with(&prefix))
+            .filter(|_| object.key.starts_with(prefix))
             .ok_or_else(|| {
                 CopyError::Damaged(format!(
-                    "the object key '{}' is not one of the farm's",
+                    "the object key '{}' is not one of the folder's",
                     object.key
                 ))
             })?;
         let (sha256, bytes) = file_sha256(&path).await?;
         if sha256 != object.sha256 || bytes != object.bytes {
             return Err(CopyError::Damaged(format!(
-                "{} is not the object the export wrote",
+                "{} is not the object the folder's manifest lists (its size or SHA-256 differs)",
                 path.display()
             )));
         }
@@ -544,18 +553,18 @@ async fn insert(
         })
 }
 
-/// Stores every object of the export, noting each stored so a failure can remove them.
-async fn store_objects(
-    app: &App,
+/// Stores every object of the folder, noting each stored so a failure can remove them.
+pub(crate) async fn store_objects(
+    files: &server::file_store::FileStore,
     from: &Path,
-    manifest: &Manifest,
+    objects: &[ObjectLine],
     stored: &mut Vec<String>,
 ) -> Result<(), CopyError> {
-    for object in &manifest.objects {
+    for object in objects {
         let Some(path) = object_path(from, &object.key) else {
             continue;
         };
-        app.files.put_file(&object.key, &path).await?;
+        files.put_file(&object.key, &path).await?;
         stored.push(object.key.clone());
     }
     Ok(())
