@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::Dialect;
+
 /// A database made for one test.
 pub struct TestDatabase {
     /// The URL to open it with.
@@ -175,4 +177,93 @@ impl Drop for TestDatabase {
         })
         .join();
     }
+}
+
+/// Applies the migrations up to `version` only: the schema a release with that newest
+/// migration left.
+pub async fn migrate_to(url: &str, version: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    crate::MIGRATOR
+        .run_to(version, &pool)
+        .await
+        .expect("the older migrations apply");
+    pool.close().await;
+}
+
+/// Copies every row of every table of the SQLite database `from` into the database `to`,
+/// which has the same schema and no rows; foreign keys are not checked while it copies (the
+/// rows were consistent where they came from). Returns each table's rows.
+pub async fn copy_rows(from: &str, to: &str) -> std::collections::BTreeMap<String, u64> {
+    use futures::TryStreamExt;
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let to_dialect = crate::backup::dialect_of(to).expect("a database URL");
+    let mut source = sqlx::AnyConnection::connect(from)
+        .await
+        .expect("the source");
+    let mut target = sqlx::AnyConnection::connect(to).await.expect("the target");
+    let unchecked = match to_dialect {
+        Dialect::Sqlite => "PRAGMA foreign_keys = OFF",
+        Dialect::Postgres => "SET session_replication_role = replica",
+    };
+    sqlx::query(unchecked)
+        .execute(&mut target)
+        .await
+        .expect("foreign keys off");
+    let mut copied = std::collections::BTreeMap::new();
+    for table in crate::copy::tables(&mut source, Dialect::Sqlite)
+        .await
+        .expect("tables")
+    {
+        let columns = crate::copy::columns(&mut target, to_dialect, &table)
+            .await
+            .expect("columns");
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("CAST(\"{}\" AS TEXT)", c.name))
+            .collect();
+        let sql = format!("SELECT {} FROM \"{table}\"", select.join(", "));
+        let width = columns.len();
+        let rows: Vec<Vec<Option<String>>> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch(&mut source)
+            .map_ok(|row| {
+                (0..width)
+                    .map(|i| sqlx::Row::try_get::<Option<String>, _>(&row, i).expect("text"))
+                    .collect()
+            })
+            .try_collect()
+            .await
+            .expect("rows");
+        crate::copy::insert(&mut target, &table, &columns, &rows)
+            .await
+            .expect("insert");
+        copied.insert(table, rows.len() as u64);
+    }
+    let _ = target.close().await;
+    let _ = source.close().await;
+    copied
+}
+
+/// The rows of every table of the database at `url` (the migrations' own table aside).
+pub async fn row_counts(url: &str) -> std::collections::BTreeMap<String, u64> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let dialect = crate::backup::dialect_of(url).expect("a database URL");
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let mut counts = std::collections::BTreeMap::new();
+    for table in crate::copy::tables(&mut conn, dialect)
+        .await
+        .expect("tables")
+    {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM \"{table}\""
+        )))
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        counts.insert(table, n as u64);
+    }
+    let _ = conn.close().await;
+    counts
 }
