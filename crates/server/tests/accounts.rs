@@ -596,3 +596,50 @@ async fn a_session_due_for_refresh_is_extended_and_the_cookie_renewed() {
         .await;
     assert!(again.headers.get("set-cookie").is_none());
 }
+
+#[tokio::test]
+async fn signing_in_with_a_session_already_held_ends_it_and_gives_a_new_token() {
+    let app = TestApp::spawn().await;
+    let ada = app.signed_up("ada").await;
+    let first = app.sign_in(&ada.email, PASSWORD).await;
+    first.expect(200);
+    let old = first.data()["token"].as_str().unwrap().to_string();
+    // A browser that already holds a session (its own, or one planted in it) signs in.
+    let again = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in/email",
+            As::Cookie(&old),
+            None,
+            Some(json!({ "email": ada.email, "password": PASSWORD })),
+        )
+        .await;
+    again.expect(200);
+    let new = again.data()["token"].as_str().unwrap().to_string();
+    assert_ne!(new, old, "a sign-in always makes a new token");
+    let app = &app;
+    let session = |token: String| async move {
+        app.call(
+            Method::GET,
+            "/api/v1/auth/get-session",
+            As::Cookie(&token),
+            None,
+            None,
+        )
+        .await
+    };
+    let old_session = session(old.clone()).await;
+    assert!(
+        old_session.data()["user"].is_null(),
+        "the old token ended: {}",
+        old_session.body
+    );
+    let new_session = session(new).await;
+    assert_eq!(new_session.data()["user"]["id"], ada.id.as_str());
+    // The account's other sessions (another browser) are not touched.
+    let elsewhere = ada.token.clone();
+    assert_eq!(
+        session(elsewhere).await.data()["user"]["id"],
+        ada.id.as_str()
+    );
+}

@@ -767,3 +767,70 @@ async fn the_hubs_of_a_server_node_that_died_read_offline_after_the_next_sweep()
     // The dead node is forgotten; a second sweep releases nothing.
     assert_eq!(server::nodes::renew_and_sweep(&app.state).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn an_address_that_keeps_giving_a_hub_a_wrong_secret_is_turned_away_and_good_hellos_never_count()
+ {
+    let app = TestApp::spawn_with(|s| {
+        s.login_attempts_per_ip = 3;
+        s.hub_provisioning_key = Some("factory-key".into());
+    })
+    .await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let (hub_id, secret) = app.register_hub(&owner, &farm, "Rack A").await;
+    let now = chrono::Utc::now().timestamp();
+
+    // Good hellos from the same address, more than the limit: all welcomed.
+    for n in 0..5 {
+        let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+        send(&mut hub, hello(&hub_id, &secret, &format!("good-{n}"), now)).await;
+        assert_eq!(next(&mut hub).await.unwrap()["type"], "hub_welcome");
+    }
+    // Three wrong secrets, then the address is refused before the upgrade, even with the
+    // right one, and told when to come back.
+    for n in 0..3 {
+        let mut hub = open(&app, &format!("/ws/hub/{hub_id}")).await.unwrap();
+        send(
+            &mut hub,
+            hello(&hub_id, "pfhs_wrong", &format!("bad-{n}"), now),
+        )
+        .await;
+        assert_eq!(next(&mut hub).await, Err(Some(wire::close::BAD_SIGNATURE)));
+    }
+    match open(&app, &format!("/ws/hub/{hub_id}")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!("a failing address got a socket: {other:?}"),
+    }
+    // Another hub behind the same address is not held back by this one's wrong secret.
+    let (other_id, other_secret) = app.register_hub(&owner, &farm, "Rack B").await;
+    let mut other = open(&app, &format!("/ws/hub/{other_id}")).await.unwrap();
+    send(&mut other, hello(&other_id, &other_secret, "other-1", now)).await;
+    assert_eq!(next(&mut other).await.unwrap()["type"], "hub_welcome");
+}
+
+#[tokio::test]
+async fn a_wrong_provisioning_key_is_counted_and_the_right_one_registers_until_the_limit() {
+    let app = TestApp::spawn_with(|s| {
+        s.login_attempts_per_ip = 2;
+        s.hub_provisioning_key = Some("factory-key".into());
+    })
+    .await;
+    let register = |key: &'static str| {
+        app.client
+            .post(format!("{}/api/v1/hubs/register", app.base))
+            .header("x-provisioning-key", key)
+            .send()
+    };
+    for _ in 0..4 {
+        assert_eq!(register("factory-key").await.unwrap().status(), 201);
+    }
+    assert_eq!(register("guess-1").await.unwrap().status(), 403);
+    assert_eq!(register("guess-2").await.unwrap().status(), 403);
+    let held = register("factory-key").await.unwrap();
+    assert_eq!(held.status(), 429);
+    let body: Value = held.json().await.unwrap();
+    assert_eq!(body["success"], false);
+}

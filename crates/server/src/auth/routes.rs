@@ -322,9 +322,12 @@ pub struct SignInBody {
 pub async fn sign_in(
     State(app): State<App>,
     client: ClientInfo,
+    caller: Option<Extension<Authenticated>>,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let (user, token) = sign_in_with_password(&app, &client, &body.email, &body.password).await?;
+    let replacing = caller.as_ref().map(|Extension(a)| a);
+    let (user, token) =
+        sign_in_with_password(&app, &client, &body.email, &body.password, replacing).await?;
     let body =
         Envelope::ok(json!({ "redirect": false, "token": token, "user": UserView::from(&user) }));
     Ok(with_cookie(&app, &token, body))
@@ -332,11 +335,16 @@ pub async fn sign_in(
 
 /// Checks an email and password within the attempt limits and opens a session: what the
 /// sign-in route and the web sign-in form share. Returns the user and the session token.
+///
+/// The session the request came with (`replacing`), if any, ends in the same transaction:
+/// a sign-in always gets a new token, so a token planted in a browser before it signs in
+/// (session fixation) or left from an earlier account is worth nothing after it.
 pub async fn sign_in_with_password(
     app: &App,
     client: &ClientInfo,
     email: &str,
     password: &str,
+    replacing: Option<&Authenticated>,
 ) -> Result<(User, String), ApiError> {
     let email = Email::parse("email", email)?;
     if password.is_empty() {
@@ -370,7 +378,21 @@ pub async fn sign_in_with_password(
     store::users::record_login(&mut tx, &user.user_id(), &now_text).await?;
     store::members::accept_invitations(&mut tx, &user.user_id(), &now_text).await?;
     let (token, _) = open_session(app, &mut tx, &user, client, now).await?;
+    let replaced = match replacing {
+        Some(Authenticated {
+            credential: Credential::Session { token, .. },
+            ..
+        }) => {
+            let hash = token_hash(token);
+            store::sessions::revoke(&mut tx, &hash).await?;
+            Some(hash)
+        }
+        _ => None,
+    };
     tx.commit().await?;
+    if let Some(hash) = replaced {
+        app.auth_cache.forget_token(&hash);
+    }
     tracing::info!(user_id = %user.id, "signed in");
     Ok((user, token))
 }

@@ -1,4 +1,5 @@
-//! Attempt limits per client address and per account: sign-in, password reset, sign-up.
+//! Attempt limits per client address and per account: sign-in, password reset, sign-up,
+//! and the machines' secrets (a hub's hello, the hub provisioning key).
 //!
 //! Held in memory: with several server processes each keeps its own count, which
 //! multiplies the allowance by the number of processes but still stops brute force.
@@ -20,6 +21,10 @@ pub struct LoginThrottle {
     by_ip: Mutex<AttemptLimiter<IpAddr>>,
     by_account: Mutex<AttemptLimiter<String>>,
     sign_ups_by_ip: Mutex<AttemptLimiter<IpAddr>>,
+    /// Wrong machine secrets per address and secret (`<ip> <what>`): only failures count, so
+    /// a farm's hundred hubs behind one address reconnecting after a restart are never held
+    /// back, and one hub with a wrong secret holds back only itself.
+    wrong_secrets: Mutex<AttemptLimiter<String>>,
 }
 
 impl LoginThrottle {
@@ -30,6 +35,7 @@ impl LoginThrottle {
             by_ip: Mutex::new(AttemptLimiter::new(per_ip, WINDOW)),
             by_account: Mutex::new(AttemptLimiter::new(per_account, WINDOW)),
             sign_ups_by_ip: Mutex::new(AttemptLimiter::new(sign_ups_per_ip, WINDOW)),
+            wrong_secrets: Mutex::new(AttemptLimiter::new(per_ip, WINDOW)),
         }
     }
 
@@ -58,6 +64,29 @@ impl LoginThrottle {
         lock(&self.by_account)
             .check(&account.to_string(), now)
             .map_err(|retry_after| ApiError::TooManyRequests { retry_after })
+    }
+
+    /// 429 when `ip` gave too many wrong values of the machine secret `what` (a hub's
+    /// `hub:<id>`, `provisioning`) in the window; counts nothing.
+    pub fn secret_allowed(&self, ip: Option<IpAddr>, what: &str) -> Result<(), ApiError> {
+        match ip {
+            Some(ip) => lock(&self.wrong_secrets)
+                .check(&format!("{ip} {what}"), Instant::now())
+                .map_err(|retry_after| ApiError::TooManyRequests { retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a wrong value of the machine secret `what` from `ip`.
+    pub fn secret_failed(&self, ip: Option<IpAddr>, what: &str) {
+        if let Some(ip) = ip {
+            let now = Instant::now();
+            let mut limiter = lock(&self.wrong_secrets);
+            limiter.record(format!("{ip} {what}"), now);
+            if limiter.tracked() > PRUNE_ABOVE {
+                limiter.prune(now);
+            }
+        }
     }
 
     /// Records a failed sign-in for `account`.

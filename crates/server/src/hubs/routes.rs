@@ -73,9 +73,17 @@ pub async fn register(State(app): State<App>, req: Request) -> Result<Envelope<V
         .get("x-provisioning-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let ip = if key.is_some() {
+        let Ok(client) = ClientInfo::from_request_parts(&mut parts, &app).await;
+        app.throttle.secret_allowed(client.ip, "provisioning")?;
+        client.ip
+    } else {
+        None
+    };
     let tenant = match (&key, &app.settings.hub_provisioning_key) {
         (Some(given), Some(expected)) if crate::auth::same_secret(given, expected) => None,
         (Some(_), _) => {
+            app.throttle.secret_failed(ip, "provisioning");
             return Err(ApiError::forbidden(
                 "BAD_PROVISIONING_KEY",
                 "the provisioning key is wrong",

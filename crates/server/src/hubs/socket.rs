@@ -37,8 +37,12 @@ const SEEN_EVERY: Duration = Duration::from_secs(30);
 pub async fn connect(
     State(app): State<App>,
     ApiPath(hub_id): ApiPath<String>,
+    client: crate::extract::ClientInfo,
     SocketUpgrade(upgrade): SocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // An address that keeps failing this hub's hello is turned away before the upgrade.
+    app.throttle
+        .secret_allowed(client.ip, &format!("hub:{hub_id}"))?;
     let mut conn = app.store.conn().await?;
     let hub = store::hubs::find(&mut conn, &hub_id)
         .await
@@ -64,6 +68,7 @@ pub async fn connect(
             pending: HashMap::new(),
             last_seen_written: Instant::now(),
             printers_loaded: None,
+            address: client.ip,
         };
         session.run(socket, key).await;
     }))
@@ -94,6 +99,8 @@ struct Session {
     pending: HashMap<String, Pending>,
     last_seen_written: Instant,
     printers_loaded: Option<Instant>,
+    /// The hub's address as the server sees it (behind trusted proxies: the forwarded one).
+    address: Option<std::net::IpAddr>,
 }
 
 /// A command waiting for its ack: until when, who waits, and who wants its frame.
@@ -153,11 +160,12 @@ impl Session {
                 .await;
             return;
         }
+        let address = self.address.map(|ip| ip.to_string());
         let hello = store::hubs::HubHello {
             firmware_version: Some(&firmware_version),
             hardware_version: hardware_version.as_deref(),
             mac_address: mac_address.as_deref(),
-            ip_address: None,
+            ip_address: address.as_deref(),
         };
         match self
             .accept_hello(&key, timestamp, &nonce, &signature, &hello)
@@ -165,6 +173,9 @@ impl Session {
         {
             Ok(true) => {}
             Ok(false) => {
+                self.app
+                    .throttle
+                    .secret_failed(self.address, &format!("hub:{}", self.hub_id));
                 tracing::warn!(hub_id = %self.hub_id, "hub hello refused");
                 let _ = sink
                     .send(close_frame(close::BAD_SIGNATURE, "hello refused"))

@@ -233,10 +233,12 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(app): State<App>,
     client: ClientInfo,
+    caller: Option<Extension<Authenticated>>,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = local_path(Some(&form.next));
-    match sign_in_with_password(&app, &client, &form.email, &form.password).await {
+    let replacing = caller.as_ref().map(|Extension(a)| a);
+    match sign_in_with_password(&app, &client, &form.email, &form.password, replacing).await {
         Ok((_, token)) => {
             let mut response = see_other(&next);
             response
