@@ -10,5 +10,6 @@
 pub mod dashboard;
 pub mod hub;
 pub mod status;
+pub mod webhook;
 
 pub use status::{PrinterStatus, Temperatures};

@@ -2,10 +2,11 @@
 //! admins to read, retry or purge.
 
 use crate::app::App;
+use crate::audit::Change;
 use crate::auth::{Member, roles};
 use crate::envelope::{ApiResult, Envelope};
 use crate::error::{ApiError, OrNotFound};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, ClientInfo};
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,12 +69,22 @@ pub async fn get_one(
 pub async fn delete(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let mut tx = app.store.begin().await?;
     store::queue::delete_dead_letter(&mut tx, &member.tenant, &id)
         .await
         .or_not_found("MESSAGE_NOT_FOUND", "dead letter")?;
+    let change = Change {
+        action: "dead_letter.deleted",
+        table: "dead_letter_messages",
+        record: &id,
+        ..Change::default()
+    };
+    member
+        .audit(&mut tx, &client, change, &store::now_text())
+        .await?;
     tx.commit().await?;
     Ok(Envelope::ok(json!({ "deleted": id })))
 }
@@ -82,12 +93,21 @@ pub async fn delete(
 pub async fn retry(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
+    let now = store::now_text();
     let mut tx = app.store.begin().await?;
-    store::queue::retry_dead_letter(&mut tx, &member.tenant, &id, &store::now_text())
+    store::queue::retry_dead_letter(&mut tx, &member.tenant, &id, &now)
         .await
         .or_not_found("MESSAGE_NOT_FOUND", "dead letter")?;
+    let change = Change {
+        action: "dead_letter.retried",
+        table: "dead_letter_messages",
+        record: &id,
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     app.background.work_queued();
     Ok(Envelope::ok(json!({ "retried": id })))
@@ -97,6 +117,7 @@ pub async fn retry(
 async fn every(
     app: &App,
     member: &Member<roles::Admin>,
+    client: &ClientInfo,
     queue: Option<String>,
     retry: bool,
 ) -> Result<usize, ApiError> {
@@ -111,6 +132,18 @@ async fn every(
             store::queue::delete_dead_letter(&mut tx, &member.tenant, id).await?;
         }
     }
+    let change = Change {
+        action: if retry {
+            "dead_letters.retried"
+        } else {
+            "dead_letters.purged"
+        },
+        table: "dead_letter_messages",
+        record: queue.as_deref().unwrap_or("*"),
+        old: Some(json!({ "queue": queue, "messages": ids.len() })),
+        ..Change::default()
+    };
+    member.audit(&mut tx, client, change, &now).await?;
     tx.commit().await?;
     if retry {
         app.background.work_queued();
@@ -122,9 +155,10 @@ async fn every(
 pub async fn retry_all(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiQuery(q): ApiQuery<QueueFilter>,
 ) -> ApiResult<Value> {
-    let retried = every(&app, &member, q.queue, true).await?;
+    let retried = every(&app, &member, &client, q.queue, true).await?;
     Ok(Envelope::ok(json!({ "retried": retried })))
 }
 
@@ -132,9 +166,10 @@ pub async fn retry_all(
 pub async fn purge(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiQuery(q): ApiQuery<QueueFilter>,
 ) -> ApiResult<Value> {
-    let purged = every(&app, &member, q.queue, false).await?;
+    let purged = every(&app, &member, &client, q.queue, false).await?;
     Ok(Envelope::ok(json!({ "purged": purged })))
 }
 

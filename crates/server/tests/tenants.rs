@@ -380,3 +380,82 @@ async fn the_hub_token_is_for_admins_and_regenerating_replaces_it() {
         .await;
     assert_eq!(now.data()["hub_token"], new_token);
 }
+
+#[tokio::test]
+async fn admin_actions_that_change_no_row_of_their_own_are_in_the_audit_log_too() {
+    let app = TestApp::spawn().await;
+    let (owner, farm) = app.signed_up_owner("olga").await;
+    let (t, f) = (owner.token.as_str(), Some(farm.as_str()));
+    let (hub_id, _) = app.register_hub(&owner, &farm, "Rack A").await;
+    app.put(
+        &format!("/api/v1/hubs/{hub_id}"),
+        t,
+        f,
+        json!({ "name": "Rack B" }),
+    )
+    .await
+    .expect(200);
+    let rule = app
+        .post(
+            "/api/v1/automation",
+            t,
+            f,
+            json!({ "name": "Check", "trigger_type": "print_failed", "action_type": "create_task",
+                    "action_config": { "task_type": "quality_check", "title": "Look at it" } }),
+        )
+        .await;
+    rule.expect(201);
+    let rule_id = rule.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/automation/{rule_id}/test"),
+        t,
+        f,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let channel = app
+        .post(
+            "/api/v1/notifications/channels",
+            t,
+            f,
+            json!({ "name": "Bot", "kind": "webhook", "url": "http://127.0.0.1:9/hook", "events": ["order_received"] }),
+        )
+        .await;
+    channel.expect(201);
+    let channel_id = channel.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/notifications/channels/{channel_id}/test"),
+        t,
+        f,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    app.post("/api/v1/admin/dlq/purge", t, f, json!({}))
+        .await
+        .expect(200);
+
+    let log = app
+        .get(
+            &format!("/api/v1/tenants/{farm}/audit-log?limit=100"),
+            t,
+            None,
+        )
+        .await;
+    log.expect(200);
+    let rows = log.data().as_array().unwrap();
+    for (action, record) in [
+        ("hub.renamed", hub_id.as_str()),
+        ("automation.tried", rule_id.as_str()),
+        ("notification_channel.tested", channel_id.as_str()),
+        ("dead_letters.purged", "*"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r["action"] == action)
+            .unwrap_or_else(|| panic!("{action} is not in the log: {rows:?}"));
+        assert_eq!(row["record_id"], record, "{row}");
+        assert_eq!(row["user_id"], owner.id.as_str(), "{row}");
+    }
+}

@@ -616,6 +616,7 @@ pub struct TryBody {
 pub async fn try_once(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<TryBody>,
 ) -> ApiResult<Value> {
@@ -630,8 +631,18 @@ pub async fn try_once(
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("trying the rule: {e}")))?
         .ok_or_else(|| ApiError::not_found("RULE_NOT_FOUND", "automation rule"))?;
+    let run = run_view(&run);
+    let mut conn = app.store.conn().await?;
+    let change = Change {
+        action: "automation.tried",
+        table: "automation_rules",
+        record: &id,
+        new: Some(json!({ "run": run })),
+        ..Change::default()
+    };
+    member.audit(&mut conn, &client, change, &now).await?;
     Ok(Envelope::ok(
-        json!({ "run": run_view(&run), "conditions_hold": would_hold }),
+        json!({ "run": run, "conditions_hold": would_hold }),
     ))
 }
 

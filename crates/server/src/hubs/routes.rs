@@ -242,6 +242,7 @@ pub struct UpdateBody {
 pub async fn update(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<Value> {
@@ -249,15 +250,18 @@ pub async fn update(
     let Some(name) = parse_name(body.name.as_deref())? else {
         return Err(ApiError::field("name", "name is required"));
     };
-    let mut conn = app.store.conn().await?;
-    let renamed = store::hubs::rename(
-        &mut conn,
-        &member.tenant,
-        &hub.id,
-        &name,
-        &store::now_text(),
-    )
-    .await?;
+    let now = store::now_text();
+    let mut tx = app.store.begin().await?;
+    let renamed = store::hubs::rename(&mut tx, &member.tenant, &hub.id, &name, &now).await?;
+    let change = Change {
+        action: "hub.renamed",
+        table: "hubs",
+        record: &hub.id,
+        old: Some(json!({ "name": hub.name })),
+        new: Some(json!({ "name": renamed.name })),
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
+    tx.commit().await?;
     Ok(Envelope::ok(view(&app, &renamed)))
 }
 
@@ -352,6 +356,7 @@ pub async fn discover(
 pub async fn disconnect(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let hub = find(&app, &member.tenant, &id).await?;
@@ -361,9 +366,38 @@ pub async fn disconnect(
         gpio_state: None,
     };
     send(&app, &hub, command).await?;
+    audit_command(
+        &app,
+        &member,
+        &client,
+        &hub,
+        json!({ "command": "disconnect" }),
+    )
+    .await?;
     Ok(Envelope::ok(
         json!({ "hub_id": hub.id, "sent": "disconnect" }),
     ))
+}
+
+/// Records a command an admin sent a hub (it changes no row, but it acts on the farm).
+async fn audit_command(
+    app: &App,
+    member: &Member<roles::Admin>,
+    client: &ClientInfo,
+    hub: &Hub,
+    sent: Value,
+) -> Result<(), ApiError> {
+    let mut conn = app.store.conn().await?;
+    let change = Change {
+        action: "hub.commanded",
+        table: "hubs",
+        record: &hub.id,
+        new: Some(sent),
+        ..Change::default()
+    };
+    member
+        .audit(&mut conn, client, change, &store::now_text())
+        .await
 }
 
 /// Body of a GPIO command.
@@ -378,6 +412,7 @@ pub struct GpioBody {
 pub async fn gpio(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<GpioBody>,
 ) -> ApiResult<Value> {
@@ -406,6 +441,8 @@ pub async fn gpio(
         gpio_state: Some(state),
     };
     send(&app, &hub, command).await?;
+    let sent = json!({ "command": "gpio_set", "pin": pin, "state": state });
+    audit_command(&app, &member, &client, &hub, sent).await?;
     Ok(Envelope::ok(
         json!({ "hub_id": hub.id, "sent": "gpio_set", "pin": pin, "state": state }),
     ))

@@ -374,6 +374,7 @@ pub async fn delete(
 pub async fn test(
     State(app): State<App>,
     member: Member<roles::Admin>,
+    client: ClientInfo,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Value> {
     let channel = find(&app, &member.tenant, &id).await?;
@@ -391,6 +392,13 @@ pub async fn test(
     let mut tx = app.store.begin().await?;
     let delivery =
         super::to_channel_in(&app, &mut tx, &member.tenant, &channel, &notice, &now).await?;
+    let change = Change {
+        action: "notification_channel.tested",
+        table: "notification_channels",
+        record: &channel.id,
+        ..Change::default()
+    };
+    member.audit(&mut tx, &client, change, &now).await?;
     tx.commit().await?;
     app.background.work_queued();
     Ok(Envelope::accepted(
