@@ -241,10 +241,7 @@ impl Metrics {
         self.pool_connections.set(i64::from(pool.size()));
         self.pool_idle.set(as_gauge(pool.num_idle()));
         let now = chrono::Utc::now();
-        let now_text = domain::time::format(now);
-        let mut conn = app.store.conn().await?;
-        for queue in crate::workers::QUEUES {
-            let backlog = store::health::queue_backlog(&mut conn, queue, &now_text).await?;
+        for (queue, backlog) in crate::health::backlogs(app, now).await? {
             let label = Queue {
                 queue: queue.to_string(),
             };
@@ -253,14 +250,9 @@ impl Metrics {
                 .get_or_create(&label)
                 .set(backlog.running);
             self.queue_dead.get_or_create(&label).set(backlog.dead);
-            let waited = backlog
-                .oldest_due
-                .as_deref()
-                .and_then(domain::time::parse)
-                .map_or(0.0, |due| {
-                    (now - due).num_milliseconds().max(0) as f64 / 1000.0
-                });
-            self.queue_oldest_due.get_or_create(&label).set(waited);
+            self.queue_oldest_due
+                .get_or_create(&label)
+                .set(backlog.oldest_due_seconds(now));
         }
         Ok(())
     }

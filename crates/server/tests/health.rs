@@ -33,6 +33,29 @@ async fn health_endpoints_report_each_dependency() {
         "one node: nothing to reach"
     );
     assert!(detailed.data()["node_id"].is_string());
+    assert_eq!(detailed.data()["warnings"], serde_json::json!([]));
+
+    // A dead letter is not an outage: the answer stays 200 and says what needs a person.
+    let mut conn = app.state.store.conn().await.unwrap();
+    sqlx::query(
+        "INSERT INTO queue_messages (id, queue, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ('m-dead', 'notifications', '{}', 'dead', 10, 10, $1, $1, $1)",
+    )
+    .bind("2026-01-01T00:00:00.000Z")
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let detailed = app
+        .call(Method::GET, "/health/detailed", As::Nobody, None, None)
+        .await;
+    detailed.expect(200);
+    assert_eq!(detailed.data()["checks"]["queue"]["dead_letters"], 1);
+    let warnings = detailed.data()["warnings"].to_string();
+    assert!(
+        warnings.contains("1 message(s) of the notifications queue used their last attempt"),
+        "{warnings}"
+    );
 }
 
 #[tokio::test]

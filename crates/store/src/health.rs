@@ -8,24 +8,6 @@ pub async fn ping(conn: &mut Conn) -> StoreResult<()> {
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct Depth {
-    pending: i64,
-    dead: i64,
-}
-
-/// Background work waiting (pending or running) and given up on (dead).
-pub async fn queue_depth(conn: &mut Conn) -> StoreResult<(i64, i64)> {
-    let row = sqlx::query_as::<_, Depth>(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'running') THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending,
-                CAST(COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS BIGINT) AS dead
-         FROM queue_messages",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((row.pending, row.dead))
-}
-
 /// One queue's backlog: messages due and waiting, being handled, dead, and the oldest due
 /// message's time to run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +20,18 @@ pub struct Backlog {
     pub dead: i64,
     /// When the oldest due message was to run.
     pub oldest_due: Option<String>,
+}
+
+impl Backlog {
+    /// Seconds the oldest due message has waited at `now` (0 when none is due).
+    pub fn oldest_due_seconds(&self, now: chrono::DateTime<chrono::Utc>) -> f64 {
+        self.oldest_due
+            .as_deref()
+            .and_then(domain::time::parse)
+            .map_or(0.0, |due| {
+                (now - due).num_milliseconds().max(0) as f64 / 1000.0
+            })
+    }
 }
 
 #[derive(sqlx::FromRow)]
