@@ -65,6 +65,18 @@ async fn farm_from_the_pi(base: &str, data: &Path, url: &str) -> (String, String
     (farm, subdomain)
 }
 
+/// The download-link route of a print file with contents.
+async fn download_link_of_a_stored_file(owner: &common::Client) -> String {
+    let files = owner.get("/api/v1/files").await.1["data"].clone();
+    let stored_file = files
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["content_sha256"].is_string()))
+        .and_then(|f| f["id"].as_str())
+        .expect("a file with contents")
+        .to_string();
+    format!("/api/v1/files/{stored_file}/download-url")
+}
+
 /// Every list route the old client reads (api-routes.txt's GETs without a parameter),
 /// and this server's own lists.
 const LIST_ROUTES: &[&str] = &[
@@ -167,14 +179,7 @@ async fn a_farm_exported_from_sqlite_restores_on_another_server_and_answers_the_
             json!({ "title": "Changing a nozzle", "content": "Heat it **first**.", "category": "Maintenance" }),
         )
         .await;
-    let files = owner.get("/api/v1/files").await.1["data"].clone();
-    let stored_file = files
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["content_sha256"].is_string()))
-        .and_then(|f| f["id"].as_str())
-        .expect("a file with contents")
-        .to_string();
-    let download = format!("/api/v1/files/{stored_file}/download-url");
+    let download = download_link_of_a_stored_file(&owner).await;
 
     // The webhook's one try made (refused on loopback): a dead letter, changed no more.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -369,14 +374,7 @@ async fn an_installation_backed_up_while_it_runs_restores_onto_an_empty_one_that
     let (farm, _) = farm_from_the_pi(&a.base, source_dir.path(), &source.url).await;
     let owner = sign_in(&a.base, "owner@example.com", &farm).await;
     let (_, hub_token) = owner.get("/api/v1/tenants/hub-token").await;
-    let files = owner.get("/api/v1/files").await.1["data"].clone();
-    let stored_file = files
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["content_sha256"].is_string()))
-        .and_then(|f| f["id"].as_str())
-        .expect("a file with contents")
-        .to_string();
-    let download = format!("/api/v1/files/{stored_file}/download-url");
+    let download = download_link_of_a_stored_file(&owner).await;
 
     // Backed up while the server runs.
     let folder = backups.path().join("nightly");

@@ -1,33 +1,20 @@
 //! `printfarm import-pi` on the legacy Pi fixture, run as the real command against a fresh
 //! database (SQLite, or PostgreSQL with PRINTFARM_TEST_DATABASE_URL).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
-        .join(path)
-}
+mod common;
+use common::fixture;
 
 /// Runs `printfarm import-pi` with `args` on the data directory and database; the JSON
 /// report on success, the error text on failure.
 fn import(data: &Path, url: &str, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_printfarm"))
-        .arg("import-pi")
-        .args(args)
-        .args(["--json", "--data-dir"])
-        .arg(data)
-        .args(["--database-url", url])
-        .output()
-        .expect("run printfarm");
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).expect("a JSON report"))
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    let args: Vec<&str> = std::iter::once("import-pi")
+        .chain(args.iter().copied())
+        .collect();
+    common::printfarm(&args, data, url)
 }
 
 fn counts(report: &Value, table: &str) -> (u64, u64, u64, u64) {
