@@ -47,7 +47,8 @@ impl Api {
         Ok(Api { base, client })
     }
 
-    async fn call(
+    /// One API call as `account`; its `data` on success.
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,

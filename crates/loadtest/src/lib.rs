@@ -9,6 +9,8 @@
 //!   and latency.
 //! - `hub`: the hub agent (a child `printfarm hub`) with N simulated printers; its memory.
 //! - `ftps`: FTPS upload speed to a simulated printer against a plain TCP copy.
+//! - `crash`: SIGKILL of the server under writes, 20 times: acknowledged writes kept,
+//!   order numbers never handed out twice, the time back to ready.
 //! - `seed-analytics`: not a measurement but its set-up: a year of a large farm written
 //!   straight into a database, for `bench/analytics.sh`.
 //!
@@ -72,6 +74,9 @@ pub enum Scenario {
     Ftps(scenarios::ftps::FtpsOptions),
     /// Writes a year of a large farm into its database, for the analytics benchmark.
     SeedAnalytics(scenarios::seed_analytics::SeedOptions),
+    /// SIGKILL of the server under writes, again and again: nothing acknowledged lost,
+    /// nothing twice, the time back to ready.
+    Crash(scenarios::crash::CrashOptions),
 }
 
 /// Runs the scenario. `exe` is the `printfarm` executable, started as `serve` and `hub`.
@@ -95,6 +100,9 @@ pub async fn run(args: &LoadtestArgs, exe: &Path) -> Result<Report> {
         Scenario::SeedAnalytics(options) => scenarios::seed_analytics::run(options)
             .await
             .map(Report::Seed),
+        Scenario::Crash(options) => scenarios::crash::run(options, &children)
+            .await
+            .map(Report::Crash),
     }
 }
 

@@ -162,7 +162,7 @@ pub struct Child {
 }
 
 impl Child {
-    /// Starts `printfarm args…` with stdout piped and stderr written to `log`.
+    /// Starts `printfarm args…` with stdout piped and stderr appended to `log`.
     pub fn spawn(
         name: &'static str,
         children: &Children,
@@ -170,8 +170,11 @@ impl Child {
         log: PathBuf,
     ) -> Result<Child> {
         let exe = children.exe.as_path();
-        let stderr =
-            std::fs::File::create(&log).map_err(Error::io(format!("create {}", log.display())))?;
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(Error::io(format!("create {}", log.display())))?;
         let mut command = tokio::process::Command::new(exe);
         command
             .args(args)
@@ -277,11 +280,42 @@ impl Child {
     }
 }
 
+/// Starts `printfarm serve args…` (its log appended to `dir/server.log`) and reads the
+/// address it listens on from its first line.
+async fn spawn_server(
+    children: &Children,
+    args: &[String],
+    dir: &Path,
+) -> Result<(Child, SocketAddr)> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = Child::spawn("server", children, &args, dir.join("server.log"))?;
+    let line = child.first_line(START_DEADLINE).await?;
+    // "PrintFarm is listening on http://127.0.0.1:PORT (public URL …)"
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .ok_or_else(|| Error::Process {
+            name: "server",
+            detail: format!("unexpected first line {line:?}"),
+        })?;
+    if !addr.ip().is_loopback() {
+        return Err(Error::Invalid(format!(
+            "the server listens on {addr}, not on loopback; the load test only talks to 127.0.0.1"
+        )));
+    }
+    Ok((child, addr))
+}
+
 /// `printfarm serve` on loopback with a fresh data directory; the directory goes when
 /// the server is dropped.
 pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    /// The command line it was started with, to start it again on the same data.
+    args: Vec<String>,
+    children: Children,
     // Declared after `child`: the process ends before its directory is removed.
     dir: tempfile::TempDir,
     keep_dir: bool,
@@ -325,29 +359,50 @@ impl ServerProcess {
         if let Some(url) = database_url {
             args.extend(["--database-url", url]);
         }
-        let mut child = Child::spawn("server", children, &args, dir.path().join("server.log"))?;
-        let line = child.first_line(START_DEADLINE).await?;
-        // "PrintFarm is listening on http://127.0.0.1:PORT (public URL …)"
-        let addr: SocketAddr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|addr| addr.parse().ok())
-            .ok_or_else(|| Error::Process {
-                name: "server",
-                detail: format!("unexpected first line {line:?}"),
-            })?;
-        if !addr.ip().is_loopback() {
-            return Err(Error::Invalid(format!(
-                "the server listens on {addr}, not on loopback; the load test only talks to 127.0.0.1"
-            )));
-        }
+        let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+        let (child, addr) = spawn_server(children, &args, dir.path()).await?;
         Ok(ServerProcess {
             child,
             addr,
+            args,
+            children: children.clone(),
             dir,
             keep_dir: children.keep_dir,
         })
+    }
+
+    /// Kills the server at once (SIGKILL: no shutdown, nothing flushed), starts it again
+    /// on the same data, and waits until `/health/ready` answers 200. Returns the time
+    /// from the new process's start to ready.
+    pub async fn kill_and_restart(&mut self) -> Result<Duration> {
+        let _ = self.child.child.kill().await;
+        let started = std::time::Instant::now();
+        let (child, addr) = spawn_server(&self.children, &self.args, self.dir.path()).await?;
+        self.child = child;
+        self.addr = addr;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|source| Error::Http {
+                what: "build the HTTP client".into(),
+                source,
+            })?;
+        let ready = format!("http://{addr}/health/ready");
+        loop {
+            if let Ok(answer) = client.get(&ready).send().await
+                && answer.status().is_success()
+            {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > START_DEADLINE {
+                return Err(Error::Process {
+                    name: "server",
+                    detail: format!("not ready after a restart; {}", self.child.log_tail()),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Where the server listens.

@@ -2,7 +2,9 @@
 
 use crate::latency::LatencySummary;
 use crate::live::LiveFigures;
-use crate::scenarios::{ftps::FtpsReport, hub::HubReport, seed_analytics::SeedReport};
+use crate::scenarios::{
+    crash::CrashReport, ftps::FtpsReport, hub::HubReport, seed_analytics::SeedReport,
+};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -20,6 +22,8 @@ pub enum Report {
     Ftps(FtpsReport),
     /// `loadtest seed-analytics`.
     Seed(SeedReport),
+    /// `loadtest crash`.
+    Crash(CrashReport),
 }
 
 impl Report {
@@ -31,6 +35,7 @@ impl Report {
             Report::Hub(hub) => hub.summary(),
             Report::Ftps(ftps) => ftps.summary(),
             Report::Seed(seed) => seed.summary(),
+            Report::Crash(crash) => crash.summary(),
         }
     }
 
@@ -47,6 +52,7 @@ impl Report {
             Report::Server(live) | Report::Fanout(live) => &live.checks,
             Report::Hub(hub) => &hub.checks,
             Report::Ftps(ftps) => &ftps.checks,
+            Report::Crash(crash) => &crash.checks,
             // Seeding sets a benchmark up; it has no target of its own.
             Report::Seed(_) => &[],
         }

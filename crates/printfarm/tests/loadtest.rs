@@ -103,3 +103,15 @@ fn the_ftps_scenario_compares_an_upload_with_a_plain_copy() {
     assert!(number(&report, "ftps.median_mb_s") > 0.0, "{report}");
     assert!(number(&report, "ratio") > 0.0, "{report}");
 }
+
+#[test]
+fn the_crash_scenario_kills_the_server_under_writes_and_finds_every_acknowledged_write() {
+    let report = loadtest(&["crash", "--rounds", "2", "--writers", "2", "--load", "0.5"]);
+    assert_eq!(report["scenario"], "crash");
+    assert_eq!(number(&report, "rounds"), 2.0);
+    assert!(number(&report, "acknowledged") > 0.0, "{report}");
+    // Durability is a property, not a timing: nothing acknowledged may go missing.
+    assert_eq!(number(&report, "lost"), 0.0, "{report}");
+    assert_eq!(number(&report, "duplicate_numbers"), 0.0, "{report}");
+    assert_eq!(number(&report, "ready.count"), 2.0, "{report}");
+}

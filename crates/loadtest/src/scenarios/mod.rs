@@ -1,5 +1,6 @@
 //! The scenarios, one module each: options, run, and what it reports.
 
+pub mod crash;
 pub mod fanout;
 pub mod ftps;
 pub mod hub;
