@@ -380,19 +380,12 @@ impl ServerProcess {
         let (child, addr) = spawn_server(&self.children, &self.args, self.dir.path()).await?;
         self.child = child;
         self.addr = addr;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|source| Error::Http {
-                what: "build the HTTP client".into(),
-                source,
-            })?;
-        let ready = format!("http://{addr}/health/ready");
+        let api = crate::api::Api::new(format!("http://{addr}"))?;
         loop {
-            if let Ok(answer) = client.get(&ready).send().await
-                && answer.status().is_success()
-            {
+            let ready = api
+                .call(reqwest::Method::GET, "/health/ready", None, None)
+                .await;
+            if ready.is_ok() {
                 return Ok(started.elapsed());
             }
             if started.elapsed() > START_DEADLINE {
