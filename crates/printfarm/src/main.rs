@@ -414,11 +414,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup(args) => {
             let settings = args.server.settings()?;
+            // A backup holds the database and the key: every file of it is yours alone.
+            server::settings::owner_only_from_now_on();
             let report = transfer::backup::backup(&settings, &args.to).await?;
             print_report(args.json, &report, &report.text())
         }
         Command::Restore(args) => {
             let settings = args.server.settings()?;
+            server::settings::owner_only_from_now_on();
             let report = transfer::backup::restore(&settings, &args.from, args.replace).await?;
             print_report(args.json, &report, &report.text())
         }

@@ -329,8 +329,8 @@ fn server_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map
 }
 
 /// New files of this process get mode 0600 and new folders 0700, whoever creates them
-/// (SQLite and its WAL, the file store, the mail outbox, temporary uploads).
-fn owner_only_from_now_on() {
+/// (SQLite and its WAL, the file store, the mail outbox, temporary uploads, backups).
+pub fn owner_only_from_now_on() {
     #[cfg(unix)]
     // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
     unsafe {

@@ -50,8 +50,8 @@ pub enum CopyError {
     /// Several farms have the name.
     #[error("several farms are named '{0}' ({1}): name it by its subdomain")]
     AmbiguousFarm(String, String),
-    /// The export folder is there and not empty.
-    #[error("{0} is not empty: export into a new folder")]
+    /// The folder to write is there and not empty.
+    #[error("{0} is not empty: write into a new folder")]
     NotEmpty(PathBuf),
     /// A file could not be read or written.
     #[error("{0}: {1}")]
