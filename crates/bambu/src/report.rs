@@ -560,17 +560,30 @@ fn merge_object(dst: &mut Map<String, Value>, src: &Map<String, Value>, level: L
             (Level::Print, "ams") => Level::AmsRoot,
             _ => Level::Other,
         };
+        // AMS units and their trays are matched by id, even into an empty list.
+        let by_id = match (level, key.as_str()) {
+            (Level::AmsRoot, "ams") => Some((Level::AmsUnit, false)),
+            (Level::AmsUnit, "tray") => Some((Level::Other, true)),
+            _ => None,
+        };
         match (dst.get_mut(key), new) {
             (Some(Value::Object(old)), Value::Object(new)) => merge_object(old, new, child),
-            (Some(Value::Array(old)), Value::Array(new))
-                if matches!((level, key.as_str()), (Level::AmsRoot, "ams")) =>
-            {
-                merge_by_id(old, new, Level::AmsUnit, false);
+            (Some(Value::Array(old)), Value::Array(new)) if by_id.is_some() => {
+                let (level, trays) = by_id.unwrap_or((Level::Other, false));
+                merge_by_id(old, new, level, trays);
             }
-            (Some(Value::Array(old)), Value::Array(new))
-                if matches!((level, key.as_str()), (Level::AmsUnit, "tray")) =>
-            {
-                merge_by_id(old, new, Level::Other, true);
+            // Something new goes through the same rules as a change, so the state holds
+            // what merging it again would leave (one AMS unit or tray per id).
+            (_, Value::Object(new)) => {
+                let mut fresh = Map::new();
+                merge_object(&mut fresh, new, child);
+                dst.insert(key.clone(), Value::Object(fresh));
+            }
+            (_, Value::Array(new)) if by_id.is_some() => {
+                let (level, trays) = by_id.unwrap_or((Level::Other, false));
+                let mut fresh = Vec::new();
+                merge_by_id(&mut fresh, new, level, trays);
+                dst.insert(key.clone(), Value::Array(fresh));
             }
             _ => {
                 dst.insert(key.clone(), new.clone());
@@ -580,18 +593,25 @@ fn merge_object(dst: &mut Map<String, Value>, src: &Map<String, Value>, level: L
 }
 
 /// Merges `new` into `old` matching elements by `id`; new ids are appended and
-/// ids not sent stay as they were. A list with an element lacking an id
-/// cannot be matched and replaces the old one.
+/// ids not sent stay as they were. A list with an element lacking an id (or with one
+/// that is not text or a number) cannot be matched and replaces the old one. Either way the list keeps one element
+/// per id: a second element with an id already there is merged into the first, so a
+/// push that repeats an id, merged twice, changes nothing the second time.
 fn merge_by_id(old: &mut Vec<Value>, new: &[Value], level: Level, trays: bool) {
-    if new.iter().any(|element| element.get("id").is_none()) {
-        *old = new.to_vec();
-        return;
+    if new
+        .iter()
+        .any(|element| element.get("id").and_then(text).is_none())
+    {
+        old.clear();
     }
     for element in new {
         let id = element.get("id").and_then(text);
-        let existing = old
-            .iter_mut()
-            .find(|candidate| candidate.get("id").and_then(text) == id);
+        let existing = match &id {
+            Some(_) => old
+                .iter_mut()
+                .find(|candidate| candidate.get("id").and_then(text) == id),
+            None => None,
+        };
         match (existing, element) {
             // An emptied slot is reported as `{"id":"2"}` (maybe with `state`):
             // drop the old spool's fields instead of keeping them.
@@ -602,6 +622,12 @@ fn merge_by_id(old: &mut Vec<Value>, new: &[Value], level: Level, trays: bool) {
                 merge_object(slot, fields, level);
             }
             (Some(slot), _) => *slot = element.clone(),
+            // A new unit's trays go through the id rules too.
+            (None, Value::Object(fields)) => {
+                let mut fresh = Map::new();
+                merge_object(&mut fresh, fields, level);
+                old.push(Value::Object(fresh));
+            }
             (None, _) => old.push(element.clone()),
         }
     }
@@ -759,6 +785,41 @@ mod tests {
             state.apply_message(&bytes).expect("parses");
         }
         state
+    }
+
+    #[test]
+    fn a_push_that_repeats_a_tray_id_merged_twice_changes_nothing_the_second_time() {
+        // Found by fuzz/report_merge: two trays with id 2 in one unit, after a list without
+        // ids had replaced the trays.
+        let push = json!({ "command": "push_status", "ams": { "ams": [{ "id": "0", "tray": [
+            { "id": "0", "tray_type": "PLA" },
+            { "id": "2", "tray_type": "PETG", "tray_color": "BCBCBCFF" },
+            { "id": "2" },
+            { "tray_type": "no id" },
+        ] }] } });
+        let mut once = PrinterState::new();
+        once.merge(&push);
+        let mut twice = once.clone();
+        twice.merge(&push);
+        assert_eq!(twice, once);
+        let trays = once.as_map()["ams"]["ams"][0]["tray"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let twos = trays.iter().filter(|t| t["id"] == "2").count();
+        assert_eq!(twos, 1, "one tray per id: {trays:?}");
+        // With ids only, a repeated id is merged into the first: the bare one empties it.
+        let mut state = PrinterState::new();
+        let ids_only = json!({ "ams": { "ams": [{ "id": "0", "tray": [
+            { "id": "2", "tray_type": "PETG" }, { "id": "2" }] }] } });
+        state.merge(&ids_only);
+        let again = state.clone();
+        state.merge(&ids_only);
+        assert_eq!(state, again);
+        assert_eq!(
+            state.as_map()["ams"]["ams"][0]["tray"],
+            json!([{ "id": "2" }])
+        );
     }
 
     #[test]
