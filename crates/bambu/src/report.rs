@@ -566,21 +566,19 @@ fn merge_object(dst: &mut Map<String, Value>, src: &Map<String, Value>, level: L
             (Level::AmsUnit, "tray") => Some((Level::Other, true)),
             _ => None,
         };
-        match (dst.get_mut(key), new) {
-            (Some(Value::Object(old)), Value::Object(new)) => merge_object(old, new, child),
-            (Some(Value::Array(old)), Value::Array(new)) if by_id.is_some() => {
-                let (level, trays) = by_id.unwrap_or((Level::Other, false));
+        match (dst.get_mut(key), new, by_id) {
+            (Some(Value::Object(old)), Value::Object(new), _) => merge_object(old, new, child),
+            (Some(Value::Array(old)), Value::Array(new), Some((level, trays))) => {
                 merge_by_id(old, new, level, trays);
             }
             // Something new goes through the same rules as a change, so the state holds
             // what merging it again would leave (one AMS unit or tray per id).
-            (_, Value::Object(new)) => {
+            (_, Value::Object(new), _) => {
                 let mut fresh = Map::new();
                 merge_object(&mut fresh, new, child);
                 dst.insert(key.clone(), Value::Object(fresh));
             }
-            (_, Value::Array(new)) if by_id.is_some() => {
-                let (level, trays) = by_id.unwrap_or((Level::Other, false));
+            (_, Value::Array(new), Some((level, trays))) => {
                 let mut fresh = Vec::new();
                 merge_by_id(&mut fresh, new, level, trays);
                 dst.insert(key.clone(), Value::Array(fresh));

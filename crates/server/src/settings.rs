@@ -291,7 +291,7 @@ impl Settings {
             Ok(key) => Ok(key.trim().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = store::secrets::Cipher::generate_key();
-                write_private(&path, &key).map_err(io)?;
+                write_private(&path, key.as_bytes()).map_err(io)?;
                 Ok(key)
             }
             Err(e) => Err(io(e)),
@@ -361,8 +361,9 @@ pub fn make_private(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes a new file only its owner can read (0600), synced to disk; an existing file is
+/// an error, never overwritten.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -372,7 +373,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
+    file.write_all(contents)?;
     file.sync_all()
 }
 

@@ -461,18 +461,7 @@ fn prepare_folder(to: &Path) -> Result<(), CopyError> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CopyError> {
-    use std::io::Write;
-    let io = |e| CopyError::Io(path.to_path_buf(), e);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)
+    server::settings::write_private(path, bytes).map_err(|e| CopyError::Io(path.to_path_buf(), e))
 }
 
 /// Writes `path` whole or not at all: a new file beside it, renamed over it.

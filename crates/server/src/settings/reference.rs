@@ -187,7 +187,6 @@ fn kind(property: &Value) -> String {
                 .unwrap_or_else(|| "value".into());
             format!("list of {item}s")
         }
-        Some(&"integer") => "integer".to_string(),
         Some(other) => other.to_string(),
         None => "value".to_string(),
     };
